@@ -1,0 +1,1 @@
+//! Fit a set into a budget of prefixes.

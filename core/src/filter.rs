@@ -1,0 +1,245 @@
+//! Selecting entries by service, region, network border group and address family.
+
+use alloc::collections::BTreeSet;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::{Error, Ranges};
+
+/// An address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    /// IPv4 only.
+    V4,
+    /// IPv6 only.
+    V6,
+}
+
+/// Which entries to keep. An empty list means "any"; names compare without regard to
+/// ASCII case (`api_gateway` selects `API_GATEWAY`).
+///
+/// ```
+/// use ipfence_core::{Family, Filter};
+/// let f = Filter::default().services(["AMAZON"]).exclude_services(["EC2"]).family(Family::V4);
+/// assert!(!f.is_everything());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Filter {
+    /// Keep entries of these services.
+    pub services: Vec<String>,
+    /// Drop every address published for these services (set difference, so "AMAZON
+    /// minus EC2" removes addresses that EC2 lists, even under the AMAZON tag).
+    pub exclude_services: Vec<String>,
+    /// Keep entries of these regions.
+    pub regions: Vec<String>,
+    /// Keep entries of these network border groups.
+    pub border_groups: Vec<String>,
+    /// Keep only this family.
+    pub family: Option<Family>,
+}
+
+fn any_eq(list: &[String], value: &str) -> bool {
+    list.is_empty() || list.iter().any(|s| s.eq_ignore_ascii_case(value))
+}
+
+impl Filter {
+    /// Adds services to keep.
+    pub fn services<S: ToString>(mut self, s: impl IntoIterator<Item = S>) -> Self {
+        self.services.extend(s.into_iter().map(|x| x.to_string()));
+        self
+    }
+    /// Adds services whose addresses are removed.
+    pub fn exclude_services<S: ToString>(mut self, s: impl IntoIterator<Item = S>) -> Self {
+        self.exclude_services
+            .extend(s.into_iter().map(|x| x.to_string()));
+        self
+    }
+    /// Adds regions to keep.
+    pub fn regions<S: ToString>(mut self, s: impl IntoIterator<Item = S>) -> Self {
+        self.regions.extend(s.into_iter().map(|x| x.to_string()));
+        self
+    }
+    /// Adds network border groups to keep.
+    pub fn border_groups<S: ToString>(mut self, s: impl IntoIterator<Item = S>) -> Self {
+        self.border_groups
+            .extend(s.into_iter().map(|x| x.to_string()));
+        self
+    }
+    /// Keeps one family only.
+    pub fn family(mut self, f: Family) -> Self {
+        self.family = Some(f);
+        self
+    }
+
+    /// Whether this filter keeps everything.
+    pub fn is_everything(&self) -> bool {
+        *self == Filter::default()
+    }
+
+    fn keeps_family(&self, net: &ipnet::IpNet) -> bool {
+        match (self.family, net) {
+            (None, _) => true,
+            (Some(Family::V4), ipnet::IpNet::V4(_)) | (Some(Family::V6), ipnet::IpNet::V6(_)) => {
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The entries this filter keeps, with their tags. Excluded services remove
+    /// addresses, so an entry partly covered by an excluded service is dropped whole
+    /// here; use [`Filter::select_set`] for the exact address set.
+    pub fn select(&self, ranges: &Ranges) -> Ranges {
+        let excluded = self.excluded_set(ranges);
+        let mut out = Ranges {
+            sources: ranges.sources.clone(),
+            ..Ranges::default()
+        };
+        for e in &ranges.entries {
+            let t = ranges.tags(e);
+            let keep = any_eq(&self.services, t.service)
+                && any_eq(&self.regions, t.region)
+                && any_eq(&self.border_groups, t.border_group)
+                && self.keeps_family(&e.prefix)
+                && !excluded.as_ref().is_some_and(|x| {
+                    !x.intersection(&core::iter::once(e.prefix).collect())
+                        .is_empty()
+                });
+            if keep {
+                out.push(e.prefix, t);
+            }
+        }
+        out
+    }
+
+    /// The exact set of addresses this filter selects: the kept entries' addresses minus
+    /// every address of an excluded service.
+    pub fn select_set(&self, ranges: &Ranges) -> crate::PrefixSet {
+        let f = Filter {
+            exclude_services: Vec::new(),
+            ..self.clone()
+        };
+        let kept = f.select(ranges).to_set();
+        match self.excluded_set(ranges) {
+            Some(x) => kept.difference(&x),
+            None => kept,
+        }
+    }
+
+    fn excluded_set(&self, ranges: &Ranges) -> Option<crate::PrefixSet> {
+        if self.exclude_services.is_empty() {
+            return None;
+        }
+        let set = ranges
+            .entries
+            .iter()
+            .filter(|e| {
+                self.exclude_services
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(ranges.tags(e).service))
+            })
+            .map(|e| e.prefix)
+            .collect();
+        Some(set)
+    }
+
+    /// Checks that every service, region and border group named by the filter appears
+    /// in `ranges`, so a typo does not silently select nothing.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the unknown value and the known ones closest to it.
+    pub fn check(&self, ranges: &Ranges) -> Result<(), Error> {
+        let mut services = BTreeSet::new();
+        let mut regions = BTreeSet::new();
+        let mut groups = BTreeSet::new();
+        for e in &ranges.entries {
+            let t = ranges.tags(e);
+            services.insert(t.service);
+            regions.insert(t.region);
+            groups.insert(t.border_group);
+        }
+        let lists: [(&str, &[String], &BTreeSet<&str>); 4] = [
+            ("service", &self.services, &services),
+            ("service", &self.exclude_services, &services),
+            ("region", &self.regions, &regions),
+            ("border group", &self.border_groups, &groups),
+        ];
+        for (what, wanted, known) in lists {
+            for w in wanted {
+                if !known.iter().any(|k| k.eq_ignore_ascii_case(w)) {
+                    let known: Vec<&str> =
+                        known.iter().copied().filter(|k| !k.is_empty()).collect();
+                    let shown = if known.len() > 40 {
+                        format!(
+                            "{} ... ({} in all; `ipfence services` lists them)",
+                            known[..40].join(", "),
+                            known.len()
+                        )
+                    } else {
+                        known.join(", ")
+                    };
+                    return Err(Error::Invalid(format!(
+                        "unknown {what} {}: the input has none; known: {shown}",
+                        crate::error::quote(w)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tags;
+
+    fn ranges() -> Ranges {
+        let mut r = Ranges::new();
+        let t = |service, region| Tags {
+            source: "aws",
+            service,
+            region,
+            border_group: region,
+        };
+        r.push(
+            "3.5.140.0/22".parse().unwrap(),
+            t("AMAZON", "ap-northeast-2"),
+        );
+        r.push("3.5.140.0/24".parse().unwrap(), t("EC2", "ap-northeast-2"));
+        r.push("52.94.0.0/22".parse().unwrap(), t("AMAZON", "us-east-1"));
+        r.push("2600:1f14::/35".parse().unwrap(), t("EC2", "us-west-2"));
+        r
+    }
+
+    #[test]
+    fn selects_by_service_region_family() {
+        let r = ranges();
+        assert_eq!(Filter::default().services(["amazon"]).select(&r).len(), 2);
+        assert_eq!(Filter::default().regions(["us-west-2"]).select(&r).len(), 1);
+        assert_eq!(Filter::default().family(Family::V4).select(&r).len(), 3);
+        assert_eq!(Filter::default().select(&r).len(), 4);
+    }
+
+    #[test]
+    fn amazon_minus_ec2_is_a_set_difference() {
+        let r = ranges();
+        let f = Filter::default()
+            .services(["AMAZON"])
+            .exclude_services(["EC2"]);
+        let got: Vec<String> = f.select_set(&r).cidrs().map(|n| n.to_string()).collect();
+        assert_eq!(got, ["3.5.141.0/24", "3.5.142.0/23", "52.94.0.0/22"]);
+    }
+
+    #[test]
+    fn unknown_names_are_errors() {
+        let e = Filter::default()
+            .services(["API_GATEWAI"])
+            .check(&ranges())
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("unknown service \"API_GATEWAI\""), "{msg}");
+        assert!(msg.contains("AMAZON, EC2"), "{msg}");
+    }
+}

@@ -1,0 +1,1 @@
+//! The compiled longest-prefix-match matcher. (Being written.)

@@ -1,0 +1,167 @@
+//! Strict parsing of addresses and CIDR prefixes.
+//!
+//! Published lists are machine-written, so anything unusual is more likely a corrupt
+//! download than a style choice: leading zeros (`01.2.3.4`, `/08`), signs, blanks and
+//! host bits (`10.0.0.1/8`) are errors. Host bits may be masked on request
+//! ([`HostBits::Mask`]), never silently.
+
+use alloc::format;
+use alloc::string::String;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+/// What to do with a prefix whose address has bits set past the prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostBits {
+    /// `10.0.0.1/8` is an error that shows the value and the network it probably meant.
+    #[default]
+    Reject,
+    /// `10.0.0.1/8` is read as `10.0.0.0/8`.
+    Mask,
+}
+
+/// Parses an IPv4 or IPv6 address. Leading zeros in IPv4 octets are rejected
+/// (`01.2.3.4` is octal to some tools and decimal to others).
+///
+/// # Errors
+/// A message that quotes the value and says why it is not an address.
+pub fn parse_addr(s: &str) -> Result<IpAddr, String> {
+    s.parse::<IpAddr>()
+        .map_err(|_| format!("{} is not an IPv4 or IPv6 address", crate::error::quote(s)))
+}
+
+/// Parses `ADDR/LEN`. With `allow_bare`, a bare address means `/32` or `/128`.
+///
+/// # Errors
+/// A message that quotes the value and says what is wrong with it: not an address,
+/// prefix length out of range or not plain decimal, host bits set (with the likely
+/// meant network).
+pub fn parse_prefix(s: &str, host_bits: HostBits, allow_bare: bool) -> Result<IpNet, String> {
+    let q = crate::error::quote;
+    let (addr_text, len_text) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None if allow_bare => (s, None),
+        None => return Err(format!("{} is not a CIDR prefix (expected ADDR/LEN)", q(s))),
+    };
+    let addr = addr_text.parse::<IpAddr>().map_err(|_| {
+        format!(
+            "{} is not a CIDR prefix: {} is not an IPv4 or IPv6 address",
+            q(s),
+            q(addr_text)
+        )
+    })?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len_text {
+        None => max,
+        Some(l) => parse_len(l).filter(|&n| n <= max).ok_or_else(|| {
+            format!(
+                "{} is not a CIDR prefix: length {} is not a whole number from 0 to {max}",
+                q(s),
+                q(l)
+            )
+        })?,
+    };
+    let net = match addr {
+        IpAddr::V4(a) => IpNet::V4(Ipv4Net::new_assert(a, len)),
+        IpAddr::V6(a) => IpNet::V6(Ipv6Net::new_assert(a, len)),
+    };
+    let trunc = net.trunc();
+    if trunc != net && host_bits == HostBits::Reject {
+        return Err(format!(
+            "{} has host bits set (did you mean {trunc}? pass --lenient to mask host bits)",
+            q(s)
+        ));
+    }
+    Ok(trunc)
+}
+
+/// A prefix length: plain decimal digits, no sign, no leading zero (except `0`).
+fn parse_len(s: &str) -> Option<u8> {
+    let ok = !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
+    if !ok || (s.len() > 1 && s.starts_with('0')) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// The address a lookup should use: an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`)
+/// is looked up as the IPv4 address it carries, the way dual-stack sockets report
+/// IPv4 clients. Every other address is returned as is.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => ip,
+        },
+        v4 => v4,
+    }
+}
+
+/// The first address of an IPv4 prefix as an integer.
+pub fn v4_bits(a: Ipv4Addr) -> u32 {
+    u32::from(a)
+}
+
+/// The first address of an IPv6 prefix as an integer.
+pub fn v6_bits(a: Ipv6Addr) -> u128 {
+    u128::from(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> String {
+        alloc::string::ToString::to_string(&parse_prefix(s, HostBits::Reject, true).unwrap())
+    }
+    fn err(s: &str) -> String {
+        parse_prefix(s, HostBits::Reject, true).unwrap_err()
+    }
+
+    #[test]
+    fn accepts_plain_prefixes_and_bare_addresses() {
+        assert_eq!(ok("3.5.140.0/22"), "3.5.140.0/22");
+        assert_eq!(ok("3.5.140.2"), "3.5.140.2/32");
+        assert_eq!(ok("2600:1f14::/35"), "2600:1f14::/35");
+        assert_eq!(ok("::1"), "::1/128");
+        assert_eq!(ok("0.0.0.0/0"), "0.0.0.0/0");
+    }
+
+    #[test]
+    fn rejects_bad_prefixes_with_the_value() {
+        assert!(err("1.2.3.4/33").contains("length \"33\""));
+        assert!(err("::/129").contains("from 0 to 128"));
+        assert!(err("1.2.3").contains("\"1.2.3\" is not an IPv4"));
+        assert!(err("01.2.3.4").contains("not an IPv4"));
+        assert!(err("1.2.3.4/08").contains("length \"08\""));
+        assert!(err("1.2.3.4/+8").contains("length"));
+        assert!(err("1.2.3.4/").contains("length"));
+        assert!(err(" 1.2.3.4/8").contains("not an IPv4"));
+        let e = err("10.0.0.1/8");
+        assert!(
+            e.contains("\"10.0.0.1/8\" has host bits set (did you mean 10.0.0.0/8?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bare_address_needs_permission() {
+        assert!(parse_prefix("1.2.3.4", HostBits::Reject, false)
+            .unwrap_err()
+            .contains("expected ADDR/LEN"));
+    }
+
+    #[test]
+    fn lenient_masks_host_bits() {
+        let n = parse_prefix("10.0.0.1/8", HostBits::Mask, false).unwrap();
+        assert_eq!(alloc::string::ToString::to_string(&n), "10.0.0.0/8");
+    }
+
+    #[test]
+    fn mapped_addresses_are_looked_up_as_ipv4() {
+        let ip = parse_addr("::ffff:1.2.3.4").unwrap();
+        assert_eq!(canonical(ip), parse_addr("1.2.3.4").unwrap());
+        let v6 = parse_addr("2600::1").unwrap();
+        assert_eq!(canonical(v6), v6);
+    }
+}

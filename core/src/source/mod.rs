@@ -1,0 +1,1 @@
+//! Parsers for the published formats. (Being written: see the helper's brief.)
