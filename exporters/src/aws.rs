@@ -1,0 +1,1 @@
+//! aws output. (Being written.)

@@ -1,0 +1,1 @@
+//! ipset output. (Being written.)

@@ -1,0 +1,1 @@
+//! iptables output. (Being written.)

@@ -1,0 +1,1 @@
+//! nftables output. (Being written.)

@@ -1,0 +1,1 @@
+//! pf output. (Being written.)
