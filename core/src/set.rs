@@ -22,8 +22,6 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 pub(crate) trait Bits: Copy + Ord + core::fmt::Debug {
     /// Bits in an address.
     const WIDTH: u8;
-    const ZERO: Self;
-    const MAX: Self;
     /// `2^k - 1` for `k <= WIDTH`.
     fn low_mask(k: u8) -> Self;
     fn trailing_zeros(self) -> u32;
@@ -33,12 +31,16 @@ pub(crate) trait Bits: Copy + Ord + core::fmt::Debug {
     fn sub(self, other: Self) -> Self;
     /// As a count (saturating is not needed: callers add 1 only to non-full spans).
     fn to_u128(self) -> u128;
+    fn leading_zeros(self) -> u32;
+    fn xor(self, other: Self) -> Self;
+    /// Keeps the top `len` bits.
+    fn truncate(self, len: u8) -> Self;
+    /// Whether bit `i`, counted from the most significant (0), is set.
+    fn bit(self, i: u8) -> bool;
 }
 
 impl Bits for u32 {
     const WIDTH: u8 = 32;
-    const ZERO: Self = 0;
-    const MAX: Self = u32::MAX;
     fn low_mask(k: u8) -> Self {
         if k == 0 {
             0
@@ -64,12 +66,22 @@ impl Bits for u32 {
     fn to_u128(self) -> u128 {
         u128::from(self)
     }
+    fn leading_zeros(self) -> u32 {
+        u32::leading_zeros(self)
+    }
+    fn xor(self, other: Self) -> Self {
+        self ^ other
+    }
+    fn truncate(self, len: u8) -> Self {
+        self & !Self::low_mask(Self::WIDTH.saturating_sub(len))
+    }
+    fn bit(self, i: u8) -> bool {
+        (self >> (u32::from(Self::WIDTH - 1).saturating_sub(u32::from(i)))) & 1 == 1
+    }
 }
 
 impl Bits for u128 {
     const WIDTH: u8 = 128;
-    const ZERO: Self = 0;
-    const MAX: Self = u128::MAX;
     fn low_mask(k: u8) -> Self {
         if k == 0 {
             0
@@ -94,6 +106,18 @@ impl Bits for u128 {
     }
     fn to_u128(self) -> u128 {
         self
+    }
+    fn leading_zeros(self) -> u32 {
+        u128::leading_zeros(self)
+    }
+    fn xor(self, other: Self) -> Self {
+        self ^ other
+    }
+    fn truncate(self, len: u8) -> Self {
+        self & !Self::low_mask(Self::WIDTH.saturating_sub(len))
+    }
+    fn bit(self, i: u8) -> bool {
+        (self >> (u32::from(Self::WIDTH - 1).saturating_sub(u32::from(i)))) & 1 == 1
     }
 }
 
