@@ -87,27 +87,29 @@ impl Filter {
         }
     }
 
-    /// The entries this filter keeps, with their tags. Excluded services remove
-    /// addresses, so an entry partly covered by an excluded service is dropped whole
-    /// here; use [`Filter::select_set`] for the exact address set.
+    /// The entries this filter keeps, with their tags. An excluded service removes
+    /// addresses: a kept entry that overlaps one is replaced by the CIDRs of what is
+    /// left of it, with the same tags, so the result is exact.
     pub fn select(&self, ranges: &Ranges) -> Ranges {
         let excluded = self.excluded_set(ranges);
-        let mut out = Ranges {
-            sources: ranges.sources.clone(),
-            ..Ranges::default()
-        };
+        let mut out = Ranges { sources: ranges.sources.clone(), ..Ranges::default() };
         for e in &ranges.entries {
             let t = ranges.tags(e);
             let keep = any_eq(&self.services, t.service)
                 && any_eq(&self.regions, t.region)
                 && any_eq(&self.border_groups, t.border_group)
-                && self.keeps_family(&e.prefix)
-                && !excluded.as_ref().is_some_and(|x| {
-                    !x.intersection(&core::iter::once(e.prefix).collect())
-                        .is_empty()
-                });
-            if keep {
-                out.push(e.prefix, t);
+                && self.keeps_family(&e.prefix);
+            if !keep {
+                continue;
+            }
+            match &excluded {
+                Some(x) if !x.is_disjoint_from(e.prefix) => {
+                    let one: crate::PrefixSet = core::iter::once(e.prefix).collect();
+                    for rest in one.difference(x).cidrs() {
+                        out.push(rest, t);
+                    }
+                }
+                _ => out.push(e.prefix, t),
             }
         }
         out
@@ -116,15 +118,7 @@ impl Filter {
     /// The exact set of addresses this filter selects: the kept entries' addresses minus
     /// every address of an excluded service.
     pub fn select_set(&self, ranges: &Ranges) -> crate::PrefixSet {
-        let f = Filter {
-            exclude_services: Vec::new(),
-            ..self.clone()
-        };
-        let kept = f.select(ranges).to_set();
-        match self.excluded_set(ranges) {
-            Some(x) => kept.difference(&x),
-            None => kept,
-        }
+        self.select(ranges).to_set()
     }
 
     fn excluded_set(&self, ranges: &Ranges) -> Option<crate::PrefixSet> {

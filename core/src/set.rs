@@ -346,6 +346,18 @@ impl PrefixSet {
         }
     }
 
+    /// Whether no address of `net` is in the set.
+    pub fn is_disjoint_from(&self, net: IpNet) -> bool {
+        fn disjoint<T: Bits>(v: &[(T, T)], (s, e): (T, T)) -> bool {
+            let i = v.partition_point(|&(_, end)| end < s);
+            v.get(i).is_none_or(|&(start, _)| start > e)
+        }
+        match net {
+            IpNet::V4(n) => disjoint(&self.v4, v4_range(n)),
+            IpNet::V6(n) => disjoint(&self.v6, v6_range(n)),
+        }
+    }
+
     /// Whether every address of `other` is in `self`.
     pub fn is_superset(&self, other: &PrefixSet) -> bool {
         other.difference(self).is_empty()
