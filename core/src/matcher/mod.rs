@@ -1,1 +1,436 @@
-//! The compiled longest-prefix-match matcher. (Being written.)
+//! The compiled longest-prefix-match matcher and its blob format.
+//!
+//! [`Matcher::build`] compiles [`Ranges`] into one byte blob; [`Matcher::from_bytes`]
+//! loads a blob without copying it, validating it once, after which every lookup is
+//! infallible, allocation-free and cannot read out of bounds. A prefix published several
+//! times (AWS lists many prefixes under both `AMAZON` and `EC2`) is one prefix in the
+//! matcher; [`Match::entries`] lists every tag set published for it.
+//!
+//! ```
+//! use ipfence_core::{matcher::Matcher, Ranges, Tags};
+//! let mut r = Ranges::new();
+//! let tags = |service| Tags { source: "aws", service, region: "us-east-1", border_group: "" };
+//! r.push("3.5.0.0/16".parse()?, tags("AMAZON"));
+//! r.push("3.5.140.0/22".parse()?, tags("AMAZON"));
+//! r.push("3.5.140.0/22".parse()?, tags("S3"));
+//! let m = Matcher::build(&r)?;
+//!
+//! let hit = m.lookup("3.5.140.7".parse()?).expect("inside 3.5.140.0/22");
+//! assert_eq!(hit.prefix().to_string(), "3.5.140.0/22");
+//! let services: Vec<&str> = hit.entries().map(|t| t.service).collect();
+//! assert_eq!(services, ["AMAZON", "S3"]);
+//! assert!(m.contains("::ffff:3.5.1.1".parse()?)); // IPv4-mapped: looked up as IPv4
+//! assert!(!m.contains("8.8.8.8".parse()?));
+//!
+//! // The blob loads back without a copy and answers the same.
+//! let bytes = m.to_bytes();
+//! let (m2, used) = Matcher::from_bytes(&bytes)?;
+//! assert_eq!(used, bytes.len());
+//! assert_eq!(m2.lookup("3.5.9.9".parse()?).map(|h| h.prefix()), "3.5.0.0/16".parse().ok());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The layout is described in the `format` module source: a header with a magic label,
+//! version, lengths and checksum, then flat little-endian tables. The trie is a poptrie
+//! (direct-indexed top bits, then 6-bit strides with 64-bit bitmaps and popcount), one
+//! for IPv4 (`u32`) and one for IPv6 (`u128`).
+
+mod addr;
+mod build;
+mod format;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use ipnet::IpNet;
+
+use addr::{Addr, STRIDE};
+use format::{prefix_record, u16_at, u32_at, u64_at, u8_at, Fam, Layout, LEAF, NODE, NONE};
+
+use crate::{Error, Ranges, SourceInfo, Tags};
+
+/// A compiled longest-prefix-match table over blob bytes `B` (owned `Vec<u8>` or
+/// borrowed `&[u8]`).
+///
+/// Build one with [`Matcher::build`], load one with [`Matcher::from_bytes`] (zero
+/// copy) or [`Matcher::from_vec`]. Lookups take `&self`, allocate nothing and never
+/// panic.
+#[derive(Clone)]
+pub struct Matcher<B = Vec<u8>> {
+    bytes: B,
+    lay: Layout,
+}
+
+/// The longest (or, from [`Matcher::matches`], any) published prefix containing an
+/// address, with every tag set published for it.
+#[derive(Clone, Copy)]
+pub struct Match<'a> {
+    bytes: &'a [u8],
+    lay: &'a Layout,
+    v6: bool,
+    idx: u32,
+}
+
+impl Matcher<Vec<u8>> {
+    /// Compiles every entry of `ranges` (filter first to compile a subset).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] only past the format's limits (2^31 prefixes, 65535 tag sets
+    /// on one prefix, 4 GiB of blob).
+    pub fn build(ranges: &Ranges) -> Result<Matcher<Vec<u8>>, Error> {
+        Self::from_vec(build::compile(ranges, None, None)?)
+    }
+
+    /// Like [`Matcher::build`] with chosen direct-table sizes (tests).
+    #[cfg(test)]
+    pub(crate) fn build_with(ranges: &Ranges, s4: u32, s6: u32) -> Result<Matcher<Vec<u8>>, Error> {
+        Self::from_vec(build::compile(ranges, Some(s4), Some(s6))?)
+    }
+
+    /// Validates an owned blob, as written by [`Matcher::to_bytes`].
+    ///
+    /// # Errors
+    /// [`Error::Blob`] for a corrupt, truncated, foreign or hostile blob, and for
+    /// bytes left over after it. Never panics for any input.
+    pub fn from_vec(bytes: Vec<u8>) -> Result<Matcher<Vec<u8>>, Error> {
+        let lay = Layout::parse(&bytes)?;
+        if lay.total != bytes.len() {
+            return Err(Error::Blob {
+                offset: lay.total,
+                msg: alloc::format!(
+                    "{} bytes after the end of the blob",
+                    bytes.len() - lay.total
+                ),
+            });
+        }
+        Ok(Matcher { bytes, lay })
+    }
+}
+
+impl<'a> Matcher<&'a [u8]> {
+    /// Loads a blob from the start of `bytes` without copying it, returning the matcher
+    /// and the number of bytes the blob takes (anything after it is left alone).
+    ///
+    /// Every offset, index, length, string and trie pointer is checked here, once, so
+    /// later lookups cannot fail or read out of bounds. Never panics for any input.
+    ///
+    /// # Errors
+    /// [`Error::Blob`] with the offset of the problem for a corrupt, truncated, foreign
+    /// or hostile blob.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<(Matcher<&'a [u8]>, usize), Error> {
+        let lay = Layout::parse(bytes)?;
+        let bytes = bytes.get(..lay.total).unwrap_or_default();
+        Ok((Matcher { bytes, lay }, lay.total))
+    }
+}
+
+/// Walks one family's trie: the value (0 = no match, else prefix index + 1).
+#[inline(always)]
+fn find<A: Addr>(b: &[u8], f: &Fam, a: A) -> u32 {
+    let d = u32_at(b, f.direct.wrapping_add(a.top(f.s).wrapping_mul(4)));
+    if d & LEAF != 0 {
+        return d & !LEAF;
+    }
+    let mut node = d as usize;
+    let mut off = f.s;
+    // Validation guarantees every walk ends at a leaf before `off` reaches the width.
+    while off < A::WIDTH {
+        let at = f.nodes.wrapping_add(node.wrapping_mul(NODE));
+        let vector = u64_at(b, at);
+        let bit = 1u64 << a.chunk(off);
+        let upto = bit | bit.wrapping_sub(1);
+        if vector & bit != 0 {
+            let rank = (vector & upto).count_ones() as usize;
+            node = (u32_at(b, at.wrapping_add(16)) as usize)
+                .wrapping_add(rank)
+                .wrapping_sub(1);
+            off += STRIDE;
+        } else {
+            let rank = (u64_at(b, at.wrapping_add(8)) & upto).count_ones() as usize;
+            let leaf = (u32_at(b, at.wrapping_add(20)) as usize)
+                .wrapping_add(rank)
+                .wrapping_sub(1);
+            return u32_at(b, f.leaves.wrapping_add(leaf.wrapping_mul(4)));
+        }
+    }
+    0
+}
+
+impl<B: AsRef<[u8]>> Matcher<B> {
+    /// The blob: exactly the bytes [`Matcher::to_bytes`] returns.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// A copy of the blob, loadable with [`Matcher::from_bytes`].
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+
+    /// The blob's length in bytes: how much [`Matcher::write_to`] needs.
+    pub fn write_to_len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Copies the blob to the start of `out`, returning its length.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if `out` is shorter than [`Matcher::write_to_len`].
+    pub fn write_to(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let b = self.as_bytes();
+        let n = out.len();
+        match out.get_mut(..b.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                Ok(b.len())
+            }
+            None => Err(Error::Invalid(alloc::format!(
+                "the blob needs {} bytes, the buffer has {n}",
+                b.len()
+            ))),
+        }
+    }
+
+    #[inline(always)]
+    fn hit(&self, v6: bool, value: u32) -> Option<Match<'_>> {
+        if value == 0 {
+            return None;
+        }
+        Some(Match {
+            bytes: self.bytes.as_ref(),
+            lay: &self.lay,
+            v6,
+            idx: value - 1,
+        })
+    }
+
+    /// Whether a published prefix contains `ip`. An IPv4-mapped IPv6 address
+    /// (`::ffff:a.b.c.d`) is looked up as IPv4 ([`crate::prefix::canonical`]).
+    #[inline]
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match crate::prefix::canonical(ip) {
+            IpAddr::V4(a) => self.contains_v4(a),
+            IpAddr::V6(a) => self.contains_v6(a),
+        }
+    }
+
+    /// Whether a published IPv4 prefix contains `ip`.
+    #[inline]
+    pub fn contains_v4(&self, ip: Ipv4Addr) -> bool {
+        find(self.bytes.as_ref(), &self.lay.v4, u32::from(ip)) != 0
+    }
+
+    /// Whether a published IPv6 prefix contains `ip` (no IPv4-mapped translation).
+    #[inline]
+    pub fn contains_v6(&self, ip: Ipv6Addr) -> bool {
+        find(self.bytes.as_ref(), &self.lay.v6, u128::from(ip)) != 0
+    }
+
+    /// The longest published prefix containing `ip`, with its tags. An IPv4-mapped
+    /// IPv6 address is looked up as IPv4.
+    #[inline]
+    pub fn lookup(&self, ip: IpAddr) -> Option<Match<'_>> {
+        match crate::prefix::canonical(ip) {
+            IpAddr::V4(a) => self.lookup_v4(a),
+            IpAddr::V6(a) => self.lookup_v6(a),
+        }
+    }
+
+    /// The longest published IPv4 prefix containing `ip`.
+    #[inline]
+    pub fn lookup_v4(&self, ip: Ipv4Addr) -> Option<Match<'_>> {
+        self.hit(
+            false,
+            find(self.bytes.as_ref(), &self.lay.v4, u32::from(ip)),
+        )
+    }
+
+    /// The longest published IPv6 prefix containing `ip` (no IPv4-mapped translation).
+    #[inline]
+    pub fn lookup_v6(&self, ip: Ipv6Addr) -> Option<Match<'_>> {
+        self.hit(
+            true,
+            find(self.bytes.as_ref(), &self.lay.v6, u128::from(ip)),
+        )
+    }
+
+    /// Every published prefix containing `ip`, longest first.
+    pub fn matches(&self, ip: IpAddr) -> impl Iterator<Item = Match<'_>> {
+        Matches {
+            next: self.lookup(ip),
+        }
+    }
+
+    /// The inputs the matcher was compiled from, in order.
+    pub fn sources(&self) -> Vec<SourceInfo> {
+        let b = self.as_bytes();
+        let l = &self.lay;
+        (0..l.n_sources)
+            .map(|i| {
+                let at = l.sources + 16 * i;
+                let opt = |at: usize| {
+                    let s = u32_at(b, at);
+                    (s != NONE).then(|| String::from(string(b, l, s)))
+                };
+                SourceInfo {
+                    name: String::from(string(b, l, u32_at(b, at))),
+                    format: String::from(string(b, l, u32_at(b, at + 4))),
+                    sync_token: opt(at + 8),
+                    create_date: opt(at + 12),
+                }
+            })
+            .collect()
+    }
+
+    /// Every entry back with its tags: IPv4 then IPv6, by prefix, then in published
+    /// order within a prefix, repeated (prefix, tags) pairs once.
+    pub fn to_ranges(&self) -> Ranges {
+        let mut r = Ranges::new();
+        r.sources = self.sources();
+        for (v6, n) in [
+            (false, self.lay.v4.n_prefixes),
+            (true, self.lay.v6.n_prefixes),
+        ] {
+            for idx in 0..n {
+                let m = Match {
+                    bytes: self.as_bytes(),
+                    lay: &self.lay,
+                    v6,
+                    idx: idx as u32,
+                };
+                let p = m.prefix();
+                for t in m.entries() {
+                    r.push(p, t);
+                }
+            }
+        }
+        r
+    }
+
+    /// The number of (prefix, tag set) pairs, after removing repeats.
+    pub fn entry_count(&self) -> usize {
+        self.lay.n_tag_list
+    }
+
+    /// The number of distinct prefixes, IPv4 and IPv6.
+    pub fn prefix_count(&self) -> usize {
+        self.lay.v4.n_prefixes + self.lay.v6.n_prefixes
+    }
+}
+
+impl<B: AsRef<[u8]>> fmt::Debug for Matcher<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Matcher")
+            .field("bytes", &self.lay.total)
+            .field("prefixes_v4", &self.lay.v4.n_prefixes)
+            .field("prefixes_v6", &self.lay.v6.n_prefixes)
+            .field("entries", &self.lay.n_tag_list)
+            .finish()
+    }
+}
+
+/// String `sym` of the blob (validated UTF-8; empty if out of range).
+fn string<'a>(b: &'a [u8], l: &Layout, sym: u32) -> &'a str {
+    let at = l.str_offsets.wrapping_add((sym as usize).wrapping_mul(4));
+    let start = l.str_data.wrapping_add(u32_at(b, at) as usize);
+    let end = l
+        .str_data
+        .wrapping_add(u32_at(b, at.wrapping_add(4)) as usize);
+    b.get(start..end)
+        .and_then(|s| core::str::from_utf8(s).ok())
+        .unwrap_or("")
+}
+
+impl<'a> Match<'a> {
+    fn record(&self) -> (usize, usize) {
+        if self.v6 {
+            let r = prefix_record::<u128>();
+            (
+                self.lay
+                    .v6
+                    .prefixes
+                    .wrapping_add(r.wrapping_mul(self.idx as usize)),
+                16,
+            )
+        } else {
+            let r = prefix_record::<u32>();
+            (
+                self.lay
+                    .v4
+                    .prefixes
+                    .wrapping_add(r.wrapping_mul(self.idx as usize)),
+                4,
+            )
+        }
+    }
+
+    /// The published prefix.
+    pub fn prefix(&self) -> IpNet {
+        let (at, n) = self.record();
+        let len = u8_at(self.bytes, at + n + 10);
+        if self.v6 {
+            u128::read(self.bytes, at).unwrap_or(0).to_net(len)
+        } else {
+            u32::read(self.bytes, at).unwrap_or(0).to_net(len)
+        }
+    }
+
+    /// Every tag set published for exactly this prefix, in published order, each once.
+    pub fn entries(&self) -> impl Iterator<Item = Tags<'a>> + 'a {
+        let (at, n) = self.record();
+        let start = u32_at(self.bytes, at + n) as usize;
+        let count = usize::from(u16_at(self.bytes, at + n + 8));
+        let (b, l) = (self.bytes, self.lay);
+        (start..start.saturating_add(count)).map(move |i| {
+            let t = u32_at(b, l.tag_list.wrapping_add(i.wrapping_mul(4))) as usize;
+            let at = l.tags.wrapping_add(t.wrapping_mul(16));
+            Tags {
+                source: string(b, l, u32_at(b, at)),
+                service: string(b, l, u32_at(b, at.wrapping_add(4))),
+                region: string(b, l, u32_at(b, at.wrapping_add(8))),
+                border_group: string(b, l, u32_at(b, at.wrapping_add(12))),
+            }
+        })
+    }
+
+    /// The next shorter published prefix containing this one.
+    fn parent(&self) -> Option<Match<'a>> {
+        let (at, n) = self.record();
+        let p = u32_at(self.bytes, at + n + 4);
+        // Validation guarantees parent < idx, so a chain of parents always ends.
+        (p != NONE && p < self.idx).then_some(Match { idx: p, ..*self })
+    }
+}
+
+impl fmt::Debug for Match<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Match")
+            .field("prefix", &self.prefix())
+            .field("entries", &self.entries().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl PartialEq for Match<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.prefix() == other.prefix() && self.entries().eq(other.entries())
+    }
+}
+
+/// The iterator of [`Matcher::matches`].
+struct Matches<'a> {
+    next: Option<Match<'a>>,
+}
+
+impl<'a> Iterator for Matches<'a> {
+    type Item = Match<'a>;
+    fn next(&mut self) -> Option<Match<'a>> {
+        let m = self.next?;
+        self.next = m.parent();
+        Some(m)
+    }
+}
+
+#[cfg(test)]
+mod tests;

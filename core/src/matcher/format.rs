@@ -1,0 +1,607 @@
+//! The blob format: layout, checksum and the one-time validation that makes lookups
+//! infallible.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic b"IPFENCE\0"
+//!      8     4  format version (u32), VERSION
+//!     12     1  s4: bits of the IPv4 direct table (0..=24)
+//!     13     1  s6: bits of the IPv6 direct table (0..=24)
+//!     14     2  reserved, zero
+//!     16     8  total length of the blob in bytes (u64), header included
+//!     24     8  checksum (u64): FNV-1a 64 over 64-bit little-endian words of every
+//!               byte except this field (see `checksum`)
+//!     32   104  13 sections, each (offset u32, length u32), contiguous, in this order:
+//!               STRING_OFFSETS  u32 * (n + 1): string i is data[off[i]..off[i+1]]
+//!               STRING_DATA     UTF-8
+//!               SOURCES         (name, format, sync_token, create_date) u32 symbols,
+//!                               NONE (u32::MAX) for an absent optional field
+//!               TAGS            (source, service, region, border_group) u32 symbols
+//!               TAG_LIST        u32 indices into TAGS, one run per prefix
+//!               then for IPv4 and again for IPv6:
+//!               PREFIXES        addr (4 or 16 bytes), tag_start u32, parent u32 (NONE
+//!                               for a root), tag_count u16, len u8, pad u8 (zero);
+//!                               sorted by (addr, len), each prefix once
+//!               DIRECT          u32 * 2^s: LEAF | value, or a node index
+//!               NODES           (vector u64, leafvec u64, base1 u32, base0 u32)
+//!               LEAVES          u32 values
+//! ```
+//!
+//! Every integer is little-endian and read with `from_le_bytes`, so a blob has no
+//! alignment needs. A *value* is 0 for "no match" or 1 + an index into PREFIXES.
+//!
+//! The trie is a poptrie (Asai and Ohara, "Poptrie: A Compressed Trie with Population
+//! Count for Fast and Scalable Software IP Routing Table Lookup", SIGCOMM 2015): the top
+//! `s` bits index DIRECT; each node then consumes 6 bits `v`. If bit `v` of `vector` is
+//! set the walk goes on to node `base1 + popcount(vector & mask(v)) - 1`, otherwise the
+//! answer is leaf `base0 + popcount(leafvec & mask(v)) - 1`, where `mask(v)` keeps bits
+//! `0..=v` and `leafvec` marks where a run of equal leaves starts.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::addr::{Addr, STRIDE};
+use crate::Error;
+
+/// The label every blob starts with.
+pub(crate) const MAGIC: &[u8; 8] = b"IPFENCE\0";
+/// Bumped on any change of the layout or its meaning.
+pub(crate) const VERSION: u32 = 1;
+/// Fixed header size: 32 bytes of fields plus the section table.
+pub(crate) const HEADER: usize = 32 + 8 * SECTIONS;
+/// The number of sections.
+pub(crate) const SECTIONS: usize = 13;
+/// Marks a DIRECT entry that is a value, not a node index.
+pub(crate) const LEAF: u32 = 1 << 31;
+/// An absent symbol or parent.
+pub(crate) const NONE: u32 = u32::MAX;
+/// Bytes per node.
+pub(crate) const NODE: usize = 24;
+/// The largest direct table: 2^24 entries.
+pub(crate) const MAX_DIRECT_BITS: u32 = 24;
+
+const SECTION_NAMES: [&str; SECTIONS] = [
+    "string offsets",
+    "string data",
+    "source table",
+    "tag table",
+    "tag list",
+    "IPv4 prefix table",
+    "IPv4 direct table",
+    "IPv4 node table",
+    "IPv4 leaf table",
+    "IPv6 prefix table",
+    "IPv6 direct table",
+    "IPv6 node table",
+    "IPv6 leaf table",
+];
+
+/// Offsets of one family's tables inside the blob, in bytes, with record counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Fam {
+    pub(crate) s: u32,
+    pub(crate) prefixes: usize,
+    pub(crate) n_prefixes: usize,
+    pub(crate) direct: usize,
+    pub(crate) nodes: usize,
+    pub(crate) n_nodes: usize,
+    pub(crate) leaves: usize,
+    pub(crate) n_leaves: usize,
+}
+
+/// Where everything is, checked once by [`Layout::parse`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub(crate) total: usize,
+    pub(crate) str_offsets: usize,
+    pub(crate) n_strings: usize,
+    pub(crate) str_data: usize,
+    pub(crate) sources: usize,
+    pub(crate) n_sources: usize,
+    pub(crate) tags: usize,
+    pub(crate) n_tags: usize,
+    pub(crate) tag_list: usize,
+    pub(crate) n_tag_list: usize,
+    pub(crate) v4: Fam,
+    pub(crate) v6: Fam,
+}
+
+/// Bytes per prefix record for an address type.
+pub(crate) const fn prefix_record<A: Addr>() -> usize {
+    A::BYTES + 12
+}
+
+#[inline(always)]
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
+    match b.get(at..at.wrapping_add(4)) {
+        Some(&[x0, x1, x2, x3]) => u32::from_le_bytes([x0, x1, x2, x3]),
+        _ => 0,
+    }
+}
+
+#[inline(always)]
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
+    match b.get(at..at.wrapping_add(8)) {
+        Some(&[x0, x1, x2, x3, x4, x5, x6, x7]) => {
+            u64::from_le_bytes([x0, x1, x2, x3, x4, x5, x6, x7])
+        }
+        _ => 0,
+    }
+}
+
+#[inline(always)]
+pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
+    match b.get(at..at.wrapping_add(2)) {
+        Some(&[x0, x1]) => u16::from_le_bytes([x0, x1]),
+        _ => 0,
+    }
+}
+
+#[inline(always)]
+pub(crate) fn u8_at(b: &[u8], at: usize) -> u8 {
+    b.get(at).copied().unwrap_or(0)
+}
+
+/// FNV-1a 64 over the blob taken as 64-bit little-endian words (a short tail is
+/// zero-padded), skipping the checksum field at bytes 24..32. Word-wise keeps the
+/// multiply chain 8x shorter than byte-wise; every step is a bijection of the state, so
+/// any change confined to one word always changes the result.
+pub(crate) fn checksum(b: &[u8]) -> u64 {
+    const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h = BASIS;
+    let mut words = b.chunks(8);
+    let mut i = 0usize;
+    for w in words.by_ref() {
+        if i != 3 {
+            let mut a = [0u8; 8];
+            for (d, s) in a.iter_mut().zip(w) {
+                *d = *s;
+            }
+            h = (h ^ u64::from_le_bytes(a)).wrapping_mul(PRIME);
+        }
+        i = i.wrapping_add(1);
+    }
+    h
+}
+
+fn err(offset: usize, msg: String) -> Error {
+    Error::Blob { offset, msg }
+}
+
+/// A cursor-free view of a section: byte offset and length.
+#[derive(Clone, Copy)]
+struct Sec {
+    off: usize,
+    len: usize,
+    name: &'static str,
+}
+
+impl Sec {
+    /// Records of `size` bytes: the count, or an error naming the section.
+    fn records(self, size: usize) -> Result<usize, Error> {
+        if self.len % size != 0 {
+            return Err(err(
+                self.off,
+                format!(
+                    "{} is {} bytes, not a multiple of its {size}-byte records",
+                    self.name, self.len
+                ),
+            ));
+        }
+        Ok(self.len / size)
+    }
+}
+
+impl Layout {
+    /// Validates `b` (a blob followed by anything) once and returns its layout.
+    ///
+    /// After this returns `Ok`, every read the lookup and iteration paths make is in
+    /// bounds, every index points at an existing record, and every trie walk ends.
+    pub(crate) fn parse(b: &[u8]) -> Result<Layout, Error> {
+        let head = b.get(..HEADER).ok_or_else(|| {
+            err(
+                b.len(),
+                format!(
+                    "header needs {HEADER} bytes, {} given (file truncated or not a blob?)",
+                    b.len()
+                ),
+            )
+        })?;
+        if head.get(..8) != Some(&MAGIC[..]) {
+            return Err(err(
+                0,
+                String::from("not an ipfence blob (magic label \"IPFENCE\\0\" missing)"),
+            ));
+        }
+        let version = u32_at(b, 8);
+        if version != VERSION {
+            return Err(err(
+                8,
+                format!("format version {version}, this build reads version {VERSION} (recompile the blob)"),
+            ));
+        }
+        let s4 = u32::from(u8_at(b, 12));
+        let s6 = u32::from(u8_at(b, 13));
+        for (at, s) in [(12, s4), (13, s6)] {
+            if s > MAX_DIRECT_BITS {
+                return Err(err(
+                    at,
+                    format!("direct table of {s} bits, at most {MAX_DIRECT_BITS} allowed"),
+                ));
+            }
+        }
+        if u16_at(b, 14) != 0 {
+            return Err(err(14, String::from("reserved header bytes are not zero")));
+        }
+        let total64 = u64_at(b, 16);
+        let total = usize::try_from(total64)
+            .ok()
+            .filter(|&t| t >= HEADER && t <= b.len())
+            .ok_or_else(|| {
+                err(
+                    16,
+                    format!(
+                        "blob says it is {total64} bytes, {} available (file truncated?)",
+                        b.len()
+                    ),
+                )
+            })?;
+        let blob = b.get(..total).unwrap_or_default();
+        let want = u64_at(b, 24);
+        let got = checksum(blob);
+        if want != got {
+            return Err(err(
+                24,
+                format!(
+                    "checksum mismatch: stored {want:#018x}, computed {got:#018x} (file corrupt?)"
+                ),
+            ));
+        }
+
+        // Section table: contiguous from the end of the header to the end of the blob.
+        let mut secs = [Sec {
+            off: 0,
+            len: 0,
+            name: "",
+        }; SECTIONS];
+        let mut next = HEADER;
+        for (i, (sec, name)) in secs.iter_mut().zip(SECTION_NAMES).enumerate() {
+            let at = 32 + 8 * i;
+            let off = u32_at(b, at) as usize;
+            let len = u32_at(b, at + 4) as usize;
+            if off != next {
+                return Err(err(
+                    at,
+                    format!(
+                        "{name} starts at {off}, expected {next} (sections must be contiguous)"
+                    ),
+                ));
+            }
+            let end = off
+                .checked_add(len)
+                .filter(|&e| e <= total)
+                .ok_or_else(|| {
+                    err(
+                        off,
+                        format!(
+                            "{name} needs {len} bytes, {} left (file truncated?)",
+                            total.saturating_sub(off)
+                        ),
+                    )
+                })?;
+            *sec = Sec { off, len, name };
+            next = end;
+        }
+        if next != total {
+            return Err(err(
+                next,
+                format!("{} unused bytes after the last section", total - next),
+            ));
+        }
+        let [so, sd, src, tg, tl, p4, d4, n4, l4, p6, d6, n6, l6] = secs;
+
+        let mut lay = Layout {
+            total,
+            ..Layout::default()
+        };
+
+        // Strings.
+        let n_off = so.records(4)?;
+        if n_off == 0 {
+            return Err(err(
+                so.off,
+                String::from("string offsets are empty (need at least one)"),
+            ));
+        }
+        lay.str_offsets = so.off;
+        lay.n_strings = n_off - 1;
+        lay.str_data = sd.off;
+        let mut prev = 0usize;
+        for i in 0..n_off {
+            let at = so.off + 4 * i;
+            let o = u32_at(b, at) as usize;
+            if (i == 0 && o != 0) || o < prev || o > sd.len {
+                return Err(err(
+                    at,
+                    format!(
+                        "string offset {o} out of order or past the {} data bytes",
+                        sd.len
+                    ),
+                ));
+            }
+            if i > 0 {
+                let s = b.get(sd.off + prev..sd.off + o).unwrap_or_default();
+                if let Err(e) = core::str::from_utf8(s) {
+                    return Err(err(
+                        sd.off + prev + e.valid_up_to(),
+                        format!("string {} is not valid UTF-8", i - 1),
+                    ));
+                }
+            }
+            prev = o;
+        }
+        if prev != sd.len {
+            return Err(err(
+                so.off,
+                format!("strings end at {prev}, data is {} bytes", sd.len),
+            ));
+        }
+        let sym = |at: usize, optional: bool, what: &str| -> Result<(), Error> {
+            let v = u32_at(b, at);
+            if (v as usize) < lay.n_strings || (optional && v == NONE) {
+                Ok(())
+            } else {
+                Err(err(
+                    at,
+                    format!("{what} is string {v}, only {} strings", lay.n_strings),
+                ))
+            }
+        };
+
+        // Sources and tags.
+        lay.sources = src.off;
+        lay.n_sources = src.records(16)?;
+        for i in 0..lay.n_sources {
+            let at = src.off + 16 * i;
+            sym(at, false, "source name")?;
+            sym(at + 4, false, "source format")?;
+            sym(at + 8, true, "source sync token")?;
+            sym(at + 12, true, "source create date")?;
+        }
+        lay.tags = tg.off;
+        lay.n_tags = tg.records(16)?;
+        for i in 0..lay.n_tags * 4 {
+            sym(tg.off + 4 * i, false, "tag field")?;
+        }
+        lay.tag_list = tl.off;
+        lay.n_tag_list = tl.records(4)?;
+        for i in 0..lay.n_tag_list {
+            let at = tl.off + 4 * i;
+            let t = u32_at(b, at);
+            if t as usize >= lay.n_tags {
+                return Err(err(
+                    at,
+                    format!("tag {t} out of range, only {} tags", lay.n_tags),
+                ));
+            }
+        }
+
+        lay.v4 = parse_family::<u32>(b, &lay, s4, [p4, d4, n4, l4])?;
+        lay.v6 = parse_family::<u128>(b, &lay, s6, [p6, d6, n6, l6])?;
+        Ok(lay)
+    }
+}
+
+fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Result<Fam, Error> {
+    let [p, d, n, l] = secs;
+    let rec = prefix_record::<A>();
+    let f = Fam {
+        s,
+        prefixes: p.off,
+        n_prefixes: p.records(rec)?,
+        direct: d.off,
+        nodes: n.off,
+        n_nodes: n.records(NODE)?,
+        leaves: l.off,
+        n_leaves: l.records(4)?,
+    };
+    if s > A::WIDTH {
+        return Err(err(
+            12,
+            format!("direct table of {s} bits for {}-bit addresses", A::WIDTH),
+        ));
+    }
+    // Values and node indices share a u32 with the LEAF flag.
+    if f.n_prefixes >= LEAF as usize || f.n_nodes >= LEAF as usize {
+        return Err(err(p.off, String::from("more than 2^31 prefixes or nodes")));
+    }
+
+    // Prefix records: sorted, host bits clear, parents earlier and containing.
+    let mut last: Option<(A, u8)> = None;
+    for i in 0..f.n_prefixes {
+        let at = p.off + rec * i;
+        let addr = A::read(b, at).unwrap_or_default();
+        let start = u32_at(b, at + A::BYTES) as usize;
+        let parent = u32_at(b, at + A::BYTES + 4);
+        let count = usize::from(u16_at(b, at + A::BYTES + 8));
+        let len = u8_at(b, at + A::BYTES + 10);
+        let pad = u8_at(b, at + A::BYTES + 11);
+        if u32::from(len) > A::WIDTH || pad != 0 {
+            return Err(err(
+                at,
+                format!(
+                    "{}[{i}]: prefix length {len} or padding {pad} invalid",
+                    p.name
+                ),
+            ));
+        }
+        if addr.truncate(u32::from(len)) != addr {
+            return Err(err(at, format!("{}[{i}]: host bits set", p.name)));
+        }
+        if last.is_some_and(|l| l >= (addr, len)) {
+            return Err(err(at, format!("{}[{i}]: not sorted or repeated", p.name)));
+        }
+        last = Some((addr, len));
+        if count == 0 || start.saturating_add(count) > lay.n_tag_list {
+            return Err(err(
+                at + A::BYTES,
+                format!(
+                    "{}[{i}]: tags {start}+{count} out of the {}-long tag list",
+                    p.name, lay.n_tag_list
+                ),
+            ));
+        }
+        if parent != NONE {
+            let pi = parent as usize;
+            let ok = pi < i && {
+                let pat = p.off + rec * pi;
+                let paddr = A::read(b, pat).unwrap_or_default();
+                let plen = u8_at(b, pat + A::BYTES + 10);
+                plen < len && addr.truncate(u32::from(plen)) == paddr
+            };
+            if !ok {
+                return Err(err(
+                    at + A::BYTES + 4,
+                    format!(
+                        "{}[{i}]: parent {parent} is not an earlier containing prefix",
+                        p.name
+                    ),
+                ));
+            }
+        }
+    }
+
+    let value_ok = |v: u32| v as usize <= f.n_prefixes;
+    // Direct table; records the offset of every node it points at.
+    let want = 4usize << s;
+    if d.len != want {
+        return Err(err(
+            d.off,
+            format!("{} is {} bytes, {s} bits need {want}", d.name, d.len),
+        ));
+    }
+    // Depth (as the bit offset where a node starts) of every node, assigned by its one
+    // parent. Children always have larger indices than their parent, so walking nodes in
+    // index order sees every parent before its children and no walk can loop.
+    let mut off_of: Vec<u8> = alloc::vec![u8::MAX; f.n_nodes];
+    for i in 0..(1usize << s) {
+        let at = d.off + 4 * i;
+        let e = u32_at(b, at);
+        if e & LEAF != 0 {
+            if !value_ok(e & !LEAF) {
+                return Err(err(
+                    at,
+                    format!("direct value {} past {} prefixes", e & !LEAF, f.n_prefixes),
+                ));
+            }
+        } else {
+            set_off(&mut off_of, e as usize, s, at)?;
+        }
+    }
+    for i in 0..f.n_nodes {
+        let at = n.off + NODE * i;
+        let vector = u64_at(b, at);
+        let leafvec = u64_at(b, at + 8);
+        let base1 = u32_at(b, at + 16) as usize;
+        let base0 = u32_at(b, at + 20) as usize;
+        let off = match off_of.get(i) {
+            Some(&o) if o != u8::MAX => u32::from(o),
+            _ => return Err(err(at, format!("node {i} is not reachable"))),
+        };
+        if vector != 0 {
+            if off + STRIDE >= A::WIDTH {
+                return Err(err(
+                    at,
+                    format!("node {i} at bit {off} has children past the address"),
+                ));
+            }
+            if base1 <= i {
+                return Err(err(
+                    at + 16,
+                    format!("node {i}: children start at {base1}, not after it"),
+                ));
+            }
+            for k in 0..vector.count_ones() as usize {
+                set_off(&mut off_of, base1 + k, off + STRIDE, at + 16)?;
+            }
+        }
+        if vector != u64::MAX {
+            // Every leaf slot must have a run start at or before it.
+            let first_leaf = vector.trailing_ones();
+            if leafvec.trailing_zeros() > first_leaf {
+                return Err(err(
+                    at + 8,
+                    format!("node {i}: leaf slot {first_leaf} has no leaf"),
+                ));
+            }
+        }
+        let leaves = leafvec.count_ones() as usize;
+        if base0.saturating_add(leaves) > f.n_leaves {
+            return Err(err(
+                at + 20,
+                format!(
+                    "node {i}: leaves {base0}+{leaves} past the {} leaves",
+                    f.n_leaves
+                ),
+            ));
+        }
+    }
+    for i in 0..f.n_leaves {
+        let at = l.off + 4 * i;
+        let v = u32_at(b, at);
+        if !value_ok(v) {
+            return Err(err(
+                at,
+                format!("leaf value {v} past {} prefixes", f.n_prefixes),
+            ));
+        }
+    }
+    Ok(f)
+}
+
+/// Records that `node` starts at bit `off`; each node has exactly one parent.
+fn set_off(off_of: &mut [u8], node: usize, off: u32, at: usize) -> Result<(), Error> {
+    let n = off_of.len();
+    match off_of.get_mut(node) {
+        Some(slot) if *slot == u8::MAX => {
+            *slot = u8::try_from(off).unwrap_or(u8::MAX - 1);
+            Ok(())
+        }
+        Some(_) => Err(err(at, format!("node {node} has more than one parent"))),
+        None => Err(err(at, format!("node {node} out of range, only {n} nodes"))),
+    }
+}
+
+/// Lays out sections after a header and fills the header.
+pub(crate) fn assemble(s4: u32, s6: u32, sections: [&[u8]; SECTIONS]) -> Result<Vec<u8>, Error> {
+    let total: usize = HEADER + sections.iter().map(|s| s.len()).sum::<usize>();
+    if u32::try_from(total).is_err() {
+        return Err(Error::Invalid(format!(
+            "compiled matcher would be {total} bytes, the format allows up to 4 GiB"
+        )));
+    }
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.push(u8::try_from(s4).unwrap_or(u8::MAX));
+    out.push(u8::try_from(s6).unwrap_or(u8::MAX));
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&(total as u64).to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    let mut off = HEADER;
+    for s in &sections {
+        out.extend_from_slice(&(off as u32).to_le_bytes());
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        off += s.len();
+    }
+    for s in &sections {
+        out.extend_from_slice(s);
+    }
+    let sum = checksum(&out);
+    if let Some(field) = out.get_mut(24..32) {
+        field.copy_from_slice(&sum.to_le_bytes());
+    }
+    Ok(out)
+}
