@@ -1,0 +1,116 @@
+//! `ipfence lookup`: is an address allowed, and by which service and region?
+
+use std::io::Write;
+
+use anyhow::Result;
+use ipfence::core::matcher::{Match, Matcher};
+use ipfence::core::prefix::{canonical, parse_addr};
+use serde_json::{json, Value};
+
+use super::{FilterArgs, InputArgs};
+
+/// Arguments of `ipfence lookup`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  ipfence lookup 3.5.140.2                       # on the embedded AWS snapshot
+  ipfence lookup --service API_GATEWAY --json 3.5.140.2 8.8.8.8
+  ipfence lookup --input ip-ranges.json < addresses.txt
+
+Exit status: 0 when every address is allowed, 1 when any is not, 2 on error.
+An IPv4-mapped IPv6 address (::ffff:1.2.3.4) is looked up as the IPv4 address it carries.")]
+pub struct LookupArgs {
+    /// Addresses to look up; read from stdin (one per line) when none are given.
+    #[arg(value_name = "IP")]
+    pub ips: Vec<String>,
+
+    /// One JSON object per line: {"ip", "allowed", "match": null | {"prefix", "entries"}}.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Show every published prefix containing the address, longest first, not only the
+    /// longest.
+    #[arg(long)]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+fn entries_json(m: &Match<'_>) -> Value {
+    let entries: Vec<Value> = m
+        .entries()
+        .map(|t| json!({"service": t.service, "region": t.region, "network_border_group": t.border_group}))
+        .collect();
+    json!({"prefix": m.prefix().to_string(), "entries": entries})
+}
+
+fn entries_text(m: &Match<'_>) -> String {
+    let tags: Vec<String> = m
+        .entries()
+        .map(|t| {
+            let mut words: Vec<&str> = [t.service, t.region]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+            if words.is_empty() {
+                words.push(t.source);
+            }
+            let mut s = words.join(" ");
+            if !t.border_group.is_empty() && t.border_group != t.region {
+                s.push_str(&format!(" [{}]", t.border_group));
+            }
+            s
+        })
+        .collect();
+    format!("{} ({})", m.prefix(), tags.join(", "))
+}
+
+/// Runs the command; returns the exit status (0 all allowed, 1 any denied, 2 bad address).
+pub fn run(args: &LookupArgs) -> Result<u8> {
+    let (selected, _, _) = super::load_selected(&args.input, &args.filter)?;
+    super::note_sources(&args.input, &selected);
+    let matcher = Matcher::build(&selected)?;
+    let addrs = super::addresses(&args.ips)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut status = 0u8;
+    for (place, text) in &addrs {
+        let ip = match parse_addr(text) {
+            Ok(ip) => canonical(ip),
+            Err(why) => {
+                out.flush()?;
+                eprintln!("ipfence: {place}: {why}");
+                status = 2;
+                continue;
+            }
+        };
+        let found = matcher.lookup(ip);
+        if found.is_none() && status == 0 {
+            status = 1;
+        }
+        if args.json {
+            let m = found.as_ref().map_or(Value::Null, entries_json);
+            let mut obj = json!({"ip": text, "allowed": found.is_some(), "match": m});
+            if args.all {
+                let all: Vec<Value> = matcher.matches(ip).map(|m| entries_json(&m)).collect();
+                obj["all"] = Value::Array(all);
+            }
+            writeln!(out, "{obj}")?;
+        } else if args.all {
+            let all: Vec<String> = matcher.matches(ip).map(|m| entries_text(&m)).collect();
+            match all.is_empty() {
+                true => writeln!(out, "{text}: not allowed")?,
+                false => writeln!(out, "{text}: allowed by {}", all.join("; "))?,
+            }
+        } else {
+            match &found {
+                Some(m) => writeln!(out, "{text}: allowed by {}", entries_text(m))?,
+                None => writeln!(out, "{text}: not allowed")?,
+            }
+        }
+    }
+    out.flush()?;
+    Ok(status)
+}

@@ -1,0 +1,308 @@
+//! The `ipfence` commands and what they share: inputs, filters, atomic output.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ipfence::core::prefix::HostBits;
+use ipfence::core::source::{self, Format, Options};
+use ipfence::core::{Family, Filter, PrefixSet, Ranges, SourceInfo};
+
+pub mod aggregate;
+pub mod compile;
+pub mod diff;
+pub mod export;
+pub mod lookup;
+pub mod services;
+
+/// Where the ranges come from.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct InputArgs {
+    /// Published ranges to read: AWS ip-ranges.json, the CloudFront list, or a CIDR text
+    /// list (one prefix or address per line). Repeat to combine; `-` reads stdin.
+    /// Without it, the embedded AWS snapshot is used.
+    #[arg(short, long = "input", value_name = "PATH")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Read every input as this format instead of detecting it.
+    #[arg(long, value_name = "aws|cloudfront|text")]
+    pub source_format: Option<Format>,
+
+    /// Mask host bits (`10.0.0.1/8` is read as `10.0.0.0/8`) instead of refusing the file.
+    #[arg(long)]
+    pub lenient: bool,
+
+    /// Refuse inputs larger than this many bytes (protects against a runaway download).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_input_bytes: u64,
+}
+
+/// Which entries to keep.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Keep entries of this service (repeat or comma-separate; any case): AMAZON, EC2,
+    /// API_GATEWAY, CLOUDFRONT, S3, ... `ipfence services` lists them.
+    #[arg(short, long = "service", value_name = "NAME", value_delimiter = ',')]
+    pub services: Vec<String>,
+
+    /// Remove every address of this service (e.g. `--service AMAZON --exclude-service EC2`).
+    #[arg(long = "exclude-service", value_name = "NAME", value_delimiter = ',')]
+    pub exclude_services: Vec<String>,
+
+    /// Keep entries of this region (e.g. us-east-1, GLOBAL).
+    #[arg(short, long = "region", value_name = "NAME", value_delimiter = ',')]
+    pub regions: Vec<String>,
+
+    /// Keep entries of this network border group (e.g. us-east-1-wl1-bos-wlz-1).
+    #[arg(long = "border-group", value_name = "NAME", value_delimiter = ',')]
+    pub border_groups: Vec<String>,
+
+    /// IPv4 only.
+    #[arg(long, conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 only.
+    #[arg(long)]
+    pub ipv6: bool,
+
+    /// Accept a selection with no address at all (by default it is refused, so a typo
+    /// cannot produce an empty allowlist).
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+impl FilterArgs {
+    /// The core filter these flags describe.
+    pub fn to_filter(&self) -> Filter {
+        let mut f = Filter::default()
+            .services(&self.services)
+            .exclude_services(&self.exclude_services)
+            .regions(&self.regions)
+            .border_groups(&self.border_groups);
+        if self.ipv4 {
+            f = f.family(Family::V4);
+        }
+        if self.ipv6 {
+            f = f.family(Family::V6);
+        }
+        f
+    }
+
+    /// The filter in words, for headers: `service=API_GATEWAY region=us-east-1 family=ipv4`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let mut add = |key: &str, vals: &[String]| {
+            if !vals.is_empty() {
+                parts.push(format!("{key}={}", vals.join(",")));
+            }
+        };
+        add("service", &self.services);
+        add("exclude-service", &self.exclude_services);
+        add("region", &self.regions);
+        add("border-group", &self.border_groups);
+        if self.ipv4 {
+            parts.push("family=ipv4".into());
+        }
+        if self.ipv6 {
+            parts.push("family=ipv6".into());
+        }
+        if parts.is_empty() {
+            "everything".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
+
+/// Reads one input fully, refusing more than `max` bytes.
+fn read_input(path: &Path, max: u64) -> Result<(Vec<u8>, String)> {
+    let name = if path == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let mut bytes = Vec::new();
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let f = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
+        // Refuse an oversized file before reading any of it.
+        if let Ok(meta) = f.metadata() {
+            if meta.is_file() && meta.len() > max {
+                bail!("{name}: {} bytes is larger than the limit of {max} bytes (raise it with --max-input-bytes if this file is genuine)", meta.len());
+            }
+        }
+        Box::new(f)
+    };
+    reader
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{name}: cannot read"))?;
+    if bytes.len() as u64 > max {
+        bail!("{name}: larger than the limit of {max} bytes (raise it with --max-input-bytes if this file is genuine)");
+    }
+    Ok((bytes, name))
+}
+
+/// Loads every input (the embedded snapshot when there is none) into one [`Ranges`].
+pub fn load(args: &InputArgs) -> Result<Ranges> {
+    let opts = Options {
+        host_bits: if args.lenient {
+            HostBits::Mask
+        } else {
+            HostBits::Reject
+        },
+        ..Options::default()
+    };
+    if args.inputs.is_empty() {
+        let r = source::parse(
+            ipfence::EMBEDDED_AWS.as_bytes(),
+            ipfence::EMBEDDED_AWS_NAME,
+            Some(Format::Aws),
+            opts,
+        )?;
+        return Ok(r);
+    }
+    let mut all = Ranges::new();
+    for path in &args.inputs {
+        let (bytes, name) = read_input(path, args.max_input_bytes)?;
+        let r = source::parse(&bytes, &name, args.source_format, opts)?;
+        if all.is_empty() && all.sources.is_empty() {
+            all = r;
+        } else {
+            all.extend(&r);
+        }
+    }
+    Ok(all)
+}
+
+/// Loads, checks the filter's names against the data, selects, and refuses an empty
+/// selection unless `--allow-empty`. Returns the selected entries, their exact address
+/// set and the filter in words.
+pub fn load_selected(
+    inputs: &InputArgs,
+    filter: &FilterArgs,
+) -> Result<(Ranges, PrefixSet, String)> {
+    let ranges = load(inputs)?;
+    select(ranges, filter)
+}
+
+/// [`load_selected`] for data already loaded.
+pub fn select(ranges: Ranges, filter: &FilterArgs) -> Result<(Ranges, PrefixSet, String)> {
+    let f = filter.to_filter();
+    f.check(&ranges)?;
+    let selected = if f.is_everything() {
+        ranges
+    } else {
+        f.select(&ranges)
+    };
+    let set = selected.to_set();
+    let words = filter.describe();
+    if set.is_empty() && !filter.allow_empty {
+        bail!(
+            "the selection ({words}) holds no address in {}: refusing to go on with an empty allowlist (pass --allow-empty if that is intended)",
+            describe_sources(&selected.sources)
+        );
+    }
+    Ok((selected, set, words))
+}
+
+/// `name (createDate ..., syncToken ...)` for each source.
+pub fn describe_sources(sources: &[SourceInfo]) -> String {
+    let list: Vec<String> = sources
+        .iter()
+        .map(|s| {
+            let mut extra = Vec::new();
+            if let Some(d) = &s.create_date {
+                extra.push(format!("createDate {d}"));
+            }
+            if let Some(t) = &s.sync_token {
+                extra.push(format!("syncToken {t}"));
+            }
+            if extra.is_empty() {
+                s.name.clone()
+            } else {
+                format!("{} ({})", s.name, extra.join(", "))
+            }
+        })
+        .collect();
+    list.join(" + ")
+}
+
+/// Tells on stderr which data a command used, when it is the embedded snapshot.
+pub fn note_sources(inputs: &InputArgs, ranges: &Ranges) {
+    if inputs.inputs.is_empty() {
+        eprintln!("ipfence: using {}", describe_sources(&ranges.sources));
+    }
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file in the same folder, then a
+/// rename), keeping an existing file's permissions; to stdout when `path` is `None`.
+pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    let Some(path) = path else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)
+            .and_then(|()| out.flush())
+            .context("cannot write to stdout")?;
+        return Ok(());
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let shown = path.display();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ipfence-")
+        .tempfile_in(dir)
+        .with_context(|| {
+            format!(
+                "{shown}: cannot create a temporary file in {}",
+                dir.display()
+            )
+        })?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("{shown}: cannot write"))?;
+    let perms = match std::fs::metadata(path) {
+        Ok(m) => m.permissions(),
+        Err(_) => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::Permissions::from_mode(0o644)
+        }
+    };
+    std::fs::set_permissions(tmp.path(), perms)
+        .with_context(|| format!("{shown}: cannot set permissions"))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("{shown}: cannot replace"))?;
+    Ok(())
+}
+
+/// Addresses from the command line, or from stdin (one per line, `#` comments) when
+/// none are given.
+pub fn addresses(args: &[String]) -> Result<Vec<(String, String)>> {
+    if !args.is_empty() {
+        return Ok(args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (format!("argument {}", i + 1), a.clone()))
+            .collect());
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("ipfence: reading addresses from stdin, one per line (Ctrl-D to end)");
+    }
+    let mut text = String::new();
+    stdin
+        .lock()
+        .read_to_string(&mut text)
+        .context("<stdin>: cannot read addresses")?;
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let l = l.split('#').next().unwrap_or("").trim();
+            (!l.is_empty()).then(|| (format!("<stdin> line {}", i + 1), l.to_string()))
+        })
+        .collect())
+}

@@ -1,0 +1,98 @@
+//! `ipfence services`: which services and regions the data publishes, with counts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use anyhow::Result;
+use ipfence::core::IpNet;
+use serde_json::json;
+
+use super::{FilterArgs, InputArgs};
+
+/// Arguments of `ipfence services`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  ipfence services                         # services in the embedded AWS snapshot
+  ipfence services --region eu-west-1 --json")]
+pub struct ServicesArgs {
+    /// JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Default)]
+struct Row<'a> {
+    entries: usize,
+    v4: usize,
+    v6: usize,
+    regions: BTreeMap<&'a str, usize>,
+    groups: BTreeSet<&'a str>,
+}
+
+/// Runs the command.
+pub fn run(args: &ServicesArgs) -> Result<u8> {
+    let (selected, set, _) = super::load_selected(&args.input, &args.filter)?;
+    super::note_sources(&args.input, &selected);
+    let mut rows: BTreeMap<&str, Row<'_>> = BTreeMap::new();
+    for e in &selected.entries {
+        let t = selected.tags(e);
+        let name = if t.service.is_empty() {
+            t.source
+        } else {
+            t.service
+        };
+        let row = rows.entry(name).or_default();
+        row.entries += 1;
+        match e.prefix {
+            IpNet::V4(_) => row.v4 += 1,
+            IpNet::V6(_) => row.v6 += 1,
+        }
+        *row.regions.entry(t.region).or_default() += 1;
+        row.groups.insert(t.border_group);
+    }
+    let mut out = String::new();
+    if args.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(name, r)| {
+                json!({"service": name, "entries": r.entries, "ipv4_prefixes": r.v4, "ipv6_prefixes": r.v6,
+                       "regions": r.regions, "network_border_groups": r.groups.len()})
+            })
+            .collect();
+        let v = json!({"sources": super::describe_sources(&selected.sources), "services": list,
+                       "ipv4_addresses": set.count_v4(), "cover_prefixes": set.cidr_count()});
+        let _ = writeln!(out, "{v}");
+    } else {
+        let w = rows.keys().map(|k| k.len()).max().unwrap_or(7).max(7);
+        let _ = writeln!(
+            out,
+            "{:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
+            "SERVICE", "ENTRIES", "IPV4", "IPV6", "REGIONS"
+        );
+        for (name, r) in &rows {
+            let _ = writeln!(
+                out,
+                "{name:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
+                r.entries,
+                r.v4,
+                r.v6,
+                r.regions.len()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{} entries; the selection covers {} IPv4 addresses in a minimal cover of {} prefixes (both families)",
+            selected.len(),
+            set.count_v4(),
+            set.cidr_count()
+        );
+    }
+    super::write_output(None, out.as_bytes())?;
+    Ok(0)
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the `ipfence` binary on real published data, and the library on
+//! the same data. One binary; each area is a module.
+
+mod util;
+
+mod cli;
+mod hostile;
+mod oracles;
