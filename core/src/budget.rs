@@ -19,11 +19,11 @@
 //!
 //! ```
 //! use ipfence_core::{budget, PrefixSet};
-//! let set: PrefixSet = ["10.0.0.0/25", "10.0.0.128/26", "10.0.1.0/24"]
+//! let set: PrefixSet = ["10.0.0.0/25", "10.0.0.128/26", "10.0.2.0/24"]
 //!     .iter().map(|s| s.parse().unwrap()).collect();
 //! let fit = budget::fit(&set, 2)?;
 //! let cidrs: Vec<String> = fit.set.cidrs().map(|n| n.to_string()).collect();
-//! assert_eq!(cidrs, ["10.0.0.0/24", "10.0.1.0/24"]);
+//! assert_eq!(cidrs, ["10.0.0.0/24", "10.0.2.0/24"]);
 //! assert_eq!(fit.extra_v4, 64);
 //! # Ok::<(), ipfence_core::Error>(())
 //! ```
