@@ -1,0 +1,157 @@
+//! The compiled matcher against `iptrie` (an independent LC-trie) on the real AWS list:
+//! the same longest match for every prefix's edges and over a million random addresses.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipfence_core::matcher::Matcher;
+use ipfence_core::{IpNet, Ipv4Net, Ipv6Net, Ranges};
+use iptrie::map::RTrieMap;
+
+const AWS_NEWEST: &str = "tests/data/aws/ip-ranges-2026-08-22-15-17-05.json";
+
+fn aws(path: &str) -> Ranges {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let bytes = std::fs::read(&path).unwrap();
+    ipfence_core::source::aws::parse(&bytes, "ip-ranges.json", Default::default()).unwrap()
+}
+
+/// splitmix64 with a fixed seed: the same addresses on every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Random addresses per family: half inside a random published prefix, half anywhere.
+/// A debug build checks a tenth as many; `cargo test --release --test tests matcher`
+/// runs the full count.
+const RANDOM_PER_FAMILY: usize = if cfg!(debug_assertions) {
+    60_000
+} else {
+    600_000
+};
+
+#[test]
+fn same_longest_match_as_iptrie_on_real_aws_data() {
+    let r = aws(AWS_NEWEST);
+    let m = Matcher::build(&r).unwrap();
+    let (b, _) = Matcher::from_bytes(m.as_bytes()).unwrap();
+
+    let mut v4: Vec<Ipv4Net> = Vec::new();
+    let mut v6: Vec<Ipv6Net> = Vec::new();
+    let mut t4 = RTrieMap::<Ipv4Net, Option<Ipv4Net>>::with_root(None);
+    let mut t6 = RTrieMap::<Ipv6Net, Option<Ipv6Net>>::with_root(None);
+    for e in &r.entries {
+        match e.prefix {
+            IpNet::V4(n) => {
+                v4.push(n);
+                t4.insert(n, Some(n));
+            }
+            IpNet::V6(n) => {
+                v6.push(n);
+                t6.insert(n, Some(n));
+            }
+        }
+    }
+    let (t4, t6) = (t4.compress(), t6.compress());
+
+    let mut rng = Rng(0x2026_0822_1517_0500);
+    let mut checked4 = 0usize;
+    let mut check4 = |a: u32| {
+        let ip = Ipv4Addr::from(a);
+        let want = *t4.lookup(&ip).1;
+        let got = b.lookup(IpAddr::V4(ip)).map(|h| h.prefix());
+        assert_eq!(got, want.map(IpNet::V4), "lookup({ip})");
+        assert_eq!(b.contains_v4(ip), want.is_some(), "contains({ip})");
+        checked4 += 1;
+    };
+    for n in &v4 {
+        let (lo, hi) = (u32::from(n.network()), u32::from(n.broadcast()));
+        for a in [lo, hi, lo.wrapping_sub(1), hi.wrapping_add(1)] {
+            check4(a);
+        }
+    }
+    for i in 0..RANDOM_PER_FAMILY {
+        let x = rng.next() as u32;
+        if i % 2 == 0 {
+            let n = v4[(rng.next() % v4.len() as u64) as usize];
+            check4(u32::from(n.network()) | (x & !u32::from(n.netmask())));
+        } else {
+            check4(x);
+        }
+    }
+
+    let mut checked6 = 0usize;
+    let mut check6 = |a: u128| {
+        let ip = Ipv6Addr::from(a);
+        let want = *t6.lookup(&ip).1;
+        let got = b.lookup_v6(ip).map(|h| h.prefix());
+        assert_eq!(got, want.map(IpNet::V6), "lookup({ip})");
+        assert_eq!(b.contains_v6(ip), want.is_some(), "contains({ip})");
+        checked6 += 1;
+    };
+    for n in &v6 {
+        let (lo, hi) = (u128::from(n.network()), u128::from(n.broadcast()));
+        for a in [lo, hi, lo.wrapping_sub(1), hi.wrapping_add(1)] {
+            check6(a);
+        }
+    }
+    for i in 0..RANDOM_PER_FAMILY {
+        let x = (u128::from(rng.next()) << 64) | u128::from(rng.next());
+        if i % 2 == 0 {
+            let n = v6[(rng.next() % v6.len() as u64) as usize];
+            check6(u128::from(n.network()) | (x & !u128::from(n.netmask())));
+        } else {
+            check6(x);
+        }
+    }
+    let total = checked4 + checked6;
+    let want_total = 2 * RANDOM_PER_FAMILY + 4 * (v4.len() + v6.len());
+    assert_eq!(total, want_total);
+    if !cfg!(debug_assertions) {
+        assert!(total >= 1_000_000, "{total} addresses checked");
+    }
+}
+
+#[test]
+fn every_published_entry_comes_back_with_its_tags() {
+    let r = aws(AWS_NEWEST);
+    let m = Matcher::build(&r).unwrap();
+    // Each published (prefix, tags) is listed under its prefix exactly once.
+    let mut want: Vec<(IpNet, [&str; 4])> = r
+        .entries
+        .iter()
+        .map(|e| {
+            let t = r.tags(e);
+            (e.prefix, [t.source, t.service, t.region, t.border_group])
+        })
+        .collect();
+    want.sort();
+    want.dedup();
+    assert_eq!(m.entry_count(), want.len());
+    let mut prefixes: Vec<IpNet> = want.iter().map(|w| w.0).collect();
+    prefixes.dedup();
+    assert_eq!(m.prefix_count(), prefixes.len());
+    for p in prefixes {
+        let hit = m.lookup(p.network()).unwrap();
+        // The network address of a published prefix matches it or a longer one.
+        assert!(hit.prefix().prefix_len() >= p.prefix_len());
+        let exact = m.matches(p.network()).find(|h| h.prefix() == p).unwrap();
+        let mut got: Vec<[&str; 4]> = exact
+            .entries()
+            .map(|t| [t.source, t.service, t.region, t.border_group])
+            .collect();
+        got.sort();
+        let want_here: Vec<[&str; 4]> = want.iter().filter(|w| w.0 == p).map(|w| w.1).collect();
+        assert_eq!(got, want_here, "{p}");
+    }
+    assert_eq!(m.sources(), r.sources);
+    // The blob gives the same entries back.
+    let back = Matcher::from_bytes(m.as_bytes()).unwrap().0.to_ranges();
+    assert_eq!(back.len(), want.len());
+}
