@@ -57,11 +57,16 @@ const INF: u128 = u128::MAX;
 /// [`Error::Invalid`] when `max` is 0 and the set is not empty, or when a non-empty
 /// family would need at least one prefix and `max` is 1 with both families present.
 pub fn fit(set: &PrefixSet, max: usize) -> Result<Fit, Error> {
-    let exact = Fit { set: set.clone(), extra_v4: 0, extra_v6: 0 };
+    let exact = Fit {
+        set: set.clone(),
+        extra_v4: 0,
+        extra_v6: 0,
+    };
     if set.cidr_count() <= max {
         return Ok(exact);
     }
-    let families = usize::from(!set.v4_ranges().is_empty()) + usize::from(!set.v6_ranges().is_empty());
+    let families =
+        usize::from(!set.v4_ranges().is_empty()) + usize::from(!set.v6_ranges().is_empty());
     if max < families {
         return Err(Error::Invalid(format!(
             "cannot fit {} prefixes into {max}: each address family present needs at least one prefix (raise the budget or select one family)",
@@ -84,7 +89,11 @@ pub fn fit(set: &PrefixSet, max: usize) -> Result<Fit, Error> {
         (None, Some(b)) => u128::MAX - b + 1,
         _ => 0,
     };
-    Ok(Fit { set: fitted, extra_v4, extra_v6 })
+    Ok(Fit {
+        set: fitted,
+        extra_v4,
+        extra_v6,
+    })
 }
 
 /// The split `(i, j)`, `i + j <= max`, minimizing `a[i] + b[j]` (costs beyond a vector's
@@ -126,7 +135,10 @@ impl<T: Bits> Trie<T> {
         for &(s, e) in ranges {
             range_cidrs(s, e, |a, len| blocks.push((a, len)));
         }
-        let mut t = Trie { nodes: Vec::new(), root: None };
+        let mut t = Trie {
+            nodes: Vec::new(),
+            root: None,
+        };
         if !blocks.is_empty() {
             t.root = Some(t.node(&blocks, cap));
         }
@@ -184,7 +196,9 @@ impl<T: Bits> Trie<T> {
                     continue;
                 }
                 for (j, &b) in cr.cost.iter().enumerate().skip(1) {
-                    let Some(slot) = cost.get_mut(i + j) else { break };
+                    let Some(slot) = cost.get_mut(i + j) else {
+                        break;
+                    };
                     let c = a.saturating_add(b);
                     if c < *slot {
                         *slot = c;
@@ -198,7 +212,14 @@ impl<T: Bits> Trie<T> {
                 *slot = (*slot).min(extra).min(prev);
             }
         }
-        self.nodes.push(Node { start: first.0.truncate(common), len: common, blocks: n, cost, extra, children: Some((l, r)) });
+        self.nodes.push(Node {
+            start: first.0.truncate(common),
+            len: common,
+            blocks: n,
+            cost,
+            extra,
+            children: Some((l, r)),
+        });
         self.nodes.len() - 1
     }
 
@@ -210,7 +231,9 @@ impl<T: Bits> Trie<T> {
     }
 
     fn choose_at(&self, idx: usize, k: usize, out: &mut Vec<(T, T)>) {
-        let Some(node) = self.nodes.get(idx) else { return };
+        let Some(node) = self.nodes.get(idx) else {
+            return;
+        };
         let range = (node.start, node.start.add(T::low_mask(T::WIDTH - node.len)));
         let Some((l, r)) = node.children else {
             out.push(range);
@@ -226,7 +249,9 @@ impl<T: Bits> Trie<T> {
             out.push(range);
             return;
         }
-        let (Some(cl), Some(cr)) = (self.nodes.get(l), self.nodes.get(r)) else { return };
+        let (Some(cl), Some(cr)) = (self.nodes.get(l), self.nodes.get(r)) else {
+            return;
+        };
         let at = |v: &[u128], i: usize| v.get(i).copied().unwrap_or(0);
         for i in 1..k {
             let j = k - i;
@@ -262,7 +287,13 @@ mod tests {
 
     #[test]
     fn fits_and_reports_extra() {
-        let s = set(&["10.0.0.0/32", "10.0.0.2/32", "10.0.0.128/32", "2600::/64", "2600:0:0:2::/64"]);
+        let s = set(&[
+            "10.0.0.0/32",
+            "10.0.0.2/32",
+            "10.0.0.128/32",
+            "2600::/64",
+            "2600:0:0:2::/64",
+        ]);
         let f = fit(&s, 2).unwrap();
         let got: Vec<String> = f.set.cidrs().map(|n| n.to_string()).collect();
         // Cheapest: merge the IPv4 three into 10.0.0.0/24 (253 extra) and the two IPv6 /64s
@@ -277,7 +308,10 @@ mod tests {
     #[test]
     fn zero_budget_is_an_error_and_fitting_sets_are_unchanged() {
         let s = set(&["10.0.0.0/32", "10.0.0.2/32"]);
-        assert!(fit(&s, 0).unwrap_err().to_string().contains("at least one prefix"));
+        assert!(fit(&s, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("at least one prefix"));
         let f = fit(&s, 5).unwrap();
         assert_eq!((f.set, f.extra_v4), (s, 0));
         assert_eq!(fit(&PrefixSet::new(), 0).unwrap().set, PrefixSet::new());

@@ -96,7 +96,12 @@ fn keys(r: &Ranges) -> BTreeSet<(IpNet, &str, &str, &str)> {
 }
 
 fn owned(k: &(IpNet, &str, &str, &str)) -> TaggedPrefix {
-    TaggedPrefix { prefix: k.0, service: k.1.into(), region: k.2.into(), border_group: k.3.into() }
+    TaggedPrefix {
+        prefix: k.0,
+        service: k.1.into(),
+        region: k.2.into(),
+        border_group: k.3.into(),
+    }
 }
 
 /// Compares two versions entry by entry (prefix + service + region + border group;
@@ -121,15 +126,30 @@ mod tests {
     fn r(list: &[(&str, &str, &str)]) -> Ranges {
         let mut r = Ranges::new();
         for (p, service, region) in list {
-            r.push(p.parse().unwrap(), Tags { source: "aws", service, region, border_group: region });
+            r.push(
+                p.parse().unwrap(),
+                Tags {
+                    source: "aws",
+                    service,
+                    region,
+                    border_group: region,
+                },
+            );
         }
         r
     }
 
     #[test]
     fn retagging_is_a_change_but_not_an_address_change() {
-        let old = r(&[("3.5.140.0/22", "AMAZON", "ap-northeast-2"), ("52.94.0.0/22", "EC2", "us-east-1")]);
-        let new = r(&[("3.5.140.0/22", "AMAZON", "ap-northeast-2"), ("52.94.0.0/22", "EC2", "us-east-2"), ("1.178.86.0/24", "AMAZON", "ap-southeast-3")]);
+        let old = r(&[
+            ("3.5.140.0/22", "AMAZON", "ap-northeast-2"),
+            ("52.94.0.0/22", "EC2", "us-east-1"),
+        ]);
+        let new = r(&[
+            ("3.5.140.0/22", "AMAZON", "ap-northeast-2"),
+            ("52.94.0.0/22", "EC2", "us-east-2"),
+            ("1.178.86.0/24", "AMAZON", "ap-southeast-3"),
+        ]);
         let d = diff(&old, &new);
         assert_eq!(d.added.len(), 2);
         assert_eq!(d.removed.len(), 1);
@@ -139,12 +159,23 @@ mod tests {
         assert!(d.removed_set.is_empty());
         let s = d.summary();
         assert_eq!(s.len(), 3);
-        assert_eq!((s[1].service.as_str(), s[1].region.as_str(), s[1].added, s[1].removed), ("EC2", "us-east-1", 0, 1));
+        assert_eq!(
+            (
+                s[1].service.as_str(),
+                s[1].region.as_str(),
+                s[1].added,
+                s[1].removed
+            ),
+            ("EC2", "us-east-1", 0, 1)
+        );
     }
 
     #[test]
     fn same_input_is_empty() {
-        let a = r(&[("3.5.140.0/22", "AMAZON", "x"), ("3.5.140.0/22", "AMAZON", "x")]);
+        let a = r(&[
+            ("3.5.140.0/22", "AMAZON", "x"),
+            ("3.5.140.0/22", "AMAZON", "x"),
+        ]);
         assert!(diff(&a, &a).is_empty());
     }
 }

@@ -78,13 +78,12 @@ impl Filter {
     }
 
     fn keeps_family(&self, net: &ipnet::IpNet) -> bool {
-        match (self.family, net) {
-            (None, _) => true,
-            (Some(Family::V4), ipnet::IpNet::V4(_)) | (Some(Family::V6), ipnet::IpNet::V6(_)) => {
-                true
-            }
-            _ => false,
-        }
+        matches!(
+            (self.family, net),
+            (None, _)
+                | (Some(Family::V4), ipnet::IpNet::V4(_))
+                | (Some(Family::V6), ipnet::IpNet::V6(_))
+        )
     }
 
     /// The entries this filter keeps, with their tags. An excluded service removes
@@ -92,7 +91,10 @@ impl Filter {
     /// left of it, with the same tags, so the result is exact.
     pub fn select(&self, ranges: &Ranges) -> Ranges {
         let excluded = self.excluded_set(ranges);
-        let mut out = Ranges { sources: ranges.sources.clone(), ..Ranges::default() };
+        let mut out = Ranges {
+            sources: ranges.sources.clone(),
+            ..Ranges::default()
+        };
         for e in &ranges.entries {
             let t = ranges.tags(e);
             let keep = any_eq(&self.services, t.service)
@@ -167,7 +169,7 @@ impl Filter {
                     let shown = if known.len() > 40 {
                         format!(
                             "{} ... ({} in all; `ipfence services` lists them)",
-                            known[..40].join(", "),
+                            known.get(..40).unwrap_or_default().join(", "),
                             known.len()
                         )
                     } else {

@@ -59,21 +59,38 @@ pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
         sync_token: file.sync_token.map(|s| s.into_owned()),
         create_date: file.create_date.map(|s| s.into_owned()),
     });
-    r.entries.reserve(file.prefixes.len() + file.ipv6_prefixes.len());
-    for (list, field, v6) in [(&file.prefixes, "ip_prefix", false), (&file.ipv6_prefixes, "ipv6_prefix", true)] {
+    r.entries
+        .reserve(file.prefixes.len() + file.ipv6_prefixes.len());
+    for (list, field, v6) in [
+        (&file.prefixes, "ip_prefix", false),
+        (&file.ipv6_prefixes, "ipv6_prefix", true),
+    ] {
         let list_name = if v6 { "ipv6_prefixes" } else { "prefixes" };
         for (i, item) in list.iter().enumerate() {
             let at = || format!("{list_name}[{i}].{field}");
-            let net = parse_prefix(&item.ip_prefix, opts.host_bits, false).map_err(|m| parse_error(name, at(), m))?;
+            let net = parse_prefix(&item.ip_prefix, opts.host_bits, false)
+                .map_err(|m| parse_error(name, at(), m))?;
             if matches!(net, IpNet::V6(_)) != v6 {
-                let (is, want) = if v6 { ("IPv4", "IPv6") } else { ("IPv6", "IPv4") };
+                let (is, want) = if v6 {
+                    ("IPv4", "IPv6")
+                } else {
+                    ("IPv6", "IPv4")
+                };
                 return Err(parse_error(
                     name,
                     at(),
-                    format!("{} is an {is} prefix in the {want} list", crate::error::quote(&item.ip_prefix)),
+                    format!(
+                        "{} is an {is} prefix in the {want} list",
+                        crate::error::quote(&item.ip_prefix)
+                    ),
                 ));
             }
-            let tags = Tags { source: "aws", service: &item.service, region: &item.region, border_group: &item.network_border_group };
+            let tags = Tags {
+                source: "aws",
+                service: &item.service,
+                region: &item.region,
+                border_group: &item.network_border_group,
+            };
             r.push(net, tags);
         }
     }
@@ -87,31 +104,61 @@ mod tests {
 
     const NEW: &[u8] = include_bytes!("../../../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json");
     const ALL: [(&str, &[u8]); 5] = [
-        ("2025-08-22", include_bytes!("../../../tests/data/aws/ip-ranges-2025-08-22-01-58-20.json")),
-        ("2026-02-21", include_bytes!("../../../tests/data/aws/ip-ranges-2026-02-21-01-58-04.json")),
-        ("2026-07-23", include_bytes!("../../../tests/data/aws/ip-ranges-2026-07-23-16-17-05.json")),
-        ("2026-08-22a", include_bytes!("../../../tests/data/aws/ip-ranges-2026-08-22-11-57-05.json")),
+        (
+            "2025-08-22",
+            include_bytes!("../../../tests/data/aws/ip-ranges-2025-08-22-01-58-20.json"),
+        ),
+        (
+            "2026-02-21",
+            include_bytes!("../../../tests/data/aws/ip-ranges-2026-02-21-01-58-04.json"),
+        ),
+        (
+            "2026-07-23",
+            include_bytes!("../../../tests/data/aws/ip-ranges-2026-07-23-16-17-05.json"),
+        ),
+        (
+            "2026-08-22a",
+            include_bytes!("../../../tests/data/aws/ip-ranges-2026-08-22-11-57-05.json"),
+        ),
         ("2026-08-22b", NEW),
     ];
 
     fn err(json: &str) -> String {
-        parse(json.as_bytes(), "ip-ranges.json", Options::default()).unwrap_err().to_string()
+        parse(json.as_bytes(), "ip-ranges.json", Options::default())
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn every_real_file_parses_with_its_counts() {
         // Raw entry counts (v4, v6) from shared/data/README.md.
-        let counts = [(9_153, 3_968), (9_896, 4_963), (10_528, 5_855), (10_666, 6_160), (10_668, 6_160)];
+        let counts = [
+            (9_153, 3_968),
+            (9_896, 4_963),
+            (10_528, 5_855),
+            (10_666, 6_160),
+            (10_668, 6_160),
+        ];
         for ((date, bytes), (n4, n6)) in ALL.iter().zip(counts) {
             let r = parse(bytes, date, Options::default()).unwrap();
-            let v4 = r.entries.iter().filter(|e| matches!(e.prefix, IpNet::V4(_))).count();
+            let v4 = r
+                .entries
+                .iter()
+                .filter(|e| matches!(e.prefix, IpNet::V4(_)))
+                .count();
             assert_eq!((v4, r.len() - v4), (n4, n6), "{date}");
         }
         let r = parse(NEW, "new", Options::default()).unwrap();
         assert_eq!(r.sources[0].sync_token.as_deref(), Some("1787411825"));
-        assert_eq!(r.sources[0].create_date.as_deref(), Some("2026-08-22-15-17-05"));
+        assert_eq!(
+            r.sources[0].create_date.as_deref(),
+            Some("2026-08-22-15-17-05")
+        );
         let first = r.tags(&r.entries[0]);
-        assert_eq!((first.service, first.region, first.border_group), ("AMAZON", "eu-west-1", "eu-west-1"));
+        assert_eq!(
+            (first.service, first.region, first.border_group),
+            ("AMAZON", "eu-west-1", "eu-west-1")
+        );
         // Tags are interned: far fewer strings than entries.
         assert!(r.strings.as_slice().len() < 1000);
     }
@@ -124,50 +171,82 @@ mod tests {
         let r = parse(old.as_bytes(), "old.json", Options::default()).unwrap();
         assert_eq!(r.len(), 1);
         assert_eq!(r.tags(&r.entries[0]).border_group, "");
-        assert_eq!(r.sources[0].create_date.as_deref(), Some("2017-07-20-22-42-2"));
+        assert_eq!(
+            r.sources[0].create_date.as_deref(),
+            Some("2017-07-20-22-42-2")
+        );
         // 2016-2020 shape: IPv6 without border groups; unknown fields ignored.
         let mid = r#"{"syncToken": "1", "createDate": "x", "extra": {"a": [1]},
             "prefixes": [], "ipv6_prefixes": [{"ipv6_prefix": "2600:1f14::/35", "region": "us-west-2", "service": "EC2", "new": 1}]}"#;
-        assert_eq!(parse(mid.as_bytes(), "mid.json", Options::default()).unwrap().len(), 1);
+        assert_eq!(
+            parse(mid.as_bytes(), "mid.json", Options::default())
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn errors_say_where_and_what() {
-        assert_eq!(err(""), "ip-ranges.json: line 1: file is empty: expected AWS ip-ranges.json");
+        assert_eq!(
+            err(""),
+            "ip-ranges.json: line 1: file is empty: expected AWS ip-ranges.json"
+        );
         let e = err(r#"{"prefixes": {}}"#);
         assert!(e.starts_with("ip-ranges.json: line 1, column 13: not the shape of AWS ip-ranges.json: invalid type: map, expected a sequence"), "{e}");
         let e = err(r#"{"prefixes": [{"ip_prefix": 7}]}"#);
-        assert!(e.contains("invalid type: integer `7`, expected a string"), "{e}");
+        assert!(
+            e.contains("invalid type: integer `7`, expected a string"),
+            "{e}"
+        );
         let e = err(r#"{"syncToken": "1"}"#);
         assert!(e.contains("missing field `prefixes`"), "{e}");
-        let e = err(r#"{"prefixes": [{"ip_prefix": "1.2.3.0/24", "service": "A"}, {"ip_prefix": "10.0.0.1/8"}]}"#);
+        let e = err(
+            r#"{"prefixes": [{"ip_prefix": "1.2.3.0/24", "service": "A"}, {"ip_prefix": "10.0.0.1/8"}]}"#,
+        );
         assert!(e.starts_with("ip-ranges.json: prefixes[1].ip_prefix: \"10.0.0.1/8\" has host bits set (did you mean 10.0.0.0/8?"), "{e}");
         let e = err(r#"{"prefixes": [{"ip_prefix": "2600::/16"}]}"#);
         assert_eq!(e, "ip-ranges.json: prefixes[0].ip_prefix: \"2600::/16\" is an IPv6 prefix in the IPv4 list");
         let e = err(r#"{"prefixes": [], "ipv6_prefixes": [{"ipv6_prefix": "1.2.3.4/33"}]}"#);
-        assert!(e.starts_with("ip-ranges.json: ipv6_prefixes[0].ipv6_prefix: \"1.2.3.4/33\""), "{e}");
+        assert!(
+            e.starts_with("ip-ranges.json: ipv6_prefixes[0].ipv6_prefix: \"1.2.3.4/33\""),
+            "{e}"
+        );
     }
 
     #[test]
     fn lenient_masks_host_bits_and_limits_hold() {
         let j = r#"{"prefixes": [{"ip_prefix": "10.0.0.1/8"}, {"ip_prefix": "10.0.0.1/8"}]}"#;
-        let opts = Options { host_bits: crate::prefix::HostBits::Mask, ..Options::default() };
+        let opts = Options {
+            host_bits: crate::prefix::HostBits::Mask,
+            ..Options::default()
+        };
         let r = parse(j.as_bytes(), "x", opts).unwrap();
         assert_eq!(r.entries[0].prefix.to_string(), "10.0.0.0/8");
         assert_eq!(r.len(), 2, "duplicates are kept as entries");
-        let small = Options { max_entries: 1, ..Options::default() };
+        let small = Options {
+            max_entries: 1,
+            ..Options::default()
+        };
         assert!(parse(j.as_bytes(), "x", opts).is_ok());
-        assert!(parse(j.as_bytes(), "x", small).unwrap_err().to_string().contains("more than 1 entries"));
+        assert!(parse(j.as_bytes(), "x", small)
+            .unwrap_err()
+            .to_string()
+            .contains("more than 1 entries"));
     }
 
     #[test]
     fn truncation_anywhere_is_an_error_not_a_panic() {
         let head = &NEW[..40_000];
         for cut in (0..head.len()).step_by(97) {
-            let e = parse(&head[..cut], "cut.json", Options::default()).unwrap_err().to_string();
+            let e = parse(&head[..cut], "cut.json", Options::default())
+                .unwrap_err()
+                .to_string();
             assert!(e.starts_with("cut.json: line "), "{cut}: {e}");
         }
-        let e = parse(&NEW[..NEW.len() - 10], "cut.json", Options::default()).unwrap_err().to_string();
+        let e = parse(&NEW[..NEW.len() - 10], "cut.json", Options::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("file ends early (truncated download?)"), "{e}");
     }
 

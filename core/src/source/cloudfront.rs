@@ -23,17 +23,40 @@ pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
     let lists: BTreeMap<Cow<'_, str>, Vec<Cow<'_, str>>> =
         serde_json::from_slice(bytes).map_err(|e| json_error(name, what, &e))?;
     if lists.is_empty() {
-        return Err(parse_error(name, "top level", "no lists: expected CLOUDFRONT_GLOBAL_IP_LIST and CLOUDFRONT_REGIONAL_EDGE_IP_LIST"));
+        return Err(parse_error(
+            name,
+            "top level",
+            "no lists: expected CLOUDFRONT_GLOBAL_IP_LIST and CLOUDFRONT_REGIONAL_EDGE_IP_LIST",
+        ));
     }
-    if lists.values().map(Vec::len).fold(0usize, usize::saturating_add) > opts.max_entries {
+    if lists
+        .values()
+        .map(Vec::len)
+        .fold(0usize, usize::saturating_add)
+        > opts.max_entries
+    {
         return Err(too_many(name, opts.max_entries));
     }
     let mut r = Ranges::new();
-    r.sources.push(SourceInfo { name: name.to_string(), format: "cloudfront".to_string(), sync_token: None, create_date: None });
+    r.sources.push(SourceInfo {
+        name: name.to_string(),
+        format: "cloudfront".to_string(),
+        sync_token: None,
+        create_date: None,
+    });
     for (service, list) in &lists {
         for (i, p) in list.iter().enumerate() {
-            let net = parse_prefix(p, opts.host_bits, false).map_err(|m| parse_error(name, format!("{service}[{i}]"), m))?;
-            r.push(net, Tags { source: "cloudfront", service, region: "GLOBAL", border_group: "" });
+            let net = parse_prefix(p, opts.host_bits, false)
+                .map_err(|m| parse_error(name, format!("{service}[{i}]"), m))?;
+            r.push(
+                net,
+                Tags {
+                    source: "cloudfront",
+                    service,
+                    region: "GLOBAL",
+                    border_group: "",
+                },
+            );
         }
     }
     Ok(r)
@@ -55,10 +78,29 @@ mod tests {
 
     #[test]
     fn errors_name_the_list_and_index() {
-        let e = parse(br#"{"CLOUDFRONT_GLOBAL_IP_LIST": ["13.32.0.0/15", "13.32.0.1/15"]}"#, "cf", Options::default()).unwrap_err();
-        assert!(e.to_string().starts_with("cf: CLOUDFRONT_GLOBAL_IP_LIST[1]: \"13.32.0.1/15\" has host bits set"), "{e}");
-        let e = parse(br#"{"CLOUDFRONT_GLOBAL_IP_LIST": "13.32.0.0/15"}"#, "cf", Options::default()).unwrap_err();
-        assert!(e.to_string().contains("not the shape of the CloudFront list"), "{e}");
+        let e = parse(
+            br#"{"CLOUDFRONT_GLOBAL_IP_LIST": ["13.32.0.0/15", "13.32.0.1/15"]}"#,
+            "cf",
+            Options::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "cf: CLOUDFRONT_GLOBAL_IP_LIST[1]: \"13.32.0.1/15\" has host bits set"
+            ),
+            "{e}"
+        );
+        let e = parse(
+            br#"{"CLOUDFRONT_GLOBAL_IP_LIST": "13.32.0.0/15"}"#,
+            "cf",
+            Options::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("not the shape of the CloudFront list"),
+            "{e}"
+        );
         let e = parse(b"{}", "cf", Options::default()).unwrap_err();
         assert!(e.to_string().contains("no lists"), "{e}");
     }

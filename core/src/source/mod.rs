@@ -30,7 +30,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { host_bits: HostBits::Reject, max_entries: 1_000_000 }
+        Options {
+            host_bits: HostBits::Reject,
+            max_entries: 1_000_000,
+        }
     }
 }
 
@@ -81,7 +84,10 @@ impl FromStr for Format {
 /// CloudFront list, other JSON is AWS, anything else a text list.
 pub fn detect(bytes: &[u8]) -> Format {
     let head = bytes.get(..bytes.len().min(4096)).unwrap_or(bytes);
-    let first = head.iter().copied().find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
+    let first = head
+        .iter()
+        .copied()
+        .find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
     if first != Some(b'{') {
         return Format::Text;
     }
@@ -97,7 +103,12 @@ pub fn detect(bytes: &[u8]) -> Format {
 ///
 /// # Errors
 /// [`Error::Parse`] saying where and what, for any input that is not valid.
-pub fn parse(bytes: &[u8], name: &str, format: Option<Format>, opts: Options) -> Result<Ranges, Error> {
+pub fn parse(
+    bytes: &[u8],
+    name: &str,
+    format: Option<Format>,
+    opts: Options,
+) -> Result<Ranges, Error> {
     match format.unwrap_or_else(|| detect(bytes)) {
         Format::Aws => aws::parse(bytes, name, opts),
         Format::CloudFront => cloudfront::parse(bytes, name, opts),
@@ -106,7 +117,11 @@ pub fn parse(bytes: &[u8], name: &str, format: Option<Format>, opts: Options) ->
 }
 
 pub(crate) fn parse_error(file: &str, at: impl ToString, msg: impl ToString) -> Error {
-    Error::Parse { file: file.to_string(), at: at.to_string(), msg: msg.to_string() }
+    Error::Parse {
+        file: file.to_string(),
+        at: at.to_string(),
+        msg: msg.to_string(),
+    }
 }
 
 /// Turns a serde_json error into one a user can act on, with its line and column.
@@ -145,11 +160,21 @@ mod tests {
 
     #[test]
     fn detects_formats() {
-        assert_eq!(detect(br#"{"syncToken": "1", "prefixes": []}"#), Format::Aws);
-        assert_eq!(detect(br#" {"CLOUDFRONT_GLOBAL_IP_LIST": []}"#), Format::CloudFront);
+        assert_eq!(
+            detect(br#"{"syncToken": "1", "prefixes": []}"#),
+            Format::Aws
+        );
+        assert_eq!(
+            detect(br#" {"CLOUDFRONT_GLOBAL_IP_LIST": []}"#),
+            Format::CloudFront
+        );
         assert_eq!(detect(b"10.0.0.0/8\n"), Format::Text);
         assert_eq!(detect(b""), Format::Text);
         assert_eq!("AWS".parse::<Format>().unwrap(), Format::Aws);
-        assert!("xml".parse::<Format>().unwrap_err().to_string().contains("expected aws, cloudfront or text"));
+        assert!("xml"
+            .parse::<Format>()
+            .unwrap_err()
+            .to_string()
+            .contains("expected aws, cloudfront or text"));
     }
 }
