@@ -1,0 +1,13 @@
+//! The cloudfront parser never panics, whatever the bytes; what it accepts is normalized.
+#![no_main]
+
+use ipfence_core::source::{cloudfront, Options};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(r) = cloudfront::parse(data, "fuzz", Options::default()) {
+        for e in &r.entries {
+            assert_eq!(e.prefix, e.prefix.trunc(), "host bits survived parsing");
+        }
+    }
+});
