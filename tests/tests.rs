@@ -6,3 +6,4 @@ mod util;
 mod cli;
 mod hostile;
 mod oracles;
+mod matcher;
