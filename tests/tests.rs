@@ -7,3 +7,4 @@ mod cli;
 mod hostile;
 mod oracles;
 mod matcher;
+mod firewall;

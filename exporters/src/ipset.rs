@@ -1,1 +1,113 @@
-//! ipset output. (Being written.)
+//! ipset: input for `ipset restore` (see ipset(8), "hash:net").
+//!
+//! One set per family: `NAME-v4` (`family inet`) and `NAME-v6` (`family inet6`), both
+//! `hash:net` with `maxelem` large enough for the set (at least the default 65536).
+//!
+//! Styles:
+//! - `replace` (default): builds `NAME-v4-tmp`, swaps it with `NAME-v4` and destroys the
+//!   old contents, so the live set changes atomically; works on a first load too.
+//! - `create`: `create NAME-v4 ... -exist` and `add` lines, for a first load.
+//!
+//! With an old set, the update: `del ... -exist` for CIDRs that left the cover, then
+//! `add ... -exist`.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use ipfence_core::IpNet;
+
+use crate::{
+    check_name, cover_changes, hash_comments, header_lines, style, Error, Output, Request,
+};
+
+const FORMAT: &str = "ipset";
+
+/// The two set names for `name`.
+pub fn set_names(name: &str) -> (String, String) {
+    (format!("{name}-v4"), format!("{name}-v6"))
+}
+
+/// Renders `ipset restore` input. See the [module docs](self).
+///
+/// # Errors
+/// [`Error::Name`] unless the name is a letter then up to 23 letters, digits, `_` or
+/// `-` (ipset names are at most 31 characters, and `-v4-tmp` is added);
+/// [`Error::Option`] for an unknown style, or a `/0` prefix (hash:net cannot hold it).
+pub fn render(req: &Request<'_>) -> Result<Output, Error> {
+    let name = req.options.name.as_str();
+    check_name(FORMAT, name, 24, true)?;
+    let style = style(FORMAT, req, &["replace", "create"])?;
+    let set = req.set;
+    if let Some(n) = set.cidrs().find(|n| n.prefix_len() == 0) {
+        return Err(Error::Option {
+            format: FORMAT,
+            msg: format!(
+                "{n} is everything: hash:net cannot hold a /0; use a firewall rule without a set"
+            ),
+        });
+    }
+    let mut out = String::with_capacity(64 + set.cidr_count() * 28);
+    hash_comments(&mut out, &header_lines(&req.header, set));
+    let (n4, n6) = set_names(name);
+    let families = [(&n4, "inet", true), (&n6, "inet6", false)];
+    let of = |v4: bool| move |n: &&IpNet| matches!(n, IpNet::V4(_)) == v4;
+
+    if let Some(old) = req.old {
+        let (removed, added) = cover_changes(old, set);
+        let _ = writeln!(
+            out,
+            "# update: {} CIDRs removed, {} added",
+            removed.len(),
+            added.len()
+        );
+        for (setname, _, v4) in families {
+            for n in removed.iter().filter(of(v4)) {
+                let _ = writeln!(out, "del {setname} {n} -exist");
+            }
+            for n in added.iter().filter(of(v4)) {
+                let _ = writeln!(out, "add {setname} {n} -exist");
+            }
+        }
+        return Ok(Output {
+            text: out,
+            notes: Vec::new(),
+        });
+    }
+
+    let all: Vec<IpNet> = set.cidrs().collect();
+    for (setname, family, v4) in families {
+        let nets: Vec<&IpNet> = all.iter().filter(of(v4)).collect();
+        let maxelem = nets.len().next_power_of_two().max(65536);
+        let create = |out: &mut String, n: &str| {
+            let _ = writeln!(
+                out,
+                "create {n} hash:net family {family} hashsize 1024 maxelem {maxelem} -exist"
+            );
+        };
+        match style {
+            "create" => {
+                create(&mut out, setname);
+                for n in &nets {
+                    let _ = writeln!(out, "add {setname} {n} -exist");
+                }
+            }
+            _ => {
+                let tmp = format!("{setname}-tmp");
+                create(&mut out, setname);
+                create(&mut out, &tmp);
+                let _ = writeln!(out, "flush {tmp}");
+                for n in &nets {
+                    let _ = writeln!(out, "add {tmp} {n}");
+                }
+                let _ = writeln!(out, "swap {tmp} {setname}");
+                let _ = writeln!(out, "destroy {tmp}");
+            }
+        }
+    }
+    Ok(Output {
+        text: out,
+        notes: Vec::new(),
+    })
+}

@@ -1,1 +1,74 @@
-//! pf output. (Being written.)
+//! pf (OpenBSD/FreeBSD packet filter), see pf.conf(5) "TABLES" and pfctl(8) `-T`.
+//!
+//! Styles:
+//! - `conf` (default): `table <NAME> persist { cidr, ... }` for pf.conf.
+//! - `table`: one CIDR per line, for `pfctl -t NAME -T replace -f FILE`.
+//!
+//! With an old set, the update as `pfctl -t NAME -T delete ...` and `-T add ...` commands
+//! (a shell script; at most 100 addresses per command line).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use crate::{
+    check_name, cover_changes, hash_comments, header_lines, style, Error, Output, Request,
+};
+
+const FORMAT: &str = "pf";
+
+/// Renders pf input. See the [module docs](self).
+///
+/// # Errors
+/// [`Error::Name`] unless the name is a letter then up to 30 letters, digits, `_` or `-`
+/// (PF_TABLE_NAME_SIZE is 32 with the final NUL); [`Error::Option`] for an unknown style.
+pub fn render(req: &Request<'_>) -> Result<Output, Error> {
+    let name = req.options.name.as_str();
+    check_name(FORMAT, name, 31, true)?;
+    let style = style(FORMAT, req, &["conf", "table"])?;
+    let set = req.set;
+    let mut out = String::with_capacity(64 + set.cidr_count() * 22);
+    hash_comments(&mut out, &header_lines(&req.header, set));
+    if let Some(old) = req.old {
+        let (removed, added) = cover_changes(old, set);
+        let _ = writeln!(
+            out,
+            "# update: {} CIDRs removed, {} added",
+            removed.len(),
+            added.len()
+        );
+        for (verb, list) in [("delete", &removed), ("add", &added)] {
+            for chunk in list.chunks(100) {
+                let _ = write!(out, "pfctl -t {name} -T {verb}");
+                for n in chunk {
+                    let _ = write!(out, " {n}");
+                }
+                out.push('\n');
+            }
+        }
+        return Ok(Output {
+            text: out,
+            notes: Vec::new(),
+        });
+    }
+    match style {
+        "table" => {
+            for n in set.cidrs() {
+                let _ = writeln!(out, "{n}");
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "table <{name}> persist {{");
+            let nets: Vec<_> = set.cidrs().collect();
+            for (i, n) in nets.iter().enumerate() {
+                let sep = if i + 1 < nets.len() { "," } else { "" };
+                let _ = writeln!(out, "\t{n}{sep}");
+            }
+            let _ = writeln!(out, "}}");
+        }
+    }
+    Ok(Output {
+        text: out,
+        notes: Vec::new(),
+    })
+}

@@ -1,0 +1,415 @@
+//! Exported nftables, ipset and iptables files loaded into the real kernel, inside a
+//! private network namespace (`unshare -n`: never the machine's own rules), and the
+//! kernel's answers compared with `ipfence lookup` on real AWS data.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::Command;
+
+use ipfence_core::{IpNet, PrefixSet};
+use serde_json::Value;
+
+use crate::util::{data, ipfence, tempdir, AWS_NEW};
+
+const AWS_MONTH_BEFORE: &str = "aws/ip-ranges-2026-07-23-16-17-05.json";
+
+fn require_tools() {
+    for tool in [
+        "nft",
+        "ipset",
+        "iptables-restore",
+        "ip6tables-restore",
+        "unshare",
+    ] {
+        let found = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(
+            found,
+            "{tool} is missing: run scripts/setup-firewall-tools (scripts/test does)"
+        );
+    }
+}
+
+/// Runs `script` with `sh` in a new, private network namespace; returns stdout.
+fn in_netns(dir: &Path, script: &str) -> String {
+    std::fs::write(dir.join("script.sh"), script).unwrap();
+    let out = Command::new("unshare")
+        .args(["-n", "sh", "-e", "script.sh"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "script failed: {:.2000}\n{}",
+        script,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn export(dir: &Path, file: &str, args: &[&str]) {
+    let out = dir.join(file);
+    let mut all = vec!["export", "--output", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let r = ipfence(&all, "");
+    assert_eq!(r.code, 0, "export {args:?}: {}", r.stderr);
+}
+
+/// Addresses at every prefix edge (first, last, and their outside neighbours) of the
+/// cover, plus pseudo-random ones, at least `n` in all.
+fn probes(set: &PrefixSet, v6: bool, n: usize) -> Vec<IpAddr> {
+    let mut out = BTreeSet::new();
+    let cidrs: Vec<IpNet> = set
+        .cidrs()
+        .filter(|c| matches!(c, IpNet::V6(_)) == v6)
+        .collect();
+    for c in &cidrs {
+        match c {
+            IpNet::V4(c) => {
+                let (a, b) = (u32::from(c.network()), u32::from(c.broadcast()));
+                for x in [a, b, a.wrapping_sub(1), b.wrapping_add(1)] {
+                    out.insert(IpAddr::V4(x.into()));
+                }
+            }
+            IpNet::V6(c) => {
+                let (a, b) = (u128::from(c.network()), u128::from(c.broadcast()));
+                for x in [a, b, a.wrapping_sub(1), b.wrapping_add(1)] {
+                    out.insert(IpAddr::V6(x.into()));
+                }
+            }
+        }
+    }
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut i = 0usize;
+    while out.len() < n {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let c = cidrs[i % cidrs.len()];
+        i += 1;
+        // Alternate: inside a published prefix, then near it.
+        match c {
+            IpNet::V4(c) => {
+                let span = !u32::from(c.netmask());
+                let x = u32::from(c.network()) | (seed as u32 & span);
+                let x = if i % 2 == 0 {
+                    x
+                } else {
+                    x.wrapping_add((seed >> 40) as u32 & 0xffff)
+                };
+                out.insert(IpAddr::V4(x.into()));
+            }
+            IpNet::V6(c) => {
+                let span = !u128::from(c.netmask());
+                let r = (u128::from(seed) << 64) | u128::from(seed.rotate_left(17));
+                let x = u128::from(c.network()) | (r & span);
+                let x = if i % 2 == 0 {
+                    x
+                } else {
+                    x.wrapping_add(u128::from(seed >> 40) << 64)
+                };
+                out.insert(IpAddr::V6(x.into()));
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// `ipfence lookup --json` answers for `ips` with the same input and filter.
+fn lookup(input: &str, filter: &[&str], ips: &[IpAddr]) -> Vec<bool> {
+    let file = data(input);
+    let mut args = vec!["lookup", "--json", "--input", file.to_str().unwrap()];
+    args.extend_from_slice(filter);
+    let stdin: String = ips.iter().map(|i| format!("{i}\n")).collect();
+    let r = ipfence(&args, &stdin);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let answers: Vec<bool> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["allowed"] == true)
+        .collect();
+    assert_eq!(answers.len(), ips.len());
+    answers
+}
+
+/// ipfence's exact set for an input and filter, read back from `aggregate`.
+fn ipfence_set(input: &str, filter: &[&str]) -> PrefixSet {
+    let file = data(input);
+    let mut args = vec!["aggregate", "--input", file.to_str().unwrap()];
+    args.extend_from_slice(filter);
+    let r = ipfence(&args, "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+        .lines()
+        .map(|l| l.parse::<IpNet>().unwrap())
+        .collect()
+}
+
+/// The kernel's contents of an nftables interval set (`nft -j list set`).
+fn nft_set(json: &str) -> PrefixSet {
+    let v: Value = serde_json::from_str(json).unwrap();
+    let mut nets = Vec::new();
+    for item in v["nftables"].as_array().unwrap() {
+        for e in item["set"]["elem"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            if let Some(s) = e.as_str() {
+                nets.push(
+                    format!("{s}/{}", if s.contains(':') { 128 } else { 32 })
+                        .parse::<IpNet>()
+                        .unwrap(),
+                );
+            } else if let Some(p) = e.get("prefix") {
+                nets.push(
+                    format!("{}/{}", p["addr"].as_str().unwrap(), p["len"])
+                        .parse::<IpNet>()
+                        .unwrap(),
+                );
+            } else {
+                panic!("unexpected element (a range that is not a prefix?): {e}");
+            }
+        }
+    }
+    nets.into_iter().collect()
+}
+
+/// The kernel's contents of an ipset set (`ipset list` members).
+fn ipset_set(listing: &str) -> PrefixSet {
+    listing
+        .split("Members:")
+        .skip(1)
+        .flat_map(|m| m.lines())
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("Name:"))
+        .take_while(|l| !l.starts_with("Name:"))
+        .map(|l| {
+            let l = l.trim();
+            if l.contains('/') {
+                l.to_string()
+            } else {
+                format!("{l}/{}", if l.contains(':') { 128 } else { 32 })
+            }
+            .parse::<IpNet>()
+            .unwrap_or_else(|e| panic!("{l}: {e}"))
+        })
+        .collect()
+}
+
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// One selection: load nftables, ipset and iptables files into the kernel; ask the kernel
+/// about >= 2,000 addresses per family and compare with `ipfence lookup`.
+fn check_selection(filter: &[&str]) {
+    require_tools();
+    let dir = tempdir();
+    let file = data(AWS_NEW);
+    let base = ["--input", file.to_str().unwrap(), "--name", "ipf"];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter()
+            .chain(filter)
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    export(
+        dir.path(),
+        "rules.nft",
+        &as_strs(&with(&["--format", "nftables"])),
+    );
+    export(
+        dir.path(),
+        "sets.ipset",
+        &as_strs(&with(&["--format", "ipset"])),
+    );
+    let set = ipfence_set(AWS_NEW, filter);
+    let mut script = String::from("nft -f rules.nft\nipset restore < sets.ipset\n");
+    let mut queries = String::new();
+    let mut all_probes = Vec::new();
+    for v6 in [false, true] {
+        let fam = if v6 { "v6" } else { "v4" };
+        if set.cidrs().all(|c| matches!(c, IpNet::V6(_)) != v6) {
+            continue;
+        }
+        let ips = probes(&set, v6, 2000);
+        assert!(ips.len() >= 2000);
+        for ip in &ips {
+            queries.push_str(&format!("get element inet ipf ipf_{fam} {{ {ip} }}\n"));
+            script.push_str(&format!("ipset test ipf-{fam} {ip} 2>/dev/null && echo 'ipset {ip} yes' || echo 'ipset {ip} no'\n"));
+        }
+        // iptables/ip6tables rules that match the set load for real.
+        let restore = if v6 {
+            "ip6tables-restore"
+        } else {
+            "iptables-restore"
+        };
+        let famflag = if v6 { "--ipv6" } else { "--ipv4" };
+        let fname = format!("rules-{fam}.iptables");
+        export(
+            dir.path(),
+            &fname,
+            &as_strs(&with(&["--format", "iptables", famflag, "--ports", "443"])),
+        );
+        script.push_str(&format!(
+            "{restore} --test --noflush < {fname}\n{restore} --noflush < {fname}\n"
+        ));
+        all_probes.extend(ips);
+    }
+    std::fs::write(dir.path().join("queries.nft"), &queries).unwrap();
+    script.push_str("nft -i < queries.nft > nft-out.txt 2> nft-err.txt || true\ncat nft-out.txt; echo ==ERR==; cat nft-err.txt\n");
+    script.push_str(
+        "echo ==IPT==; iptables -S ipf 2>/dev/null || true; ip6tables -S ipf 2>/dev/null || true\n",
+    );
+    let out = in_netns(dir.path(), &script);
+    let expected = lookup(AWS_NEW, filter, &all_probes);
+    // ipset: one line per address.
+    let ipset_yes: BTreeSet<String> = out
+        .lines()
+        .filter_map(|l| {
+            l.strip_suffix(" yes")?
+                .strip_prefix("ipset ")
+                .map(String::from)
+        })
+        .collect();
+    let ipset_no = out
+        .lines()
+        .filter(|l| l.starts_with("ipset ") && l.ends_with(" no"))
+        .count();
+    assert_eq!(ipset_yes.len() + ipset_no, all_probes.len());
+    // nft: every query answers either with the containing element (stdout) or an error
+    // that echoes the query (stderr).
+    let (nft_out, rest) = out.split_once("==ERR==").unwrap();
+    let nft_err = rest.split("==IPT==").next().unwrap();
+    let nft_found = nft_out.matches("table inet ipf").count();
+    let nft_missing: BTreeSet<String> = nft_err
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("get element inet ipf ipf_v")
+                .and_then(|r| r.split_once("{ "))
+                .map(|(_, r)| r.trim_end_matches(" }").to_string())
+        })
+        .collect();
+    let mut allowed = 0;
+    for (ip, want) in all_probes.iter().zip(&expected) {
+        let s = ip.to_string();
+        assert_eq!(
+            ipset_yes.contains(&s),
+            *want,
+            "ipset test {s} disagrees with ipfence lookup ({filter:?})"
+        );
+        assert_eq!(
+            !nft_missing.contains(&s),
+            *want,
+            "nft get element {s} disagrees with ipfence lookup ({filter:?})"
+        );
+        allowed += usize::from(*want);
+    }
+    assert_eq!(nft_found, allowed, "nft found as many as ipfence allows");
+    assert!(
+        allowed > 500 && allowed < all_probes.len() - 500,
+        "probes cover both answers: {allowed} of {}",
+        all_probes.len()
+    );
+    let ipt = out.split("==IPT==").nth(1).unwrap();
+    assert!(
+        ipt.contains("--match-set ipf-v"),
+        "the iptables rules loaded: {ipt}"
+    );
+}
+
+#[test]
+fn kernel_agrees_api_gateway() {
+    check_selection(&["--service", "API_GATEWAY"]);
+}
+
+#[test]
+fn kernel_agrees_cloudfront_both_families() {
+    check_selection(&["--service", "CLOUDFRONT"]);
+}
+
+#[test]
+fn kernel_agrees_s3_us_east_1() {
+    check_selection(&["--service", "S3", "--region", "us-east-1"]);
+}
+
+#[test]
+fn kernel_agrees_ec2_eu_west_1_minus_nothing() {
+    check_selection(&["--service", "EC2", "--region", "eu-west-1"]);
+}
+
+/// Load version N, apply ipfence's incremental update to N+1: the kernel's sets equal a
+/// fresh load of N+1, for nftables and ipset, on a real month of changes.
+#[test]
+fn incremental_updates_equal_a_fresh_load() {
+    require_tools();
+    for (old, filter) in [
+        (AWS_MONTH_BEFORE, ["--service", "EC2"]),
+        (
+            "aws/ip-ranges-2026-08-22-11-57-05.json",
+            ["--service", "AMAZON"],
+        ),
+    ] {
+        let dir = tempdir();
+        let (oldf, newf) = (data(old), data(AWS_NEW));
+        let (o, n) = (oldf.to_str().unwrap(), newf.to_str().unwrap());
+        let a = |file: &str, args: &[&str]| {
+            let mut all = vec!["--name", "ipf"];
+            all.extend_from_slice(&filter);
+            all.extend_from_slice(args);
+            export(dir.path(), file, &all);
+        };
+        a("old.nft", &["--format", "nftables", "--input", o]);
+        a("new.nft", &["--format", "nftables", "--input", n]);
+        a(
+            "update.nft",
+            &["--format", "nftables", "--input", n, "--diff-from", o],
+        );
+        a("old.ipset", &["--format", "ipset", "--input", o]);
+        a("new.ipset", &["--format", "ipset", "--input", n]);
+        a(
+            "update.ipset",
+            &["--format", "ipset", "--input", n, "--diff-from", o],
+        );
+        let update = std::fs::read_to_string(dir.path().join("update.nft")).unwrap();
+        assert!(
+            update.contains("add element"),
+            "a real change: {update:.300}"
+        );
+        let dump = "nft -j list set inet ipf ipf_v4; echo; echo ==; nft -j list set inet ipf ipf_v6; echo; echo ==; ipset list ipf-v4; echo ==; ipset list ipf-v6";
+        let updated = in_netns(dir.path(), &format!("nft -f old.nft\nnft -f update.nft\nipset restore < old.ipset\nipset restore < update.ipset\n{dump}"));
+        let fresh = in_netns(
+            dir.path(),
+            &format!("nft -f new.nft\nipset restore < new.ipset\n{dump}"),
+        );
+        let parts = |s: &str| -> Vec<PrefixSet> {
+            let p: Vec<&str> = s.split("\n==\n").collect();
+            vec![
+                nft_set(p[0]),
+                nft_set(p[1]),
+                ipset_set(p[2]),
+                ipset_set(p[3]),
+            ]
+        };
+        let (u, f) = (parts(&updated), parts(&fresh));
+        let want = ipfence_set(AWS_NEW, &filter);
+        assert_eq!(u, f, "{old}: updated kernel sets differ from a fresh load");
+        assert_eq!(
+            u[0].union(&u[1]),
+            want,
+            "{old}: the kernel's nft sets equal ipfence's set"
+        );
+        assert_eq!(
+            u[2].union(&u[3]),
+            want,
+            "{old}: the kernel's ipset sets equal ipfence's set"
+        );
+    }
+}
