@@ -49,6 +49,15 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
         });
     }
     let opts = req.options;
+    if !opts.ports.is_empty() && !matches!(opts.protocol.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(Error::Option {
+            format: FORMAT,
+            msg: format!(
+                "protocol {:?} has no ports: use tcp, udp or sctp",
+                opts.protocol.chars().take(20).collect::<String>()
+            ),
+        });
+    }
     if opts.ports.len() > 15 {
         return Err(Error::Option {
             format: FORMAT,

@@ -1,0 +1,317 @@
+//! Golden files for every format and style, on a small readable set, plus hostile names
+//! and hostile header text for every format. Regenerate with `IPFENCE_BLESS=1`.
+
+use std::path::PathBuf;
+
+use ipfence_core::{IpNet, PrefixSet, SourceInfo};
+use ipfence_exporters::{export, Error, Format, Header, Options, Request};
+
+fn set(list: &[&str]) -> PrefixSet {
+    list.iter().map(|s| s.parse::<IpNet>().unwrap()).collect()
+}
+
+fn sources() -> Vec<SourceInfo> {
+    vec![SourceInfo {
+        name: "ip-ranges.json".into(),
+        format: "aws".into(),
+        sync_token: Some("1787411825".into()),
+        create_date: Some("2026-08-22-15-17-05".into()),
+    }]
+}
+
+fn old_set() -> PrefixSet {
+    set(&["3.5.140.0/22", "13.32.0.0/15", "2600:9000::/28"])
+}
+
+fn new_set() -> PrefixSet {
+    set(&[
+        "3.5.140.0/22",
+        "1.178.86.0/24",
+        "13.32.0.0/16",
+        "2600:9000::/28",
+        "2a05:d000::/25",
+    ])
+}
+
+fn render(
+    format: Format,
+    style: Option<&str>,
+    set: &PrefixSet,
+    old: Option<&PrefixSet>,
+    opts: Options,
+) -> Result<String, Error> {
+    let srcs = sources();
+    let options = Options {
+        style: style.map(String::from),
+        ..opts
+    };
+    let req = Request {
+        set,
+        old,
+        header: Header {
+            sources: &srcs,
+            filter: "service=EXAMPLE",
+        },
+        options: &options,
+    };
+    export(format, &req).map(|o| o.text)
+}
+
+fn check_golden(file: &str, text: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(file);
+    if std::env::var_os("IPFENCE_BLESS").is_some() {
+        std::fs::write(&path, text).unwrap();
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{}: missing; run with IPFENCE_BLESS=1", path.display()));
+    assert_eq!(
+        text, want,
+        "{file} differs from its golden file (IPFENCE_BLESS=1 to accept after review)"
+    );
+}
+
+#[test]
+fn golden_files() {
+    let (old, new) = (old_set(), new_set());
+    let v4 = new.ipv4();
+    let ports = Options {
+        ports: vec![443, 8443],
+        ..Options::default()
+    };
+    let cases: Vec<(
+        &str,
+        Format,
+        Option<&str>,
+        &PrefixSet,
+        Option<&PrefixSet>,
+        Options,
+    )> = vec![
+        (
+            "nftables-full.nft",
+            Format::Nftables,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "nftables-full-ports.nft",
+            Format::Nftables,
+            None,
+            &new,
+            None,
+            ports.clone(),
+        ),
+        (
+            "nftables-sets.nft",
+            Format::Nftables,
+            Some("sets"),
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "nftables-replace.nft",
+            Format::Nftables,
+            Some("replace"),
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "nftables-update.nft",
+            Format::Nftables,
+            None,
+            &new,
+            Some(&old),
+            Options::default(),
+        ),
+        (
+            "ipset-replace.ipset",
+            Format::Ipset,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "ipset-create.ipset",
+            Format::Ipset,
+            Some("create"),
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "ipset-update.ipset",
+            Format::Ipset,
+            None,
+            &new,
+            Some(&old),
+            Options::default(),
+        ),
+        (
+            "iptables-set.rules",
+            Format::Iptables,
+            None,
+            &v4,
+            None,
+            ports.clone(),
+        ),
+        (
+            "iptables-plain.rules",
+            Format::Iptables,
+            Some("plain"),
+            &v4,
+            None,
+            Options::default(),
+        ),
+        (
+            "pf-conf.conf",
+            Format::Pf,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "pf-table.txt",
+            Format::Pf,
+            Some("table"),
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "pf-update.sh",
+            Format::Pf,
+            None,
+            &new,
+            Some(&old),
+            Options::default(),
+        ),
+    ];
+    for (file, format, style, set, old, opts) in cases {
+        let text = render(format, style, set, old, opts).unwrap_or_else(|e| panic!("{file}: {e}"));
+        check_golden(file, &text);
+    }
+}
+
+#[test]
+fn pf_table_file_lines_are_cidrs() {
+    let text = render(
+        Format::Pf,
+        Some("table"),
+        &new_set(),
+        None,
+        Options::default(),
+    )
+    .unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(lines.len(), new_set().cidr_count());
+    for l in lines {
+        let n: IpNet = l.parse().unwrap_or_else(|e| panic!("{l:?}: {e}"));
+        assert_eq!(n, n.trunc(), "{l}");
+    }
+}
+
+#[test]
+fn hostile_names_are_rejected_by_every_firewall_format() {
+    let s = new_set();
+    let v4 = s.ipv4();
+    for name in [
+        "a b", "a\"b", "a'b", "a{b", "a}b", "a;b", "a\nb", "a\rb", "ré", "a$(id)", "", "-a", "a/b",
+        "a\\b", "a#b",
+    ] {
+        for format in [
+            Format::Nftables,
+            Format::Ipset,
+            Format::Iptables,
+            Format::Pf,
+        ] {
+            let opts = Options {
+                name: name.into(),
+                ..Options::default()
+            };
+            let set = if format == Format::Iptables { &v4 } else { &s };
+            match render(format, None, set, None, opts) {
+                Err(Error::Name { .. }) => {}
+                other => panic!("{format} accepted name {name:?}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn hostile_header_text_stays_in_its_comment() {
+    let srcs = vec![SourceInfo {
+        name: "evil\n}\ntable inet x { chain c { type filter hook input priority 0; policy drop; } }\n#".into(),
+        format: "aws".into(),
+        sync_token: Some("1\nflush ruleset".into()),
+        create_date: None,
+    }];
+    let options = Options::default();
+    let s = new_set();
+    for format in [Format::Nftables, Format::Ipset, Format::Pf] {
+        let req = Request {
+            set: &s,
+            old: None,
+            header: Header {
+                sources: &srcs,
+                filter: "x\ny",
+            },
+            options: &options,
+        };
+        let text = export(format, &req).unwrap().text;
+        for line in text.lines() {
+            assert!(
+                !line.contains("flush ruleset") || line.starts_with('#'),
+                "{format}: {line}"
+            );
+            assert!(
+                !line.contains("policy drop") || line.starts_with('#'),
+                "{format}: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn options_that_do_not_fit_are_refused() {
+    let s = new_set();
+    let bad_style = render(Format::Nftables, Some("xml"), &s, None, Options::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        bad_style,
+        "nftables: unknown style \"xml\": nftables has full, sets, replace"
+    );
+    let both = render(Format::Iptables, None, &s, None, Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(both.contains("select one with --ipv4 or --ipv6"), "{both}");
+    let proto = Options {
+        ports: vec![443],
+        protocol: "tcp; drop".into(),
+        ..Options::default()
+    };
+    assert!(render(Format::Nftables, None, &s, None, proto.clone()).is_err());
+    assert!(render(Format::Iptables, None, &s.ipv4(), None, proto).is_err());
+    let plain = Options {
+        max_entries: Some(2),
+        ..Options::default()
+    };
+    assert!(
+        render(Format::Iptables, Some("plain"), &s.ipv4(), None, plain)
+            .unwrap_err()
+            .to_string()
+            .contains("more than the 2")
+    );
+    let all = set(&["0.0.0.0/0"]);
+    assert!(render(Format::Ipset, None, &all, None, Options::default())
+        .unwrap_err()
+        .to_string()
+        .contains("hash:net cannot hold a /0"));
+}
