@@ -42,7 +42,7 @@ enum Command {
     /// Write the compiled matcher blob for the wasm package and the C API.
     Compile(cli::compile::CompileArgs),
     /// Render firewall or AWS rules (nftables, ipset, iptables, pf, aws-waf, ...).
-    Export(cli::export::ExportArgs),
+    Export(Box<cli::export::ExportArgs>),
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -3,8 +3,9 @@
 
 mod util;
 
+mod aws;
 mod cli;
-mod hostile;
-mod oracles;
-mod matcher;
 mod firewall;
+mod hostile;
+mod matcher;
+mod oracles;

@@ -45,7 +45,7 @@ pub mod source;
 
 pub use error::Error;
 pub use filter::{Family, Filter};
-pub use matcher::{Match, Matcher};
 pub use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+pub use matcher::{Match, Matcher};
 pub use ranges::{Entry, Ranges, SourceInfo, Tags};
 pub use set::PrefixSet;

@@ -1,34 +1,543 @@
-//! AWS outputs: WAFv2 IP sets, VPC prefix lists, security-group rules. (Not built yet.)
+//! AWS outputs, as JSON for the `aws` CLI's `--cli-input-json` / `--ip-permissions`:
+//! WAFv2 IP sets, VPC customer-managed prefix lists and security-group ingress rules.
+//!
+//! Every output is a JSON array with one item per AWS object (one per address family,
+//! more when a set is split), so a script can feed each to the CLI:
+//!
+//! ```text
+//! ipfence export --format aws-waf --service API_GATEWAY > sets.json
+//! jq -c '.[]' sets.json | while read -r p; do aws wafv2 create-ip-set --cli-input-json "$p"; done
+//! ```
+//!
+//! Limits (AWS documentation and botocore's service models): a WAF IP set takes at most
+//! 10,000 addresses (CIDRs); a prefix list at most 1,000 entries, and one create or modify
+//! call at most 100 entries to add and 100 to remove; a security group 60 inbound rules
+//! per family by default, where each CIDR for each port range is one rule. Over a limit
+//! the set is split across several objects, or with `summarize` fitted into one by
+//! [`ipfence_core::budget::fit`] (the extra addresses are reported in the notes).
 
-use crate::{Error, Output, Request};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
 
-fn not_yet(what: &str) -> Error {
-    Error::Option {
-        format: "aws",
-        msg: alloc::format!("{what} output is not built yet"),
+use ipfence_core::{budget, IpNet, PrefixSet};
+use serde_json::{json, Value};
+
+use crate::{cover_changes, style, Error, Output, Request};
+
+/// A WAF IP set holds at most this many addresses (CIDRs).
+pub const WAF_MAX_ADDRESSES: usize = 10_000;
+/// A prefix list holds at most this many entries.
+pub const PREFIX_LIST_MAX_ENTRIES: usize = 1_000;
+/// One create/modify-managed-prefix-list call adds (or removes) at most this many.
+pub const PREFIX_LIST_ENTRIES_PER_CALL: usize = 100;
+/// Default inbound rules per security group, per family.
+pub const SECURITY_GROUP_RULES: usize = 60;
+
+const PLACEHOLDER_ID: &str = "REPLACE-WITH-ID";
+const PLACEHOLDER_LOCK: &str = "REPLACE-WITH-LOCK-TOKEN-FROM-GET-IP-SET";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fam {
+    V4,
+    V6,
+}
+
+impl Fam {
+    fn suffix(self) -> &'static str {
+        match self {
+            Fam::V4 => "v4",
+            Fam::V6 => "v6",
+        }
+    }
+    fn part(self, set: &PrefixSet) -> PrefixSet {
+        match self {
+            Fam::V4 => set.ipv4(),
+            Fam::V6 => set.ipv6(),
+        }
     }
 }
 
-/// WAFv2 IP set payloads (not built yet).
-///
-/// # Errors
-/// Always, for now.
-pub fn render_waf(_req: &Request<'_>) -> Result<Output, Error> {
-    Err(not_yet("aws-waf"))
+/// Families present in `set` (and in `old`, for an update), v4 first.
+fn families(set: &PrefixSet, old: Option<&PrefixSet>) -> Vec<Fam> {
+    let has = |f: Fam| !f.part(set).is_empty() || old.is_some_and(|o| !f.part(o).is_empty());
+    [Fam::V4, Fam::V6].into_iter().filter(|f| has(*f)).collect()
 }
 
-/// VPC prefix list payloads (not built yet).
-///
-/// # Errors
-/// Always, for now.
-pub fn render_prefix_list(_req: &Request<'_>) -> Result<Output, Error> {
-    Err(not_yet("aws-prefix-list"))
+/// Adds `key` to a JSON object (every value passed here is one).
+fn insert(obj: &mut Value, key: &str, value: Value) {
+    if let Some(map) = obj.as_object_mut() {
+        map.insert(key.into(), value);
+    }
 }
 
-/// Security-group rule payloads (not built yet).
+fn pretty(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Keeps only characters in `allowed` (plus ASCII letters and digits), others become
+/// `-`; trims to `max` and to a non-blank first/last character.
+fn clean(text: &str, allowed: &str, max: usize) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || allowed.contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(max)
+        .collect();
+    String::from(s.trim())
+}
+
+/// The data the set came from, in words: `ipfence service=S3 from ip-ranges.json 2026-08-22-15-17-05 1787411825`.
+fn description(req: &Request<'_>) -> String {
+    let mut d = format!("ipfence {}", req.header.filter);
+    for s in req.header.sources {
+        d.push_str(" from ");
+        d.push_str(s.name.rsplit('/').next().unwrap_or(&s.name));
+        if let Some(c) = &s.create_date {
+            d.push(' ');
+            d.push_str(c);
+        }
+        if let Some(t) = &s.sync_token {
+            d.push(' ');
+            d.push_str(t);
+        }
+    }
+    d
+}
+
+fn check_name(format: &'static str, name: &str, max: usize) -> Result<(), Error> {
+    // WAF EntityName: ^[\w\-]+$, 1-128; we use the same rule for every AWS name.
+    crate::check_name(format, name, max, true)
+}
+
+/// Splits or fits `nets` (one family's cover) into chunks of at most `max`.
+fn chunks(
+    format: &'static str,
+    req: &Request<'_>,
+    fam: Fam,
+    max: usize,
+    what: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Vec<IpNet>>, Error> {
+    let part = fam.part(req.set);
+    let nets: Vec<IpNet> = part.cidrs().collect();
+    if nets.len() <= max {
+        return Ok(vec![nets]);
+    }
+    if max == 0 {
+        return Err(Error::Option {
+            format,
+            msg: "--max-entries must be at least 1".into(),
+        });
+    }
+    if req.options.summarize {
+        let fit = budget::fit(&part, max)?;
+        let extra = if fam == Fam::V4 {
+            fit.extra_v4.to_string()
+        } else {
+            fit.extra_v6.to_string()
+        };
+        notes.push(format!(
+            "{format}: IP{} set of {} CIDRs summarized into {} to fit one {what} of at most {max}: {extra} extra addresses allowed",
+            fam.suffix(),
+            nets.len(),
+            fit.set.cidr_count()
+        ));
+        return Ok(vec![fit.set.cidrs().collect()]);
+    }
+    let parts: Vec<Vec<IpNet>> = nets.chunks(max).map(<[IpNet]>::to_vec).collect();
+    notes.push(format!(
+        "{format}: IP{} set of {} CIDRs split across {} {what}s of at most {max} (pass --summarize to fit one instead)",
+        fam.suffix(),
+        nets.len(),
+        parts.len()
+    ));
+    Ok(parts)
+}
+
+fn object_name(name: &str, fam: Fam, i: usize, n: usize) -> String {
+    if n == 1 {
+        format!("{name}-{}", fam.suffix())
+    } else {
+        format!("{name}-{}-{}", fam.suffix(), i + 1)
+    }
+}
+
+/// AWS WAFv2 IP sets. Styles: `create` (default; `aws wafv2 create-ip-set
+/// --cli-input-json`), `update` (`update-ip-set`: the whole new address list, with `Id`
+/// and `LockToken` from the options or placeholders), `cloudformation` (a template with
+/// one `AWS::WAFv2::IPSet` per set). An update from an old set renders the `update`
+/// style, since WAF replaces the whole list.
 ///
 /// # Errors
-/// Always, for now.
-pub fn render_security_group(_req: &Request<'_>) -> Result<Output, Error> {
-    Err(not_yet("aws-security-group"))
+/// [`Error::Name`] for a name outside `^[\w-]+$` or too long, [`Error::Option`] for a
+/// scope other than REGIONAL or CLOUDFRONT or an id given when the set is split.
+pub fn render_waf(req: &Request<'_>) -> Result<Output, Error> {
+    const F: &str = "aws-waf";
+    let name = req.options.name.as_str();
+    check_name(F, name, 128 - 8)?;
+    let scope = req.options.scope.as_str();
+    if scope != "REGIONAL" && scope != "CLOUDFRONT" {
+        return Err(Error::Option {
+            format: F,
+            msg: format!(
+                "scope {:?}: expected REGIONAL or CLOUDFRONT",
+                clean(scope, "", 40)
+            ),
+        });
+    }
+    let mut style = style(F, req, &["create", "update", "cloudformation"])?;
+    if req.old.is_some() {
+        style = "update";
+    }
+    let max = req.options.max_entries.unwrap_or(WAF_MAX_ADDRESSES);
+    let mut notes = Vec::new();
+    // EntityDescription: ^[\w+=:#@/\-,\.][\w+=:#@/\-,\.\s]+[\w+=:#@/\-,\.]$, 1-256.
+    let desc = clean(&description(req), "_+=:#@/-,. ", 256);
+    let mut sets = Vec::new();
+    for fam in families(req.set, None) {
+        let parts = chunks(F, req, fam, max, "IP set", &mut notes)?;
+        let n = parts.len();
+        for (i, nets) in parts.into_iter().enumerate() {
+            let addresses: Vec<String> = nets.iter().map(ToString::to_string).collect();
+            let version = if fam == Fam::V4 { "IPV4" } else { "IPV6" };
+            sets.push((object_name(name, fam, i, n), version, addresses));
+        }
+    }
+    if style == "update"
+        && sets.len() > 1
+        && (req.options.aws_id.is_some() || req.options.lock_token.is_some())
+    {
+        return Err(Error::Option { format: F, msg: format!("{} IP sets: an id and lock token name one; select one family and stay within the limit", sets.len()) });
+    }
+    let text = match style {
+        "cloudformation" => {
+            let mut resources = serde_json::Map::new();
+            for (set_name, version, addresses) in &sets {
+                let logical: String = set_name
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect();
+                resources.insert(
+                    format!("IPSet{logical}"),
+                    json!({"Type": "AWS::WAFv2::IPSet", "Properties": {
+                        "Name": set_name, "Scope": scope, "IPAddressVersion": version,
+                        "Description": desc, "Addresses": addresses}}),
+                );
+            }
+            pretty(
+                &json!({"AWSTemplateFormatVersion": "2010-09-09", "Description": desc, "Resources": resources}),
+            )
+        }
+        "update" => {
+            notes.push("aws-waf: update-ip-set replaces the whole address list; Id and LockToken come from `aws wafv2 get-ip-set` (or --aws-id / --lock-token)".into());
+            let id = req.options.aws_id.as_deref().unwrap_or(PLACEHOLDER_ID);
+            let lock = req
+                .options
+                .lock_token
+                .as_deref()
+                .unwrap_or(PLACEHOLDER_LOCK);
+            let items: Vec<Value> = sets
+                .iter()
+                .map(|(n, _, a)| json!({"Name": n, "Scope": scope, "Id": id, "LockToken": lock, "Description": desc, "Addresses": a}))
+                .collect();
+            pretty(&Value::Array(items))
+        }
+        _ => {
+            let items: Vec<Value> = sets
+                .iter()
+                .map(|(n, v, a)| json!({"Name": n, "Scope": scope, "IPAddressVersion": v, "Description": desc, "Addresses": a}))
+                .collect();
+            pretty(&Value::Array(items))
+        }
+    };
+    Ok(Output { text, notes })
+}
+
+fn entries(nets: &[IpNet], desc: &str) -> Vec<Value> {
+    nets.iter()
+        .map(|n| json!({"Cidr": n.to_string(), "Description": desc}))
+        .collect()
+}
+
+/// AWS VPC customer-managed prefix lists. Without an old set: one item per list,
+/// `{"create": <create-managed-prefix-list input>, "modify": [<modify inputs>]}` — a
+/// create takes at most 100 entries, so the rest follow as modify calls against
+/// versions 1, 2, ... of the new list (`PrefixListId` from the create's answer or
+/// `--aws-id`). With an old set (one family): the modify calls that remove and add the
+/// changed CIDRs, 100 of each per call, from `--current-version`; a first call raising
+/// `MaxEntries` when the list grows.
+///
+/// # Errors
+/// [`Error::Name`], [`Error::Option`] for an update without `current_version` or with
+/// both families, or an update whose new list is over the limit.
+pub fn render_prefix_list(req: &Request<'_>) -> Result<Output, Error> {
+    const F: &str = "aws-prefix-list";
+    let name = req.options.name.as_str();
+    if name.starts_with("com.amazonaws") {
+        return Err(Error::Name {
+            format: F,
+            name: format!("{name:?}"),
+            why: "must not start with com.amazonaws (reserved by AWS)".into(),
+        });
+    }
+    check_name(F, name, 255 - 8)?;
+    style(F, req, &["create"])?;
+    let max = req.options.max_entries.unwrap_or(PREFIX_LIST_MAX_ENTRIES);
+    // Prefix list entry descriptions: up to 255 characters.
+    let desc = clean(&description(req), "_+=:#@/-,. ()", 255);
+    let mut notes = Vec::new();
+    let id = req
+        .options
+        .aws_id
+        .clone()
+        .unwrap_or_else(|| PLACEHOLDER_ID.into());
+
+    if let Some(old) = req.old {
+        let fams = families(req.set, Some(old));
+        let [fam] = fams.as_slice() else {
+            return Err(Error::Option {
+                format: F,
+                msg: "a prefix list holds one family: select --ipv4 or --ipv6 for an update".into(),
+            });
+        };
+        let Some(mut version) = req.options.current_version else {
+            return Err(Error::Option { format: F, msg: "an update needs the list's current version: pass --current-version (from describe-managed-prefix-lists)".into() });
+        };
+        let (new_n, old_n) = (fam.part(req.set).cidr_count(), fam.part(old).cidr_count());
+        if new_n > max {
+            return Err(Error::Option { format: F, msg: format!("the new list has {new_n} entries, more than {max}: export in full with --summarize or split lists") });
+        }
+        let (removed, added) = cover_changes(&fam.part(old), &fam.part(req.set));
+        let mut calls = Vec::new();
+        if new_n > old_n {
+            calls.push(json!({"PrefixListId": id, "MaxEntries": new_n}));
+            notes.push(format!("{F}: the list grows from {old_n} to {new_n} entries: the first call raises MaxEntries (a resize is its own call)"));
+        }
+        let rounds = removed
+            .len()
+            .max(added.len())
+            .div_ceil(PREFIX_LIST_ENTRIES_PER_CALL);
+        for r in 0..rounds {
+            let slice = |v: &[IpNet]| -> Vec<IpNet> {
+                v.iter()
+                    .skip(r * PREFIX_LIST_ENTRIES_PER_CALL)
+                    .take(PREFIX_LIST_ENTRIES_PER_CALL)
+                    .copied()
+                    .collect()
+            };
+            let (rm, add) = (slice(&removed), slice(&added));
+            let mut call = json!({"PrefixListId": id, "CurrentVersion": version});
+            if !add.is_empty() {
+                insert(&mut call, "AddEntries", Value::Array(entries(&add, &desc)));
+            }
+            if !rm.is_empty() {
+                let rm = rm.iter().map(|n| json!({"Cidr": n.to_string()})).collect();
+                insert(&mut call, "RemoveEntries", Value::Array(rm));
+            }
+            calls.push(call);
+            version += 1;
+        }
+        notes.push(format!(
+            "{F}: {} removed, {} added in {rounds} modify call(s)",
+            removed.len(),
+            added.len()
+        ));
+        return Ok(Output {
+            text: pretty(&Value::Array(calls)),
+            notes,
+        });
+    }
+
+    let mut lists = Vec::new();
+    for fam in families(req.set, None) {
+        let parts = chunks(F, req, fam, max, "prefix list", &mut notes)?;
+        let n = parts.len();
+        for (i, nets) in parts.into_iter().enumerate() {
+            let list_name = object_name(name, fam, i, n);
+            let family = if fam == Fam::V4 { "IPv4" } else { "IPv6" };
+            let mut batches = nets.chunks(PREFIX_LIST_ENTRIES_PER_CALL);
+            let first = batches.next().unwrap_or_default();
+            let create = json!({"PrefixListName": list_name, "AddressFamily": family,
+                                "MaxEntries": nets.len().max(1), "Entries": entries(first, &desc)});
+            let modify: Vec<Value> = batches
+                .enumerate()
+                .map(|(v, b)| json!({"PrefixListId": id, "CurrentVersion": v + 1, "AddEntries": entries(b, &desc)}))
+                .collect();
+            lists.push(json!({"create": create, "modify": modify}));
+        }
+    }
+    Ok(Output {
+        text: pretty(&Value::Array(lists)),
+        notes,
+    })
+}
+
+/// Contiguous port ranges from a port list: `[80, 443, 444]` -> `[(80, 80), (443, 444)]`.
+fn port_ranges(ports: &[u16]) -> Vec<(u16, u16)> {
+    let mut p = ports.to_vec();
+    p.sort_unstable();
+    p.dedup();
+    let mut out: Vec<(u16, u16)> = Vec::new();
+    for x in p {
+        match out.last_mut() {
+            Some(last) if last.1.checked_add(1) == Some(x) => last.1 = x,
+            _ => out.push((x, x)),
+        }
+    }
+    out
+}
+
+fn permissions(req: &Request<'_>, v4: &[IpNet], v6: &[IpNet], desc: &str) -> Vec<Value> {
+    let r4: Vec<Value> = v4
+        .iter()
+        .map(|n| json!({"CidrIp": n.to_string(), "Description": desc}))
+        .collect();
+    let r6: Vec<Value> = v6
+        .iter()
+        .map(|n| json!({"CidrIpv6": n.to_string(), "Description": desc}))
+        .collect();
+    let base = |perm: Value| {
+        let mut p = perm;
+        if !r4.is_empty() {
+            insert(&mut p, "IpRanges", Value::Array(r4.clone()));
+        }
+        if !r6.is_empty() {
+            insert(&mut p, "Ipv6Ranges", Value::Array(r6.clone()));
+        }
+        p
+    };
+    if req.options.ports.is_empty() {
+        return vec![base(json!({"IpProtocol": "-1"}))];
+    }
+    port_ranges(&req.options.ports)
+        .into_iter()
+        .map(|(from, to)| {
+            base(json!({"IpProtocol": req.options.protocol, "FromPort": from, "ToPort": to}))
+        })
+        .collect()
+}
+
+/// AWS security-group ingress rules, as `--ip-permissions` JSON. Without an old set:
+/// one item per group, `{"GroupName": ..., "IpPermissions": [...]}`, split across groups
+/// when a family has more rules than `max_entries` (60) — each CIDR for each port range
+/// is one rule — or fitted with `summarize`. With an old set: `{"Authorize": [...],
+/// "Revoke": [...]}` for one group. No ports: all traffic (`IpProtocol` `-1`).
+///
+/// # Errors
+/// [`Error::Name`], [`Error::Option`] for a protocol other than tcp/udp/icmp/-1, or an
+/// update whose new rules do not fit one group.
+pub fn render_security_group(req: &Request<'_>) -> Result<Output, Error> {
+    const F: &str = "aws-security-group";
+    let name = req.options.name.as_str();
+    check_name(F, name, 255 - 8)?;
+    style(F, req, &["authorize"])?;
+    let proto = req.options.protocol.as_str();
+    if !req.options.ports.is_empty() && !matches!(proto, "tcp" | "udp") {
+        return Err(Error::Option {
+            format: F,
+            msg: format!(
+                "protocol {:?} has no ports: use tcp or udp",
+                clean(proto, "", 20)
+            ),
+        });
+    }
+    let ranges = port_ranges(&req.options.ports).len().max(1);
+    let max_rules = req.options.max_entries.unwrap_or(SECURITY_GROUP_RULES);
+    let per_group = max_rules / ranges;
+    if per_group == 0 {
+        return Err(Error::Option {
+            format: F,
+            msg: format!("{ranges} port ranges do not fit {max_rules} rules per group"),
+        });
+    }
+    // Security group rule descriptions: up to 255 of a-zA-Z0-9 space ._-:/()#,@[]+=&;{}!$*
+    let desc = clean(&description(req), " ._-:/()#,@[]+=&;{}!$*", 255);
+    let mut notes = Vec::new();
+    if let Some(old) = req.old {
+        for fam in [Fam::V4, Fam::V6] {
+            let n = fam.part(req.set).cidr_count();
+            if n > per_group {
+                return Err(Error::Option {
+                    format: F,
+                    msg: format!("the new set has {n} IP{} CIDRs, more than one group's {per_group} ({max_rules} rules / {ranges} port ranges): export in full to split or summarize", fam.suffix()),
+                });
+            }
+        }
+        let (removed, added) = cover_changes(old, req.set);
+        let split = |v: &[IpNet]| -> (Vec<IpNet>, Vec<IpNet>) {
+            v.iter().partition(|n| matches!(n, IpNet::V4(_)))
+        };
+        let (a4, a6) = split(&added);
+        let (r4, r6) = split(&removed);
+        let auth = if added.is_empty() {
+            Vec::new()
+        } else {
+            permissions(req, &a4, &a6, &desc)
+        };
+        let revoke = if removed.is_empty() {
+            Vec::new()
+        } else {
+            permissions(req, &r4, &r6, &desc)
+        };
+        notes.push(format!(
+            "{F}: authorize {} CIDRs, revoke {}",
+            added.len(),
+            removed.len()
+        ));
+        return Ok(Output {
+            text: pretty(&json!({"Authorize": auth, "Revoke": revoke})),
+            notes,
+        });
+    }
+    let mut p4 = chunks(F, req, Fam::V4, per_group, "security group", &mut notes)?;
+    let mut p6 = chunks(F, req, Fam::V6, per_group, "security group", &mut notes)?;
+    let groups = p4.len().max(p6.len());
+    p4.resize(groups, Vec::new());
+    p6.resize(groups, Vec::new());
+    let items: Vec<Value> = p4
+        .iter()
+        .zip(&p6)
+        .enumerate()
+        .map(|(i, (v4, v6))| {
+            let group = if groups == 1 {
+                String::from(name)
+            } else {
+                format!("{name}-{}", i + 1)
+            };
+            json!({"GroupName": group, "IpPermissions": permissions(req, v4, v6, &desc)})
+        })
+        .collect();
+    Ok(Output {
+        text: pretty(&Value::Array(items)),
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_merge() {
+        assert_eq!(port_ranges(&[443, 80, 444, 80]), [(80, 80), (443, 444)]);
+        assert_eq!(port_ranges(&[65535, 65534]), [(65534, 65535)]);
+    }
+
+    #[test]
+    fn descriptions_keep_only_allowed_characters() {
+        assert_eq!(
+            clean("ipfence service=S3\n\"x\" é", "_+=:#@/-,. ", 256),
+            "ipfence service=S3--x- -"
+        );
+        assert_eq!(clean(&"a".repeat(300), "", 256).len(), 256);
+    }
 }

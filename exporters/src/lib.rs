@@ -96,6 +96,14 @@ pub struct Options {
     /// When a set is over `max_entries`: `true` fits it into the budget (admits extra
     /// addresses, reported), `false` splits it across several objects.
     pub summarize: bool,
+    /// AWS: the id of the existing object an update targets (WAF IP set id, prefix list
+    /// id `pl-...`); a placeholder is written when not given.
+    pub aws_id: Option<String>,
+    /// AWS WAF: the LockToken from `get-ip-set`; a placeholder is written when not given.
+    pub lock_token: Option<String>,
+    /// AWS prefix list: its current version (`describe-managed-prefix-lists`), needed
+    /// for a modify.
+    pub current_version: Option<u64>,
 }
 
 impl Default for Options {
@@ -108,6 +116,9 @@ impl Default for Options {
             scope: String::from("REGIONAL"),
             max_entries: None,
             summarize: false,
+            aws_id: None,
+            lock_token: None,
+            current_version: None,
         }
     }
 }

@@ -80,14 +80,15 @@ fn golden_files() {
         ports: vec![443, 8443],
         ..Options::default()
     };
-    let cases: Vec<(
-        &str,
+    type Case<'a> = (
+        &'a str,
         Format,
-        Option<&str>,
-        &PrefixSet,
-        Option<&PrefixSet>,
+        Option<&'a str>,
+        &'a PrefixSet,
+        Option<&'a PrefixSet>,
         Options,
-    )> = vec![
+    );
+    let cases: Vec<Case<'_>> = vec![
         (
             "nftables-full.nft",
             Format::Nftables,

@@ -18,7 +18,13 @@ use super::{FilterArgs, InputArgs};
   ipfence export --format nftables --input new.json --diff-from old.json   # incremental update
 
 Styles: nftables full (default) | sets | replace; ipset replace (default) | create;
-iptables set (default) | plain; pf conf (default) | table.
+iptables set (default) | plain; pf conf (default) | table;
+aws-waf create (default) | update | cloudformation.
+AWS outputs are JSON arrays, one item per object (family, split part):
+  ipfence export --format aws-waf --service API_GATEWAY --ipv4 > s.json
+  jq -c '.[]' s.json | while read -r p; do aws wafv2 create-ip-set --cli-input-json \"$p\"; done
+  aws ec2 authorize-security-group-ingress --group-id sg-... \
+      --ip-permissions \"$(ipfence export --format aws-security-group --service S3 --region us-east-1 --ports 443 | jq -c '.[0].IpPermissions')\"
 The set is the minimal exact cover of the selection; with --diff-from, only the CIDRs
 that leave or join the cover are deleted and added.")]
 pub struct ExportArgs {
@@ -67,6 +73,18 @@ pub struct ExportArgs {
     #[arg(long)]
     pub summarize: bool,
 
+    /// AWS: id of the existing WAF IP set or prefix list (pl-...) an update targets.
+    #[arg(long, value_name = "ID")]
+    pub aws_id: Option<String>,
+
+    /// AWS WAF: the LockToken from `aws wafv2 get-ip-set`, for the update style.
+    #[arg(long, value_name = "TOKEN")]
+    pub lock_token: Option<String>,
+
+    /// AWS prefix list: its current version (describe-managed-prefix-lists), for an update.
+    #[arg(long, value_name = "N")]
+    pub current_version: Option<u64>,
+
     #[command(flatten)]
     pub input: InputArgs,
 
@@ -102,6 +120,9 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         scope: args.scope.clone(),
         max_entries: args.max_entries,
         summarize: args.summarize,
+        aws_id: args.aws_id.clone(),
+        lock_token: args.lock_token.clone(),
+        current_version: args.current_version,
     };
     let req = Request {
         set: &set,
