@@ -146,15 +146,35 @@ impl Filter {
     /// # Errors
     /// [`Error::Invalid`] naming the unknown value and the known ones closest to it.
     pub fn check(&self, ranges: &Ranges) -> Result<(), Error> {
-        let mut services = BTreeSet::new();
-        let mut regions = BTreeSet::new();
-        let mut groups = BTreeSet::new();
+        // Mark which symbols each field uses (cheaper than collecting strings).
+        let n = ranges.strings.as_slice().len();
+        let (mut sv, mut rg, mut bg) = (
+            alloc::vec![false; n],
+            alloc::vec![false; n],
+            alloc::vec![false; n],
+        );
         for e in &ranges.entries {
-            let t = ranges.tags(e);
-            services.insert(t.service);
-            regions.insert(t.region);
-            groups.insert(t.border_group);
+            for (marks, sym) in [
+                (&mut sv, e.service),
+                (&mut rg, e.region),
+                (&mut bg, e.border_group),
+            ] {
+                if let Some(m) = marks.get_mut(sym as usize) {
+                    *m = true;
+                }
+            }
         }
+        let names = |marks: &[bool]| -> BTreeSet<&str> {
+            ranges
+                .strings
+                .as_slice()
+                .iter()
+                .zip(marks)
+                .filter(|(_, m)| **m)
+                .map(|(s, _)| s.as_str())
+                .collect()
+        };
+        let (services, regions, groups) = (names(&sv), names(&rg), names(&bg));
         let lists: [(&str, &[String], &BTreeSet<&str>); 4] = [
             ("service", &self.services, &services),
             ("service", &self.exclude_services, &services),

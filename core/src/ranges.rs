@@ -118,12 +118,19 @@ impl Ranges {
 
     /// Adds an entry, interning its tags.
     pub fn push(&mut self, prefix: IpNet, tags: Tags<'_>) {
+        // Published files list runs of entries with the same tags: reuse the previous
+        // entry's symbols when they match, before the map lookup.
+        let prev = self.entries.last().copied();
+        let mut sym = |s: &str, prev: Option<Sym>| match prev {
+            Some(p) if self.strings.get(p) == s => p,
+            _ => self.strings.intern(s),
+        };
         let e = Entry {
             prefix,
-            source: self.strings.intern(tags.source),
-            service: self.strings.intern(tags.service),
-            region: self.strings.intern(tags.region),
-            border_group: self.strings.intern(tags.border_group),
+            source: sym(tags.source, prev.map(|p| p.source)),
+            service: sym(tags.service, prev.map(|p| p.service)),
+            region: sym(tags.region, prev.map(|p| p.region)),
+            border_group: sym(tags.border_group, prev.map(|p| p.border_group)),
         };
         self.entries.push(e);
     }

@@ -48,7 +48,8 @@ const WHAT: &str = "AWS ip-ranges.json";
 /// the wrong type, a bad prefix (with its value), an IPv6 prefix in `prefixes` or the
 /// other way round, more than `opts.max_entries` entries.
 pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
-    let file: File<'_> = serde_json::from_slice(bytes).map_err(|e| json_error(name, WHAT, &e))?;
+    let file: File<'_> = serde_json::from_str(super::utf8(name, WHAT, bytes)?)
+        .map_err(|e| json_error(name, WHAT, &e))?;
     if file.prefixes.len().saturating_add(file.ipv6_prefixes.len()) > opts.max_entries {
         return Err(too_many(name, opts.max_entries));
     }

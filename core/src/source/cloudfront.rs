@@ -21,7 +21,8 @@ use crate::{Error, Ranges, SourceInfo, Tags};
 pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
     let what = "the CloudFront list";
     let lists: BTreeMap<Cow<'_, str>, Vec<Cow<'_, str>>> =
-        serde_json::from_slice(bytes).map_err(|e| json_error(name, what, &e))?;
+        serde_json::from_str(super::utf8(name, what, bytes)?)
+            .map_err(|e| json_error(name, what, &e))?;
     if lists.is_empty() {
         return Err(parse_error(
             name,

@@ -146,6 +146,20 @@ pub(crate) fn json_error(file: &str, what: &str, e: &serde_json::Error) -> Error
     parse_error(file, at, msg)
 }
 
+/// The input as text: JSON must be UTF-8. Validating it once up front lets serde_json
+/// skip validating each string.
+pub(crate) fn utf8<'a>(file: &str, what: &str, bytes: &'a [u8]) -> Result<&'a str, Error> {
+    core::str::from_utf8(bytes).map_err(|e| {
+        let upto = bytes.get(..e.valid_up_to()).unwrap_or_default();
+        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+        parse_error(
+            file,
+            format!("line {line}"),
+            format!("not UTF-8 text: expected {what}"),
+        )
+    })
+}
+
 pub(crate) fn too_many(file: &str, max: usize) -> Error {
     parse_error(
         file,
