@@ -123,6 +123,24 @@ fn oversized_input_is_refused_before_reading() {
 }
 
 #[test]
+fn entry_count_is_capped() {
+    let file = data(AWS_NEW);
+    let r = ipfence(
+        &[
+            "lookup",
+            "--input",
+            file.to_str().unwrap(),
+            "--max-input-entries",
+            "1000",
+            "1.2.3.4",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("more than 1000 entries"), "{}", r.stderr);
+}
+
+#[test]
 fn an_empty_selection_never_makes_an_empty_file() {
     // A text list has no services: selecting one is a typo caught by name.
     let r = compile_fails(b"192.0.2.0/24\n", &["--service", "S3"]);

@@ -65,10 +65,6 @@ pub fn run(args: &DiffArgs) -> Result<u8> {
             lenient: args.lenient,
             ..InputArgs::default()
         };
-        let input = InputArgs {
-            max_input_bytes: 64 << 20,
-            ..input
-        };
         let filter = FilterArgs {
             allow_empty: true,
             ..args.filter.clone()

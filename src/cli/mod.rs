@@ -16,7 +16,7 @@ pub mod lookup;
 pub mod services;
 
 /// Where the ranges come from.
-#[derive(clap::Args, Debug, Clone, Default)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct InputArgs {
     /// Published ranges to read: AWS ip-ranges.json, the CloudFront list, or a CIDR text
     /// list (one prefix or address per line). Repeat to combine; `-` reads stdin.
@@ -35,6 +35,22 @@ pub struct InputArgs {
     /// Refuse inputs larger than this many bytes (protects against a runaway download).
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_input_bytes: u64,
+
+    /// Refuse inputs with more entries than this (the AWS file has about 17,000).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_input_entries: usize,
+}
+
+impl Default for InputArgs {
+    fn default() -> Self {
+        InputArgs {
+            inputs: Vec::new(),
+            source_format: None,
+            lenient: false,
+            max_input_bytes: 64 << 20,
+            max_input_entries: 1_000_000,
+        }
+    }
 }
 
 /// Which entries to keep.
@@ -152,7 +168,7 @@ pub fn load(args: &InputArgs) -> Result<Ranges> {
         } else {
             HostBits::Reject
         },
-        ..Options::default()
+        max_entries: args.max_input_entries,
     };
     if args.inputs.is_empty() {
         let r = source::parse(

@@ -164,7 +164,7 @@ pub(crate) fn too_many(file: &str, max: usize) -> Error {
     parse_error(
         file,
         "entries",
-        format!("more than {max} entries: refusing a file this large (raise Options::max_entries if it is genuine)"),
+        format!("more than {max} entries: refusing a file this large (raise the entry limit, --max-input-entries in the CLI, if it is genuine)"),
     )
 }
 
