@@ -43,7 +43,13 @@ pub fn parse_prefix(s: &str, host_bits: HostBits, allow_bare: bool) -> Result<Ip
         None if allow_bare => (s, None),
         None => return Err(format!("{} is not a CIDR prefix (expected ADDR/LEN)", q(s))),
     };
-    let addr = addr_text.parse::<IpAddr>().map_err(|_| {
+    let addr = match parse_v4_fast(addr_text) {
+        Some(v4) => Ok(IpAddr::V4(v4)),
+        // Skip the IPv4 attempt of the general parser for what can only be IPv6.
+        None if addr_text.contains(':') => addr_text.parse::<Ipv6Addr>().map(IpAddr::V6),
+        None => addr_text.parse::<IpAddr>(),
+    };
+    let addr = addr.map_err(|_| {
         format!(
             "{} is not a CIDR prefix: {} is not an IPv4 or IPv6 address",
             q(s),
@@ -73,6 +79,32 @@ pub fn parse_prefix(s: &str, host_bits: HostBits, allow_bare: bool) -> Result<Ip
         ));
     }
     Ok(trunc)
+}
+
+/// Dotted-quad IPv4 without leading zeros, the common case in published lists, parsed
+/// without the general parser; `None` for anything else (which the general parser then
+/// accepts or rejects with the same rules).
+fn parse_v4_fast(s: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split('.');
+    for o in &mut octets {
+        let p = parts.next()?.as_bytes();
+        if p.is_empty() || p.len() > 3 || (p.len() > 1 && p.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut v = 0u16;
+        for &b in p {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + u16::from(b - b'0');
+        }
+        *o = u8::try_from(v).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Ipv4Addr::from(octets))
 }
 
 /// A prefix length: plain decimal digits, no sign, no leading zero (except `0`).
@@ -142,6 +174,34 @@ mod tests {
             e.contains("\"10.0.0.1/8\" has host bits set (did you mean 10.0.0.0/8?"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_fast_ipv4_path_agrees_with_the_standard_parser() {
+        for s in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "1.2.3.4",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1..2.3",
+            "1.2.3.4 ",
+            "+1.2.3.4",
+            "١.2.3.4",
+            "999.1.1.1",
+            "1.2.3.04",
+        ] {
+            assert_eq!(parse_v4_fast(s), s.parse::<Ipv4Addr>().ok(), "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_ipv4_path_matches_std(s in "[0-9.]{0,16}") {
+            proptest::prop_assert_eq!(parse_v4_fast(&s), s.parse::<Ipv4Addr>().ok());
+        }
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Tagged ranges: every published entry with its source, service, region and network
 //! border group, tags interned once.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use ipnet::IpNet;
@@ -13,14 +12,14 @@ pub type Sym = u32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interner {
     strings: Vec<String>,
-    index: BTreeMap<String, Sym>,
+    index: hashbrown::HashMap<String, Sym>,
 }
 
 impl Default for Interner {
     fn default() -> Self {
         let mut i = Interner {
             strings: Vec::new(),
-            index: BTreeMap::new(),
+            index: hashbrown::HashMap::new(),
         };
         i.intern("");
         i
