@@ -142,8 +142,9 @@ fn read_input(path: &Path, max: u64) -> Result<(Vec<u8>, String)> {
         Box::new(std::io::stdin().lock())
     } else {
         let f = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
-        // Refuse an oversized file before reading any of it.
+        // Refuse an oversized file before reading any of it; read it in one piece.
         if let Ok(meta) = f.metadata() {
+            bytes.reserve(usize::try_from(meta.len().min(max)).unwrap_or(0));
             if meta.is_file() && meta.len() > max {
                 bail!("{name}: {} bytes is larger than the limit of {max} bytes (raise it with --max-input-bytes if this file is genuine)", meta.len());
             }
