@@ -3,6 +3,7 @@
 
 mod util;
 
+mod alloc_free;
 mod aws;
 mod cli;
 mod firewall;
