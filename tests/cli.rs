@@ -411,3 +411,71 @@ fn bad_input_files_say_what_and_where() {
         r.stderr
     );
 }
+
+#[test]
+fn a_compiled_blob_is_an_input_too() {
+    let dir = tempdir();
+    let blob = dir.path().join("s3.ipfence");
+    let r = ipfence(
+        &[
+            "compile",
+            "--service",
+            "S3",
+            "--output",
+            blob.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let from_blob = ipfence(
+        &[
+            "lookup",
+            "--json",
+            "--input",
+            blob.to_str().unwrap(),
+            "3.5.140.2",
+            "8.8.8.8",
+        ],
+        "",
+    );
+    let from_json = ipfence(
+        &[
+            "lookup",
+            "--json",
+            "--service",
+            "S3",
+            "3.5.140.2",
+            "8.8.8.8",
+        ],
+        "",
+    );
+    assert_eq!(from_blob.code, 1, "{}", from_blob.stderr);
+    assert_eq!(from_blob.stdout, from_json.stdout);
+    let agg_blob = ipfence(&["aggregate", "--input", blob.to_str().unwrap()], "");
+    let agg_json = ipfence(
+        &[
+            "aggregate",
+            "--input",
+            data(AWS_NEW).to_str().unwrap(),
+            "--service",
+            "S3",
+        ],
+        "",
+    );
+    assert_eq!(agg_blob.stdout, agg_json.stdout);
+    // A corrupted blob is refused with the offset, not misread as a text list.
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+    let r = ipfence(
+        &["lookup", "--input", blob.to_str().unwrap(), "3.5.140.2"],
+        "",
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("s3.ipfence: blob: offset"),
+        "{}",
+        r.stderr
+    );
+}

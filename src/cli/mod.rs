@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use ipfence::core::prefix::HostBits;
 use ipfence::core::source::{self, Format, Options};
-use ipfence::core::{Family, Filter, PrefixSet, Ranges, SourceInfo};
+use ipfence::core::{Family, Filter, Matcher, PrefixSet, Ranges, SourceInfo};
+
+/// The first bytes of a compiled blob.
+const BLOB_MAGIC: &[u8] = b"IPFENCE\0";
 
 pub mod aggregate;
 pub mod compile;
@@ -18,9 +21,9 @@ pub mod services;
 /// Where the ranges come from.
 #[derive(clap::Args, Debug, Clone)]
 pub struct InputArgs {
-    /// Published ranges to read: AWS ip-ranges.json, the CloudFront list, or a CIDR text
-    /// list (one prefix or address per line). Repeat to combine; `-` reads stdin.
-    /// Without it, the embedded AWS snapshot is used.
+    /// Published ranges to read: AWS ip-ranges.json, the CloudFront list, a CIDR text
+    /// list (one prefix or address per line), or a blob from `ipfence compile`. Repeat
+    /// to combine; `-` reads stdin. Without it, the embedded AWS snapshot is used.
     #[arg(short, long = "input", value_name = "PATH")]
     pub inputs: Vec<PathBuf>,
 
@@ -183,7 +186,17 @@ pub fn load(args: &InputArgs) -> Result<Ranges> {
     let mut all = Ranges::new();
     for path in &args.inputs {
         let (bytes, name) = read_input(path, args.max_input_bytes)?;
-        let r = source::parse(&bytes, &name, args.source_format, opts)?;
+        let r = if args.source_format.is_none() && bytes.starts_with(BLOB_MAGIC) {
+            // A compiled blob (`ipfence compile`): every entry with its tags comes back.
+            let m = Matcher::from_vec(bytes).with_context(|| name.clone())?;
+            let mut r = m.to_ranges();
+            for s in &mut r.sources {
+                s.name = format!("{} (compiled in {name})", s.name);
+            }
+            r
+        } else {
+            source::parse(&bytes, &name, args.source_format, opts)?
+        };
         if all.is_empty() && all.sources.is_empty() {
             all = r;
         } else {
