@@ -22,6 +22,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use ipfence_core::{budget, IpNet, PrefixSet};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::{cover_changes, style, Error, Output, Request};
@@ -63,19 +64,6 @@ impl Fam {
 fn families(set: &PrefixSet, old: Option<&PrefixSet>) -> Vec<Fam> {
     let has = |f: Fam| !f.part(set).is_empty() || old.is_some_and(|o| !f.part(o).is_empty());
     [Fam::V4, Fam::V6].into_iter().filter(|f| has(*f)).collect()
-}
-
-/// Adds `key` to a JSON object (every value passed here is one).
-fn insert(obj: &mut Value, key: &str, value: Value) {
-    if let Some(map) = obj.as_object_mut() {
-        map.insert(key.into(), value);
-    }
-}
-
-fn pretty(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.push('\n');
-    s
 }
 
 /// Keeps only characters in `allowed` (plus ASCII letters and digits), others become
@@ -262,10 +250,68 @@ pub fn render_waf(req: &Request<'_>) -> Result<Output, Error> {
     Ok(Output { text, notes })
 }
 
-fn entries(nets: &[IpNet], desc: &str) -> Vec<Value> {
+/// A prefix serialized as its text, without an intermediate `String`.
+#[derive(Clone, Copy)]
+struct Net(IpNet);
+
+impl Serialize for Net {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// Typed payloads serialize straight to text: building `serde_json::Value`s for
+/// thousands of entries cost several times more.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PlEntry<'a> {
+    cidr: Net,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PlCreate<'a> {
+    prefix_list_name: String,
+    address_family: &'static str,
+    max_entries: usize,
+    entries: Vec<PlEntry<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PlModify<'a> {
+    prefix_list_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_version: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_entries: Option<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    add_entries: Vec<PlEntry<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    remove_entries: Vec<PlEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct PlItem<'a> {
+    create: PlCreate<'a>,
+    modify: Vec<PlModify<'a>>,
+}
+
+fn entries<'a>(nets: &[IpNet], desc: &'a str) -> Vec<PlEntry<'a>> {
     nets.iter()
-        .map(|n| json!({"Cidr": n.to_string(), "Description": desc}))
+        .map(|n| PlEntry {
+            cidr: Net(*n),
+            description: Some(desc),
+        })
         .collect()
+}
+
+fn pretty<T: Serialize>(v: &T) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
 }
 
 /// AWS VPC customer-managed prefix lists. Without an old set: one item per list,
@@ -319,7 +365,13 @@ pub fn render_prefix_list(req: &Request<'_>) -> Result<Output, Error> {
         let (removed, added) = cover_changes(&fam.part(old), &fam.part(req.set));
         let mut calls = Vec::new();
         if new_n > old_n {
-            calls.push(json!({"PrefixListId": id, "MaxEntries": new_n}));
+            calls.push(PlModify {
+                prefix_list_id: &id,
+                current_version: None,
+                max_entries: Some(new_n),
+                add_entries: Vec::new(),
+                remove_entries: Vec::new(),
+            });
             notes.push(format!("{F}: the list grows from {old_n} to {new_n} entries: the first call raises MaxEntries (a resize is its own call)"));
         }
         let rounds = removed
@@ -335,15 +387,19 @@ pub fn render_prefix_list(req: &Request<'_>) -> Result<Output, Error> {
                     .collect()
             };
             let (rm, add) = (slice(&removed), slice(&added));
-            let mut call = json!({"PrefixListId": id, "CurrentVersion": version});
-            if !add.is_empty() {
-                insert(&mut call, "AddEntries", Value::Array(entries(&add, &desc)));
-            }
-            if !rm.is_empty() {
-                let rm = rm.iter().map(|n| json!({"Cidr": n.to_string()})).collect();
-                insert(&mut call, "RemoveEntries", Value::Array(rm));
-            }
-            calls.push(call);
+            calls.push(PlModify {
+                prefix_list_id: &id,
+                current_version: Some(version),
+                max_entries: None,
+                add_entries: entries(&add, &desc),
+                remove_entries: rm
+                    .iter()
+                    .map(|n| PlEntry {
+                        cidr: Net(*n),
+                        description: None,
+                    })
+                    .collect(),
+            });
             version += 1;
         }
         notes.push(format!(
@@ -352,7 +408,7 @@ pub fn render_prefix_list(req: &Request<'_>) -> Result<Output, Error> {
             added.len()
         ));
         return Ok(Output {
-            text: pretty(&Value::Array(calls)),
+            text: pretty(&calls),
             notes,
         });
     }
@@ -366,17 +422,27 @@ pub fn render_prefix_list(req: &Request<'_>) -> Result<Output, Error> {
             let family = if fam == Fam::V4 { "IPv4" } else { "IPv6" };
             let mut batches = nets.chunks(PREFIX_LIST_ENTRIES_PER_CALL);
             let first = batches.next().unwrap_or_default();
-            let create = json!({"PrefixListName": list_name, "AddressFamily": family,
-                                "MaxEntries": nets.len().max(1), "Entries": entries(first, &desc)});
-            let modify: Vec<Value> = batches
+            let create = PlCreate {
+                prefix_list_name: list_name,
+                address_family: family,
+                max_entries: nets.len().max(1),
+                entries: entries(first, &desc),
+            };
+            let modify = batches
                 .enumerate()
-                .map(|(v, b)| json!({"PrefixListId": id, "CurrentVersion": v + 1, "AddEntries": entries(b, &desc)}))
+                .map(|(v, b)| PlModify {
+                    prefix_list_id: &id,
+                    current_version: Some(v as u64 + 1),
+                    max_entries: None,
+                    add_entries: entries(b, &desc),
+                    remove_entries: Vec::new(),
+                })
                 .collect();
-            lists.push(json!({"create": create, "modify": modify}));
+            lists.push(PlItem { create, modify });
         }
     }
     Ok(Output {
-        text: pretty(&Value::Array(lists)),
+        text: pretty(&lists),
         notes,
     })
 }
@@ -396,33 +462,92 @@ fn port_ranges(ports: &[u16]) -> Vec<(u16, u16)> {
     out
 }
 
-fn permissions(req: &Request<'_>, v4: &[IpNet], v6: &[IpNet], desc: &str) -> Vec<Value> {
-    let r4: Vec<Value> = v4
-        .iter()
-        .map(|n| json!({"CidrIp": n.to_string(), "Description": desc}))
-        .collect();
-    let r6: Vec<Value> = v6
-        .iter()
-        .map(|n| json!({"CidrIpv6": n.to_string(), "Description": desc}))
-        .collect();
-    let base = |perm: Value| {
-        let mut p = perm;
-        if !r4.is_empty() {
-            insert(&mut p, "IpRanges", Value::Array(r4.clone()));
-        }
-        if !r6.is_empty() {
-            insert(&mut p, "Ipv6Ranges", Value::Array(r6.clone()));
-        }
-        p
+#[derive(Serialize)]
+struct Range4<'a> {
+    #[serde(rename = "CidrIp")]
+    cidr: Net,
+    #[serde(rename = "Description")]
+    description: &'a str,
+}
+
+#[derive(Serialize)]
+struct Range6<'a> {
+    #[serde(rename = "CidrIpv6")]
+    cidr: Net,
+    #[serde(rename = "Description")]
+    description: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Permission<'a> {
+    ip_protocol: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_port: Option<u16>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    ip_ranges: &'a [Range4<'a>],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    ipv6_ranges: &'a [Range6<'a>],
+}
+
+#[derive(Serialize)]
+struct Group<'a> {
+    #[serde(rename = "GroupName")]
+    group_name: String,
+    #[serde(rename = "IpPermissions")]
+    ip_permissions: Vec<Permission<'a>>,
+}
+
+#[derive(Serialize)]
+struct SgUpdate<'a> {
+    #[serde(rename = "Authorize")]
+    authorize: Vec<Permission<'a>>,
+    #[serde(rename = "Revoke")]
+    revoke: Vec<Permission<'a>>,
+}
+
+/// The CIDRs of one family as security-group ranges.
+fn sg_ranges<'a>(v4: &[IpNet], v6: &[IpNet], desc: &'a str) -> (Vec<Range4<'a>>, Vec<Range6<'a>>) {
+    (
+        v4.iter()
+            .map(|n| Range4 {
+                cidr: Net(*n),
+                description: desc,
+            })
+            .collect(),
+        v6.iter()
+            .map(|n| Range6 {
+                cidr: Net(*n),
+                description: desc,
+            })
+            .collect(),
+    )
+}
+
+/// One permission per port range (or one for all traffic) over the same ranges.
+fn permissions<'a>(
+    req: &'a Request<'_>,
+    r4: &'a [Range4<'a>],
+    r6: &'a [Range6<'a>],
+) -> Vec<Permission<'a>> {
+    if r4.is_empty() && r6.is_empty() {
+        return Vec::new();
+    }
+    let perm = |ip_protocol, from_port, to_port| Permission {
+        ip_protocol,
+        from_port,
+        to_port,
+        ip_ranges: r4,
+        ipv6_ranges: r6,
     };
     if req.options.ports.is_empty() {
-        return vec![base(json!({"IpProtocol": "-1"}))];
+        return vec![perm("-1", None, None)];
     }
     port_ranges(&req.options.ports)
         .into_iter()
-        .map(|(from, to)| {
-            base(json!({"IpProtocol": req.options.protocol, "FromPort": from, "ToPort": to}))
-        })
+        .map(|(from, to)| perm(req.options.protocol.as_str(), Some(from), Some(to)))
         .collect()
 }
 
@@ -478,15 +603,11 @@ pub fn render_security_group(req: &Request<'_>) -> Result<Output, Error> {
         };
         let (a4, a6) = split(&added);
         let (r4, r6) = split(&removed);
-        let auth = if added.is_empty() {
-            Vec::new()
-        } else {
-            permissions(req, &a4, &a6, &desc)
-        };
-        let revoke = if removed.is_empty() {
-            Vec::new()
-        } else {
-            permissions(req, &r4, &r6, &desc)
+        let (add4, add6) = sg_ranges(&a4, &a6, &desc);
+        let (rm4, rm6) = sg_ranges(&r4, &r6, &desc);
+        let update = SgUpdate {
+            authorize: permissions(req, &add4, &add6),
+            revoke: permissions(req, &rm4, &rm6),
         };
         notes.push(format!(
             "{F}: authorize {} CIDRs, revoke {}",
@@ -494,7 +615,7 @@ pub fn render_security_group(req: &Request<'_>) -> Result<Output, Error> {
             removed.len()
         ));
         return Ok(Output {
-            text: pretty(&json!({"Authorize": auth, "Revoke": revoke})),
+            text: pretty(&update),
             notes,
         });
     }
@@ -503,21 +624,25 @@ pub fn render_security_group(req: &Request<'_>) -> Result<Output, Error> {
     let groups = p4.len().max(p6.len());
     p4.resize(groups, Vec::new());
     p6.resize(groups, Vec::new());
-    let items: Vec<Value> = p4
+    let group_ranges: Vec<_> = p4
         .iter()
         .zip(&p6)
+        .map(|(v4, v6)| sg_ranges(v4, v6, &desc))
+        .collect();
+    let items: Vec<Group<'_>> = group_ranges
+        .iter()
         .enumerate()
-        .map(|(i, (v4, v6))| {
-            let group = if groups == 1 {
+        .map(|(i, (r4, r6))| Group {
+            group_name: if groups == 1 {
                 String::from(name)
             } else {
                 format!("{name}-{}", i + 1)
-            };
-            json!({"GroupName": group, "IpPermissions": permissions(req, v4, v6, &desc)})
+            },
+            ip_permissions: permissions(req, r4, r6),
         })
         .collect();
     Ok(Output {
-        text: pretty(&Value::Array(items)),
+        text: pretty(&items),
         notes,
     })
 }
