@@ -57,6 +57,10 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
                 let _ = writeln!(out, "{n}");
             }
         }
+        _ if set.is_empty() => {
+            // pf.conf(5): the address list is optional; an empty `{ }` is not needed.
+            let _ = writeln!(out, "table <{name}> persist");
+        }
         _ => {
             let _ = writeln!(out, "table <{name}> persist {{");
             let nets: Vec<_> = set.cidrs().collect();
