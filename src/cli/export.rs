@@ -70,8 +70,12 @@ pub struct ExportArgs {
 
     /// When over --max-entries, fit into the budget (admits extra addresses, reported)
     /// instead of splitting across several objects.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "split")]
     pub summarize: bool,
+
+    /// When over --max-entries, split across several objects, exact (the default).
+    #[arg(long)]
+    pub split: bool,
 
     /// AWS: id of the existing WAF IP set or prefix list (pl-...) an update targets.
     #[arg(long, value_name = "ID")]
@@ -139,4 +143,109 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
     }
     super::write_output(args.output.as_deref(), out.text.as_bytes())?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cmd {
+        #[command(flatten)]
+        args: ExportArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<ExportArgs, clap::Error> {
+        Cmd::try_parse_from(std::iter::once("export").chain(args.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn format_is_required_and_checked() {
+        assert!(parse(&[]).is_err());
+        let e = parse(&["--format", "xml"]).unwrap_err().to_string();
+        assert!(e.contains("expected one of nftables"), "{e}");
+        for f in Format::ALL {
+            assert_eq!(parse(&["-f", f.name()]).unwrap().format, f);
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let a = parse(&["--format", "nftables"]).unwrap();
+        assert_eq!(a.name, "ipfence");
+        assert_eq!(a.style, None);
+        assert_eq!(a.output, None);
+        assert_eq!(a.diff_from, None);
+        assert!(a.ports.is_empty());
+        assert_eq!(a.protocol, "tcp");
+        assert_eq!(a.scope, "REGIONAL");
+        assert_eq!(a.max_entries, None);
+        assert!(!a.summarize && !a.split);
+        assert!(a.input.inputs.is_empty());
+    }
+
+    #[test]
+    fn every_flag_is_read() {
+        let a = parse(&[
+            "-f",
+            "pf",
+            "-n",
+            "aws_s3",
+            "--style",
+            "table",
+            "-o",
+            "out.txt",
+            "--diff-from",
+            "old.json",
+            "--ports",
+            "443,80",
+            "--ports",
+            "8443",
+            "--protocol",
+            "udp",
+            "--scope",
+            "CLOUDFRONT",
+            "--max-entries",
+            "50",
+            "--summarize",
+            "--aws-id",
+            "pl-1",
+            "--lock-token",
+            "tok",
+            "--current-version",
+            "3",
+            "--input",
+            "new.json",
+            "--service",
+            "S3",
+            "--ipv4",
+        ])
+        .unwrap();
+        assert_eq!(a.format, Format::Pf);
+        assert_eq!(a.name, "aws_s3");
+        assert_eq!(a.style.as_deref(), Some("table"));
+        assert_eq!(a.output, Some(PathBuf::from("out.txt")));
+        assert_eq!(a.diff_from, Some(PathBuf::from("old.json")));
+        assert_eq!(a.ports, [443, 80, 8443]);
+        assert_eq!(a.protocol, "udp");
+        assert_eq!(a.scope, "CLOUDFRONT");
+        assert_eq!(a.max_entries, Some(50));
+        assert!(a.summarize);
+        assert_eq!(a.aws_id.as_deref(), Some("pl-1"));
+        assert_eq!(a.lock_token.as_deref(), Some("tok"));
+        assert_eq!(a.current_version, Some(3));
+        assert_eq!(a.input.inputs, [PathBuf::from("new.json")]);
+        assert_eq!(a.filter.services, ["S3"]);
+        assert!(a.filter.ipv4);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(parse(&["-f", "nftables", "--ports", "70000"]).is_err());
+        assert!(parse(&["-f", "nftables", "--ports", "http"]).is_err());
+        assert!(parse(&["-f", "nftables", "--max-entries", "-1"]).is_err());
+        assert!(parse(&["-f", "aws-waf", "--summarize", "--split"]).is_err());
+        assert!(parse(&["-f", "aws-waf", "--split"]).unwrap().split);
+    }
 }
