@@ -6,26 +6,14 @@
 
 use alloc::borrow::Cow;
 use alloc::format;
-use alloc::string::ToString;
-use alloc::vec::Vec;
+use alloc::string::{String, ToString};
 use ipnet::IpNet;
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::{json_error, parse_error, too_many, Options};
 use crate::prefix::parse_prefix;
 use crate::{Error, Ranges, SourceInfo, Tags};
-
-#[derive(Deserialize)]
-struct File<'a> {
-    #[serde(rename = "syncToken", borrow, default)]
-    sync_token: Option<Cow<'a, str>>,
-    #[serde(rename = "createDate", borrow, default)]
-    create_date: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    prefixes: Vec<Item<'a>>,
-    #[serde(borrow, default)]
-    ipv6_prefixes: Vec<Item<'a>>,
-}
 
 #[derive(Deserialize)]
 struct Item<'a> {
@@ -41,6 +29,155 @@ struct Item<'a> {
 
 const WHAT: &str = "AWS ip-ranges.json";
 
+/// Receives entries as serde_json reads them, so no intermediate list of the whole
+/// file is built (on a 2.5 MB file that is most of the memory, and of the time spent
+/// faulting it in). A semantic error is kept here and serde_json is stopped.
+struct Sink<'r> {
+    ranges: &'r mut Ranges,
+    name: &'r str,
+    opts: Options,
+    failure: Option<Error>,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, item: &Item<'_>, i: usize, v6: bool) -> Result<(), Error> {
+        let (list, field) = if v6 {
+            ("ipv6_prefixes", "ipv6_prefix")
+        } else {
+            ("prefixes", "ip_prefix")
+        };
+        let at = || format!("{list}[{i}].{field}");
+        if self.ranges.len() >= self.opts.max_entries {
+            return Err(too_many(self.name, self.opts.max_entries));
+        }
+        let net = parse_prefix(&item.ip_prefix, self.opts.host_bits, false)
+            .map_err(|m| parse_error(self.name, at(), m))?;
+        if matches!(net, IpNet::V6(_)) != v6 {
+            let (is, want) = if v6 {
+                ("IPv4", "IPv6")
+            } else {
+                ("IPv6", "IPv4")
+            };
+            let value = crate::error::quote(&item.ip_prefix);
+            return Err(parse_error(
+                self.name,
+                at(),
+                format!("{value} is an {is} prefix in the {want} list"),
+            ));
+        }
+        let tags = Tags {
+            source: "aws",
+            service: &item.service,
+            region: &item.region,
+            border_group: &item.network_border_group,
+        };
+        self.ranges.push(net, tags);
+        Ok(())
+    }
+}
+
+/// The top-level object: version stamps, the two lists, anything else ignored.
+struct FileVisitor<'s, 'r>(&'s mut Sink<'r>);
+
+#[derive(Default)]
+struct Stamps {
+    sync_token: Option<String>,
+    create_date: Option<String>,
+    seen_v4: bool,
+    seen_v6: bool,
+}
+
+impl<'de> Visitor<'de> for FileVisitor<'_, '_> {
+    type Value = Stamps;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("an object with syncToken, createDate, prefixes and ipv6_prefixes")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Stamps, A::Error> {
+        let mut st = Stamps::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let duplicate = |seen: bool| {
+                if seen {
+                    Err(A::Error::custom(format!("duplicate field `{key}`")))
+                } else {
+                    Ok(())
+                }
+            };
+            match key.as_ref() {
+                "syncToken" => {
+                    duplicate(st.sync_token.is_some())?;
+                    st.sync_token = map
+                        .next_value::<Option<Cow<'de, str>>>()?
+                        .map(Cow::into_owned);
+                }
+                "createDate" => {
+                    duplicate(st.create_date.is_some())?;
+                    st.create_date = map
+                        .next_value::<Option<Cow<'de, str>>>()?
+                        .map(Cow::into_owned);
+                }
+                "prefixes" => {
+                    duplicate(st.seen_v4)?;
+                    map.next_value_seed(ListSeed {
+                        sink: self.0,
+                        v6: false,
+                    })?;
+                    st.seen_v4 = true;
+                }
+                "ipv6_prefixes" => {
+                    duplicate(st.seen_v6)?;
+                    map.next_value_seed(ListSeed {
+                        sink: self.0,
+                        v6: true,
+                    })?;
+                    st.seen_v6 = true;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if !st.seen_v4 {
+            return Err(A::Error::missing_field("prefixes"));
+        }
+        Ok(st)
+    }
+}
+
+/// One list (`prefixes` or `ipv6_prefixes`), entry by entry into the sink.
+struct ListSeed<'s, 'r> {
+    sink: &'s mut Sink<'r>,
+    v6: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ListSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(item) = seq.next_element::<Item<'de>>()? {
+            if let Err(e) = self.sink.push(&item, i, self.v6) {
+                self.sink.failure = Some(e);
+                return Err(A::Error::custom("stopped"));
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
 /// Parses AWS `ip-ranges.json`.
 ///
 /// # Errors
@@ -48,53 +185,34 @@ const WHAT: &str = "AWS ip-ranges.json";
 /// the wrong type, a bad prefix (with its value), an IPv6 prefix in `prefixes` or the
 /// other way round, more than `opts.max_entries` entries.
 pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
-    let file: File<'_> = serde_json::from_str(super::utf8(name, WHAT, bytes)?)
-        .map_err(|e| json_error(name, WHAT, &e))?;
-    if file.prefixes.len().saturating_add(file.ipv6_prefixes.len()) > opts.max_entries {
-        return Err(too_many(name, opts.max_entries));
-    }
+    let text = super::utf8(name, WHAT, bytes)?;
     let mut r = Ranges::new();
+    // About 150 bytes of JSON per entry in published files: reserve once.
+    r.entries.reserve((bytes.len() / 150).min(opts.max_entries));
+    let mut sink = Sink {
+        ranges: &mut r,
+        name,
+        opts,
+        failure: None,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = serde::Deserializer::deserialize_map(&mut de, FileVisitor(&mut sink))
+        .and_then(|st| de.end().map(|()| st));
+    let stamps = match parsed {
+        Ok(st) => st,
+        Err(e) => {
+            return Err(sink
+                .failure
+                .take()
+                .unwrap_or_else(|| json_error(name, WHAT, &e)))
+        }
+    };
     r.sources.push(SourceInfo {
         name: name.to_string(),
         format: "aws".to_string(),
-        sync_token: file.sync_token.map(|s| s.into_owned()),
-        create_date: file.create_date.map(|s| s.into_owned()),
+        sync_token: stamps.sync_token,
+        create_date: stamps.create_date,
     });
-    r.entries
-        .reserve(file.prefixes.len() + file.ipv6_prefixes.len());
-    for (list, field, v6) in [
-        (&file.prefixes, "ip_prefix", false),
-        (&file.ipv6_prefixes, "ipv6_prefix", true),
-    ] {
-        let list_name = if v6 { "ipv6_prefixes" } else { "prefixes" };
-        for (i, item) in list.iter().enumerate() {
-            let at = || format!("{list_name}[{i}].{field}");
-            let net = parse_prefix(&item.ip_prefix, opts.host_bits, false)
-                .map_err(|m| parse_error(name, at(), m))?;
-            if matches!(net, IpNet::V6(_)) != v6 {
-                let (is, want) = if v6 {
-                    ("IPv4", "IPv6")
-                } else {
-                    ("IPv6", "IPv4")
-                };
-                return Err(parse_error(
-                    name,
-                    at(),
-                    format!(
-                        "{} is an {is} prefix in the {want} list",
-                        crate::error::quote(&item.ip_prefix)
-                    ),
-                ));
-            }
-            let tags = Tags {
-                source: "aws",
-                service: &item.service,
-                region: &item.region,
-                border_group: &item.network_border_group,
-            };
-            r.push(net, tags);
-        }
-    }
     Ok(r)
 }
 
@@ -227,7 +345,7 @@ mod tests {
         assert_eq!(r.len(), 2, "duplicates are kept as entries");
         let small = Options {
             max_entries: 1,
-            ..Options::default()
+            ..opts
         };
         assert!(parse(j.as_bytes(), "x", opts).is_ok());
         assert!(parse(j.as_bytes(), "x", small)
