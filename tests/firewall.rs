@@ -413,3 +413,221 @@ fn incremental_updates_equal_a_fresh_load() {
         );
     }
 }
+
+/// The other styles in the kernel: nftables `replace` over an older full load and the
+/// `sets` fragment included in a table, ipset `create` then `replace` (no temporary set
+/// left), iptables `plain` for both families, reloading a full file, and an update with
+/// nothing to change.
+#[test]
+fn kernel_loads_every_style() {
+    require_tools();
+    let dir = tempdir();
+    let (oldf, newf) = (data(AWS_MONTH_BEFORE), data(AWS_NEW));
+    let (o, n) = (oldf.to_str().unwrap(), newf.to_str().unwrap());
+    let filter = ["--service", "EFS"];
+    let a = |file: &str, args: &[&str]| {
+        let mut all = vec!["--name", "ipf"];
+        all.extend_from_slice(&filter);
+        all.extend_from_slice(args);
+        export(dir.path(), file, &all);
+    };
+    a("old.nft", &["--format", "nftables", "--input", o]);
+    a("new.nft", &["--format", "nftables", "--input", n]);
+    a(
+        "replace.nft",
+        &["--format", "nftables", "--style", "replace", "--input", n],
+    );
+    a(
+        "sets.nft",
+        &["--format", "nftables", "--style", "sets", "--input", n],
+    );
+    a(
+        "same.nft",
+        &["--format", "nftables", "--input", n, "--diff-from", n],
+    );
+    a(
+        "old.ipset",
+        &["--format", "ipset", "--style", "create", "--input", o],
+    );
+    a("new.ipset", &["--format", "ipset", "--input", n]);
+    a(
+        "same.ipset",
+        &["--format", "ipset", "--input", n, "--diff-from", n],
+    );
+    for fam in ["4", "6"] {
+        a(
+            &format!("plain-v{fam}.rules"),
+            &[
+                "--format",
+                "iptables",
+                "--style",
+                "plain",
+                "--input",
+                n,
+                &format!("--ipv{fam}"),
+                "--ports",
+                "22",
+            ],
+        );
+    }
+    let wrapper = format!(
+        "table inet ipf {{\n\tinclude \"{}\"\n}}\n",
+        dir.path().join("sets.nft").display()
+    );
+    std::fs::write(dir.path().join("wrapper.nft"), wrapper).unwrap();
+    let dump = "nft -j list set inet ipf ipf_v4; echo; echo ==; nft -j list set inet ipf ipf_v6; echo; echo ==; ipset list ipf-v4; echo ==; ipset list ipf-v6; echo ==";
+    let script = format!(
+        "nft -f old.nft\nnft -f replace.nft\nipset restore < old.ipset\nipset restore < new.ipset\n{dump}\n\
+         nft delete table inet ipf\nnft -f wrapper.nft\nnft -f new.nft\nnft -f new.nft\nnft -f same.nft\nipset restore < same.ipset\n{dump}\n\
+         ipset list -n; echo ==\n\
+         iptables-restore --test --noflush < plain-v4.rules\niptables-restore --noflush < plain-v4.rules\n\
+         ip6tables-restore --test --noflush < plain-v6.rules\nip6tables-restore --noflush < plain-v6.rules\n\
+         iptables -S ipf; echo ==; ip6tables -S ipf\n"
+    );
+    let out = in_netns(dir.path(), &script);
+    let p: Vec<&str> = out.split("\n==\n").collect();
+    assert_eq!(p.len(), 11, "{out:.2000}");
+    let want = ipfence_set(AWS_NEW, &filter);
+    let old = ipfence_set(AWS_MONTH_BEFORE, &filter);
+    assert_ne!(want, old, "the two versions differ for this selection");
+    for (at, what) in [
+        (0, "nft replace over an old load"),
+        (4, "nft sets, then full reloads and an empty update"),
+    ] {
+        assert_eq!(nft_set(p[at]).union(&nft_set(p[at + 1])), want, "{what}");
+    }
+    for (at, what) in [
+        (2, "ipset replace over create"),
+        (6, "ipset after an empty update"),
+    ] {
+        assert_eq!(
+            ipset_set(p[at]).union(&ipset_set(p[at + 1])),
+            want,
+            "{what}"
+        );
+    }
+    let mut names: Vec<&str> = p[8].lines().collect();
+    names.sort_unstable();
+    assert_eq!(names, ["ipf-v4", "ipf-v6"], "no temporary set is left");
+    for (at, fam) in [(9, want.ipv4()), (10, want.ipv6())] {
+        let rules: PrefixSet = p[at]
+            .lines()
+            .filter_map(|l| l.strip_prefix("-A ipf -s "))
+            .map(|r| r.split(' ').next().unwrap().parse::<IpNet>().unwrap())
+            .collect();
+        assert_eq!(rules, fam, "the plain rules in the kernel");
+        assert_eq!(
+            p[at].matches("-A ipf -s ").count(),
+            fam.cidr_count(),
+            "one rule per CIDR"
+        );
+        assert!(p[at].contains("--dports 22 -j DROP"), "{}", p[at]);
+    }
+}
+
+/// `ipfence export` as a user runs it: the embedded snapshot, stdout, the header.
+#[test]
+fn export_runs_on_the_embedded_snapshot() {
+    let r = ipfence(
+        &["export", "--format", "nftables", "--service", "API_GATEWAY"],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("using embedded AWS"), "{}", r.stderr);
+    assert!(r.stdout.contains("createDate 2026-08-22-15-17-05"));
+    assert!(r.stdout.contains("# filter: service=API_GATEWAY\n"));
+    let listed: PrefixSet = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_suffix(','))
+        .map(|c| c.parse::<IpNet>().unwrap())
+        .collect();
+    // The embedded snapshot is this file (README).
+    let want = ipfence_set(AWS_NEW, &["--service", "API_GATEWAY"]);
+    assert!(!want.is_empty());
+    assert_eq!(listed, want);
+}
+
+#[test]
+fn export_writes_output_files_and_refuses_hostile_names() {
+    let dir = tempdir();
+    let file = data(AWS_NEW);
+    let out = dir.path().join("rules.txt");
+    let base = |format: &'static str, name: &'static str| -> Vec<String> {
+        [
+            "export",
+            "--format",
+            format,
+            "--name",
+            name,
+            "--ipv4",
+            "--service",
+            "S3",
+            "--input",
+            file.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    for format in ["nftables", "ipset", "iptables", "pf"] {
+        let r = ipfence(&as_strs(&base(format, "ok_name")), "");
+        assert_eq!(r.code, 0, "{format}: {}", r.stderr);
+        assert!(
+            r.stdout.is_empty(),
+            "{format}: written to the file, not stdout"
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.starts_with("# generated by ipfence "), "{format}");
+        std::fs::remove_file(&out).unwrap();
+        for name in ["a;b", "a b", "a\nb", "a}b", "\"a", "é"] {
+            let r = ipfence(&as_strs(&base(format, name)), "");
+            assert_eq!(r.code, 2, "{format} took {name:?}");
+            assert!(
+                r.stderr.starts_with(&format!("ipfence: {format}: name ")),
+                "{format} {name:?}: {}",
+                r.stderr
+            );
+            assert!(!out.exists(), "{format}: nothing written for {name:?}");
+        }
+    }
+    let r = ipfence(
+        &[
+            "export",
+            "--format",
+            "iptables",
+            "--ipv4",
+            "--service",
+            "S3",
+            "--input",
+            file.to_str().unwrap(),
+            "--diff-from",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("--format ipset with --diff-from"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn export_help_teaches() {
+    let r = ipfence(&["export", "--help"], "");
+    assert_eq!(r.code, 0);
+    for want in [
+        "Examples:",
+        "--diff-from",
+        "ipset restore",
+        "Styles:",
+        "--summarize",
+        "--split",
+    ] {
+        assert!(r.stdout.contains(want), "{want}: {}", r.stdout);
+    }
+}
