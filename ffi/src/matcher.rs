@@ -1,0 +1,802 @@
+//! The matcher handle: build, load, save, look up.
+
+use std::ffi::c_char;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipfence_core::matcher::{Match, Matcher};
+use ipfence_core::prefix::HostBits;
+use ipfence_core::source::{self, Format, Options};
+use ipfence_core::{Family, Filter, IpNet, Tags};
+
+use crate::{
+    boundary, boundary_value, ipfence_result, opt_str, try_out, try_out_slice, try_ref, try_slice,
+    try_str, Failure,
+};
+
+/// A compiled longest-prefix-match table with the tags of every published prefix.
+///
+/// Opaque. Made by `ipfence_matcher_from_source`, `ipfence_matcher_from_blob` or
+/// `ipfence_matcher_from_blob_borrowed`; released by `ipfence_matcher_free`. Immutable:
+/// any number of threads may look up in one matcher at the same time without locking.
+pub struct ipfence_matcher {
+    _private: [u8; 0],
+}
+
+/// What an `ipfence_matcher` pointer really points to.
+pub(crate) struct Handle {
+    pub(crate) inner: Inner,
+    /// The filter in words (`service=AMAZON family=ipv4`), for export headers.
+    pub(crate) filter: String,
+}
+
+pub(crate) enum Inner {
+    Owned(Matcher<Vec<u8>>),
+    /// Over the caller's buffer, which the caller keeps alive until `_free`.
+    Borrowed(Matcher<&'static [u8]>),
+}
+
+/// Runs `$body` with `$m` bound to the handle's matcher, whichever its storage.
+macro_rules! with_matcher {
+    ($h:expr, $m:ident => $body:expr) => {
+        match &$h.inner {
+            $crate::matcher::Inner::Owned($m) => $body,
+            $crate::matcher::Inner::Borrowed($m) => $body,
+        }
+    };
+}
+pub(crate) use with_matcher;
+
+impl Handle {
+    fn into_ptr(self) -> *mut ipfence_matcher {
+        Box::into_raw(Box::new(self)).cast()
+    }
+}
+
+/// The handle behind a matcher pointer.
+///
+/// # Safety
+/// A non-NULL `m` must come from this library's constructors and not be freed yet.
+pub(crate) unsafe fn handle<'a>(
+    m: *const ipfence_matcher,
+    what: &str,
+) -> Result<&'a Handle, Failure> {
+    // SAFETY: every `ipfence_matcher` pointer handed out is a `Box<Handle>` cast
+    // (`Handle::into_ptr`); the caller promises it is still live.
+    unsafe { try_ref(m.cast::<Handle>(), what) }
+}
+
+/// Address families, for `ipfence_filter.family`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ipfence_family {
+    /// Both families.
+    Any = 0,
+    /// IPv4 only.
+    V4 = 4,
+    /// IPv6 only.
+    V6 = 6,
+}
+
+/// The published formats, for `ipfence_matcher_from_source`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ipfence_source_format {
+    /// Detect from the first bytes: JSON with `CLOUDFRONT_` keys is the CloudFront list,
+    /// other JSON is AWS `ip-ranges.json`, anything else a CIDR text list.
+    Auto = 0,
+    /// AWS `ip-ranges.json`.
+    Aws = 1,
+    /// The CloudFront list (`list-cloudfront-ips`).
+    Cloudfront = 2,
+    /// One prefix or address per line (`#` comments allowed).
+    Text = 3,
+}
+
+/// Flag for `ipfence_matcher_from_source`: mask host bits (`10.0.0.1/8` is read as
+/// `10.0.0.0/8`) instead of refusing the input.
+pub const IPFENCE_FLAG_MASK_HOST_BITS: u32 = 1;
+
+/// Which entries to keep when building a matcher. All-zero (`{0}`) keeps everything.
+///
+/// Each list is an array of NUL-terminated UTF-8 strings and its length; NULL with length
+/// 0 means "any". Names compare without regard to ASCII case. A name the data does not
+/// publish is an error (`IPFENCE_RESULT_UNKNOWN_NAME`), so a typo cannot silently select
+/// nothing. The strings are read during the call only.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ipfence_filter {
+    /// Keep entries of these services (`AMAZON`, `EC2`, `S3`, `CLOUDFRONT`, ...).
+    pub services: *const *const c_char,
+    /// Number of `services`.
+    pub services_len: usize,
+    /// Remove every address published for these services (`AMAZON` minus `EC2`).
+    pub exclude_services: *const *const c_char,
+    /// Number of `exclude_services`.
+    pub exclude_services_len: usize,
+    /// Keep entries of these regions (`us-east-1`, `GLOBAL`, ...).
+    pub regions: *const *const c_char,
+    /// Number of `regions`.
+    pub regions_len: usize,
+    /// Keep entries of these network border groups.
+    pub border_groups: *const *const c_char,
+    /// Number of `border_groups`.
+    pub border_groups_len: usize,
+    /// An `ipfence_family` value: `IPFENCE_FAMILY_ANY` (0), `_V4` (4) or `_V6` (6).
+    pub family: u32,
+}
+
+/// A string inside a matcher or diff: `len` bytes of UTF-8 at `data`, **not**
+/// NUL-terminated (print with `printf("%.*s", (int)s.len, s.data)`). `data` is never
+/// NULL; an empty tag (not published by the source) has `len == 0`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ipfence_str {
+    /// The first byte.
+    pub data: *const c_char,
+    /// The length in bytes.
+    pub len: usize,
+}
+
+impl ipfence_str {
+    pub(crate) fn of(s: &str) -> Self {
+        if s.is_empty() {
+            // A real, NUL-terminated pointer even for an empty string.
+            return ipfence_str {
+                data: c"".as_ptr(),
+                len: 0,
+            };
+        }
+        ipfence_str {
+            data: s.as_ptr().cast(),
+            len: s.len(),
+        }
+    }
+}
+
+/// One published tag set of a prefix. The strings live as long as the matcher (for a
+/// borrowed blob: as long as the caller's buffer too).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ipfence_tags {
+    /// The input kind: `aws`, `cloudfront`, `text`.
+    pub source: ipfence_str,
+    /// `AMAZON`, `EC2`, `CLOUDFRONT_GLOBAL_IP_LIST`, ... (empty for CIDR text).
+    pub service: ipfence_str,
+    /// `us-east-1`, `GLOBAL`, ... (empty when not published).
+    pub region: ipfence_str,
+    /// Network border group (empty when not published).
+    pub border_group: ipfence_str,
+}
+
+impl ipfence_tags {
+    fn of(t: &Tags<'_>) -> Self {
+        ipfence_tags {
+            source: ipfence_str::of(t.source),
+            service: ipfence_str::of(t.service),
+            region: ipfence_str::of(t.region),
+            border_group: ipfence_str::of(t.border_group),
+        }
+    }
+}
+
+/// The longest published prefix containing an address, as filled by
+/// `ipfence_matcher_lookup`. Caller-owned; holds pointers into the matcher.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ipfence_match {
+    /// The prefix's network address in network byte order: the first 4 bytes for IPv4
+    /// (the rest zero), all 16 for IPv6.
+    pub addr: [u8; 16],
+    /// 4 or 6.
+    pub family: u8,
+    /// The prefix length (0-32 or 0-128).
+    pub prefix_len: u8,
+    /// How many tag sets are published for this prefix (at least 1): AWS lists many
+    /// prefixes under both `AMAZON` and `EC2`. Read them with `ipfence_matcher_match_tags`.
+    pub entry_count: u32,
+    /// The first tag set published for the prefix.
+    pub tags: ipfence_tags,
+}
+
+fn net_parts(net: IpNet) -> ([u8; 16], u8, u8) {
+    let mut addr = [0u8; 16];
+    match net {
+        IpNet::V4(n) => {
+            addr[..4].copy_from_slice(&n.network().octets());
+            (addr, 4, n.prefix_len())
+        }
+        IpNet::V6(n) => (n.network().octets(), 6, n.prefix_len()),
+    }
+}
+
+#[inline]
+fn fill(hit: &Match<'_>) -> ipfence_match {
+    let (addr, family, prefix_len) = net_parts(hit.prefix());
+    let mut entries = hit.entries();
+    let count = entries.size_hint().0;
+    let first = entries.next().unwrap_or(Tags {
+        source: "",
+        service: "",
+        region: "",
+        border_group: "",
+    });
+    ipfence_match {
+        addr,
+        family,
+        prefix_len,
+        entry_count: u32::try_from(count).unwrap_or(u32::MAX),
+        tags: ipfence_tags::of(&first),
+    }
+}
+
+fn bad_addr_len(len: usize) -> Failure {
+    Failure::new(
+        ipfence_result::InvalidLength,
+        format!("addr_len: {len} is not an address length (4 for IPv4, 16 for IPv6)"),
+    )
+}
+
+fn names(p: *const *const c_char, len: usize, what: &str) -> Result<Vec<String>, Failure> {
+    // SAFETY: the filter's contract: `len` pointers to NUL-terminated strings.
+    let ptrs = unsafe { try_slice(p, len, what) }?;
+    ptrs.iter()
+        .enumerate()
+        // SAFETY: each element is a NUL-terminated string by the same contract.
+        .map(|(i, &s)| unsafe { try_str(s, &format!("{what}[{i}]")) }.map(String::from))
+        .collect()
+}
+
+/// The core filter and its description for headers.
+fn filter_of(f: &ipfence_filter) -> Result<(Filter, String), Failure> {
+    let mut filter = Filter {
+        services: names(f.services, f.services_len, "filter.services")?,
+        exclude_services: names(
+            f.exclude_services,
+            f.exclude_services_len,
+            "filter.exclude_services",
+        )?,
+        regions: names(f.regions, f.regions_len, "filter.regions")?,
+        border_groups: names(f.border_groups, f.border_groups_len, "filter.border_groups")?,
+        family: None,
+    };
+    let mut words = Vec::new();
+    for (key, vals) in [
+        ("service", &filter.services),
+        ("exclude-service", &filter.exclude_services),
+        ("region", &filter.regions),
+        ("border-group", &filter.border_groups),
+    ] {
+        if !vals.is_empty() {
+            words.push(format!("{key}={}", vals.join(",")));
+        }
+    }
+    filter.family = match f.family {
+        0 => None,
+        4 => {
+            words.push("family=ipv4".into());
+            Some(Family::V4)
+        }
+        6 => {
+            words.push("family=ipv6".into());
+            Some(Family::V6)
+        }
+        other => {
+            return Err(Failure::new(
+                ipfence_result::InvalidArgument,
+                format!("filter.family: {other} is not IPFENCE_FAMILY_ANY (0), _V4 (4) or _V6 (6)"),
+            ))
+        }
+    };
+    let words = if words.is_empty() {
+        "everything".into()
+    } else {
+        words.join(" ")
+    };
+    Ok((filter, words))
+}
+
+/// Parses published ranges from a buffer, keeps what `filter` selects and compiles a
+/// matcher.
+///
+/// - `data`, `data_len`: the file's bytes (AWS `ip-ranges.json`, the CloudFront list or
+///   CIDR text); read during the call only (the matcher keeps its own compiled copy).
+/// - `name`: the input's name for error messages and export headers (e.g. the file
+///   path), NUL-terminated UTF-8; NULL means `"<buffer>"`.
+/// - `format`: an `ipfence_source_format` value; `IPFENCE_SOURCE_FORMAT_AUTO` detects.
+/// - `filter`: NULL keeps everything.
+/// - `flags`: 0 or `IPFENCE_FLAG_MASK_HOST_BITS`; other bits are an error.
+/// - `out`: receives the new matcher, to release with `ipfence_matcher_free`.
+///
+/// Errors: `PARSE_ERROR` (the message gives the JSON path or line and column and the
+/// value), `UNKNOWN_NAME` (a filter name the data does not publish), `INVALID_ARGUMENT`,
+/// `INVALID_UTF8`, `NULL_PARAMETER`, `LIMIT_EXCEEDED`.
+///
+/// # Safety
+/// `data` must point to `data_len` readable bytes (NULL only with `data_len == 0`);
+/// `name` NULL or a NUL-terminated string; `filter` NULL or a valid `ipfence_filter`
+/// whose arrays hold their stated number of NUL-terminated strings; `out` a writable
+/// pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_from_source(
+    data: *const u8,
+    data_len: usize,
+    name: *const c_char,
+    format: u32,
+    filter: *const ipfence_filter,
+    flags: u32,
+    out: *mut *mut ipfence_matcher,
+) -> ipfence_result {
+    boundary(|| {
+        // SAFETY: the caller's contract for each argument, as documented above.
+        let bytes = unsafe { try_slice(data, data_len, "data") }?;
+        // SAFETY: as above.
+        let name = unsafe { opt_str(name, "name") }?.unwrap_or("<buffer>");
+        // SAFETY: as above.
+        let out = unsafe { try_out(out, "out") }?;
+        let format = match format {
+            0 => None,
+            1 => Some(Format::Aws),
+            2 => Some(Format::CloudFront),
+            3 => Some(Format::Text),
+            other => {
+                return Err(Failure::new(
+                    ipfence_result::InvalidArgument,
+                    format!("format: {other} is not an ipfence_source_format (0 auto, 1 aws, 2 cloudfront, 3 text)"),
+                ))
+            }
+        };
+        if flags & !IPFENCE_FLAG_MASK_HOST_BITS != 0 {
+            return Err(Failure::new(
+                ipfence_result::InvalidArgument,
+                format!(
+                    "flags: unknown bits {:#x}",
+                    flags & !IPFENCE_FLAG_MASK_HOST_BITS
+                ),
+            ));
+        }
+        let (filter, words) = if filter.is_null() {
+            (Filter::default(), String::from("everything"))
+        } else {
+            // SAFETY: non-NULL, and the caller promises a valid `ipfence_filter`.
+            filter_of(unsafe { try_ref(filter, "filter") }?)?
+        };
+        let opts = Options {
+            host_bits: if flags & IPFENCE_FLAG_MASK_HOST_BITS != 0 {
+                HostBits::Mask
+            } else {
+                HostBits::Reject
+            },
+            ..Options::default()
+        };
+        let ranges = source::parse(bytes, name, format, opts)?;
+        let m = if filter.is_everything() {
+            Matcher::build(&ranges)?
+        } else {
+            filter
+                .check(&ranges)
+                .map_err(|e| Failure::new(ipfence_result::UnknownName, e.to_string()))?;
+            Matcher::build(&filter.select(&ranges))?
+        };
+        out.set(
+            Handle {
+                inner: Inner::Owned(m),
+                filter: words,
+            }
+            .into_ptr(),
+        );
+        Ok(())
+    })
+}
+
+/// Loads a compiled blob (from `ipfence compile` or `ipfence_matcher_to_blob`),
+/// **copying** it: the caller may free or reuse `data` as soon as this returns.
+///
+/// The blob is validated completely here (every offset, index and string), so later
+/// lookups cannot fail. `data_len` must be exactly the blob's length.
+///
+/// Errors: `BLOB_ERROR` with the offset of the problem (corrupt, truncated, another
+/// version, trailing bytes), `NULL_PARAMETER`.
+///
+/// # Safety
+/// `data` must point to `data_len` readable bytes; `out` must be a writable pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_from_blob(
+    data: *const u8,
+    data_len: usize,
+    out: *mut *mut ipfence_matcher,
+) -> ipfence_result {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let bytes = unsafe { try_slice(data, data_len, "data") }?;
+        // SAFETY: the caller's contract.
+        let out = unsafe { try_out(out, "out") }?;
+        let m = Matcher::from_vec(bytes.to_vec())?;
+        out.set(
+            Handle {
+                inner: Inner::Owned(m),
+                filter: String::from("compiled blob"),
+            }
+            .into_ptr(),
+        );
+        Ok(())
+    })
+}
+
+/// Loads a compiled blob **without copying** it: the matcher reads `data` directly
+/// (for example a file mapped with `mmap`).
+///
+/// The caller must keep the `data_len` bytes at `data` alive and unchanged until the
+/// matcher is released with `ipfence_matcher_free`; strings returned by lookups point
+/// into them. Validation is as complete as `ipfence_matcher_from_blob`'s, and
+/// `data_len` must be exactly the blob's length. No alignment is required.
+///
+/// # Safety
+/// As above: `data` points to `data_len` readable bytes that outlive the matcher and are
+/// not written while it lives; `out` must be a writable pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_from_blob_borrowed(
+    data: *const u8,
+    data_len: usize,
+    out: *mut *mut ipfence_matcher,
+) -> ipfence_result {
+    boundary(|| {
+        // SAFETY: the caller promises the bytes outlive the matcher (documented above),
+        // which is what the `'static` here stands for: the matcher never hands the slice
+        // out beyond its own lifetime.
+        let bytes: &'static [u8] = unsafe { try_slice(data, data_len, "data") }?;
+        // SAFETY: the caller's contract.
+        let out = unsafe { try_out(out, "out") }?;
+        let (m, used) = Matcher::from_bytes(bytes)?;
+        if used != bytes.len() {
+            return Err(Failure::new(
+                ipfence_result::BlobError,
+                format!(
+                    "blob: offset {used}: {} bytes after the end of the blob",
+                    bytes.len() - used
+                ),
+            ));
+        }
+        out.set(
+            Handle {
+                inner: Inner::Borrowed(m),
+                filter: String::from("compiled blob"),
+            }
+            .into_ptr(),
+        );
+        Ok(())
+    })
+}
+
+/// Releases a matcher. `NULL` does nothing. The matcher and every string obtained from
+/// it must not be used afterwards; no other thread may still be using it.
+///
+/// # Safety
+/// `m` must be NULL or a matcher from this library not yet released.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_free(m: *mut ipfence_matcher) {
+    boundary_value((), || {
+        if !m.is_null() {
+            // SAFETY: `m` came from `Handle::into_ptr` (a `Box<Handle>`), and the caller
+            // promises it has not been released and is no longer in use.
+            drop(unsafe { Box::from_raw(m.cast::<Handle>()) });
+        }
+    })
+}
+
+/// Writes the matcher's compiled blob (loadable by `ipfence_matcher_from_blob` and the
+/// `ipfence` CLI) into `buf`.
+///
+/// Size contract: `*needed` receives the blob's length; when `buf_len` is smaller,
+/// nothing is written to `buf` and `IPFENCE_RESULT_BUFFER_TOO_SMALL` is returned (pass
+/// `buf = NULL, buf_len = 0` to ask for the size).
+///
+/// # Safety
+/// `m` a live matcher; `buf` writable for `buf_len` bytes (or NULL with 0); `needed`
+/// a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_to_blob(
+    m: *const ipfence_matcher,
+    buf: *mut u8,
+    buf_len: usize,
+    needed: *mut usize,
+) -> ipfence_result {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let h = unsafe { handle(m, "matcher") }?;
+        // SAFETY: the caller's contract.
+        let needed = unsafe { try_out(needed, "needed") }?;
+        // SAFETY: the caller's contract.
+        let mut out = unsafe { try_out_slice(buf, buf_len, "buf") }?;
+        let blob = with_matcher!(h, m => m.as_bytes());
+        needed.set(blob.len());
+        match out.copy_from(blob) {
+            true => Ok(()),
+            false => Err(Failure::new(
+                ipfence_result::BufferTooSmall,
+                format!(
+                    "buffer of {buf_len} bytes is too small: the blob needs {}",
+                    blob.len()
+                ),
+            )),
+        }
+    })
+}
+
+/// The number of distinct published prefixes in the matcher (0 for NULL).
+///
+/// # Safety
+/// `m` must be NULL or a live matcher.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_prefix_count(m: *const ipfence_matcher) -> usize {
+    boundary_value(0, || {
+        // SAFETY: the caller's contract.
+        unsafe { handle(m, "matcher") }.map_or(0, |h| with_matcher!(h, m => m.prefix_count()))
+    })
+}
+
+/// The number of published entries (prefix + tag set) in the matcher (0 for NULL).
+///
+/// # Safety
+/// `m` must be NULL or a live matcher.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_entry_count(m: *const ipfence_matcher) -> usize {
+    boundary_value(0, || {
+        // SAFETY: the caller's contract.
+        unsafe { handle(m, "matcher") }.map_or(0, |h| with_matcher!(h, m => m.entry_count()))
+    })
+}
+
+#[inline(always)]
+fn contains_one<B: AsRef<[u8]>>(m: &Matcher<B>, addr: &[u8]) -> Option<bool> {
+    if let Ok(a) = <[u8; 4]>::try_from(addr) {
+        Some(m.contains_v4(Ipv4Addr::from(a)))
+    } else if let Ok(a) = <[u8; 16]>::try_from(addr) {
+        // Through `contains`, so an IPv4-mapped address is looked up as IPv4.
+        Some(m.contains(IpAddr::V6(Ipv6Addr::from(a))))
+    } else {
+        None
+    }
+}
+
+#[inline(always)]
+fn lookup_one<'a, B: AsRef<[u8]>>(m: &'a Matcher<B>, addr: &[u8]) -> Option<Option<Match<'a>>> {
+    if let Ok(a) = <[u8; 4]>::try_from(addr) {
+        Some(m.lookup_v4(Ipv4Addr::from(a)))
+    } else if let Ok(a) = <[u8; 16]>::try_from(addr) {
+        Some(m.lookup(IpAddr::V6(Ipv6Addr::from(a))))
+    } else {
+        None
+    }
+}
+
+/// Whether an address is inside any published prefix of the matcher.
+///
+/// `addr` is `addr_len` bytes in network byte order: 4 for IPv4, 16 for IPv6 (an
+/// IPv4-mapped IPv6 address `::ffff:a.b.c.d` is looked up as IPv4). `*out_found` receives
+/// the answer. Allocates nothing; safe to call from many threads on one matcher.
+///
+/// Errors: `INVALID_LENGTH` (addr_len not 4 or 16), `NULL_PARAMETER`.
+///
+/// # Safety
+/// `m` a live matcher; `addr` readable for `addr_len` bytes; `out_found` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_contains(
+    m: *const ipfence_matcher,
+    addr: *const u8,
+    addr_len: usize,
+    out_found: *mut bool,
+) -> ipfence_result {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let h = unsafe { handle(m, "matcher") }?;
+        // SAFETY: the caller's contract.
+        let addr = unsafe { try_slice(addr, addr_len, "addr") }?;
+        // SAFETY: the caller's contract.
+        let out = unsafe { try_out(out_found, "out_found") }?;
+        out.set(
+            with_matcher!(h, m => contains_one(m, addr)).ok_or_else(|| bad_addr_len(addr_len))?,
+        );
+        Ok(())
+    })
+}
+
+/// Finds the longest published prefix containing an address.
+///
+/// `addr`, `addr_len` as for `ipfence_matcher_contains`. On success `*out_found` says
+/// whether a prefix contains the address and, only when it does, `*out_match` receives
+/// the prefix, its length, its number of tag sets and its first tag set. The strings in
+/// `*out_match` point into the matcher and stay valid until it is released. Allocates
+/// nothing; safe to call from many threads on one matcher.
+///
+/// Errors: `INVALID_LENGTH` (addr_len not 4 or 16), `NULL_PARAMETER`.
+///
+/// # Safety
+/// `m` a live matcher; `addr` readable for `addr_len` bytes; `out_match` and `out_found`
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_lookup(
+    m: *const ipfence_matcher,
+    addr: *const u8,
+    addr_len: usize,
+    out_match: *mut ipfence_match,
+    out_found: *mut bool,
+) -> ipfence_result {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let h = unsafe { handle(m, "matcher") }?;
+        // SAFETY: the caller's contract.
+        let addr = unsafe { try_slice(addr, addr_len, "addr") }?;
+        // SAFETY: the caller's contract.
+        let out_match = unsafe { try_out(out_match, "out_match") }?;
+        // SAFETY: the caller's contract.
+        let out_found = unsafe { try_out(out_found, "out_found") }?;
+        let hit = with_matcher!(h, m => lookup_one(m, addr).map(|o| o.map(|hit| fill(&hit))))
+            .ok_or_else(|| bad_addr_len(addr_len))?;
+        if let Some(x) = hit {
+            out_match.set(x);
+        }
+        out_found.set(hit.is_some());
+        Ok(())
+    })
+}
+
+/// Reads tag set number `index` (0 to `entry_count - 1`) of a match filled by
+/// `ipfence_matcher_lookup` or `ipfence_matcher_lookup_batch` on the same matcher, in
+/// published order. `*out_tags` points into the matcher.
+///
+/// Errors: `INVALID_ARGUMENT` (index out of range, or a match that is not from this
+/// matcher), `NULL_PARAMETER`.
+///
+/// # Safety
+/// `m` a live matcher; `match` a readable `ipfence_match`; `out_tags` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_match_tags(
+    m: *const ipfence_matcher,
+    r#match: *const ipfence_match,
+    index: usize,
+    out_tags: *mut ipfence_tags,
+) -> ipfence_result {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let h = unsafe { handle(m, "matcher") }?;
+        // SAFETY: the caller's contract.
+        let hit = unsafe { try_ref(r#match, "match") }?;
+        // SAFETY: the caller's contract.
+        let out = unsafe { try_out(out_tags, "out_tags") }?;
+        let ip = match hit.family {
+            4 => {
+                let mut a = [0u8; 4];
+                a.copy_from_slice(&hit.addr[..4]);
+                IpAddr::V4(Ipv4Addr::from(a))
+            }
+            6 => IpAddr::V6(Ipv6Addr::from(hit.addr)),
+            f => {
+                return Err(Failure::new(
+                    ipfence_result::InvalidArgument,
+                    format!("match.family: {f} is not 4 or 6"),
+                ))
+            }
+        };
+        // An IPv4-mapped IPv6 prefix would be looked up as IPv4: compare the family too.
+        let tags = with_matcher!(h, m => {
+            let found = m.matches(ip).find(|x| {
+                let (_, fam, len) = net_parts(x.prefix());
+                fam == hit.family && len == hit.prefix_len
+            });
+            let Some(found) = found else {
+                return Err(Failure::new(
+                    ipfence_result::InvalidArgument,
+                    format!("match: {ip}/{} is not a prefix of this matcher", hit.prefix_len),
+                ));
+            };
+            let count = found.entries().size_hint().0;
+            found.entries().nth(index).map(|t| ipfence_tags::of(&t)).ok_or_else(|| {
+                Failure::new(
+                    ipfence_result::InvalidArgument,
+                    format!("index: {index} is out of range: {ip}/{} has {count} tag sets", hit.prefix_len),
+                )
+            })?
+        });
+        out.set(tags);
+        Ok(())
+    })
+}
+
+fn batch_len(addr_len: usize, count: usize) -> Result<usize, Failure> {
+    if addr_len != 4 && addr_len != 16 {
+        return Err(bad_addr_len(addr_len));
+    }
+    count.checked_mul(addr_len).ok_or_else(|| {
+        Failure::new(
+            ipfence_result::InvalidLength,
+            format!("count: {count} addresses of {addr_len} bytes overflow size_t"),
+        )
+    })
+}
+
+/// `ipfence_matcher_contains` for `count` addresses of `addr_len` bytes each (all IPv4
+/// with 4, all IPv6 with 16), packed one after another in `addrs`; `out_found[i]`
+/// receives the answer for address `i`. `count == 0` is allowed (pointers may then be
+/// NULL). Allocates nothing; safe to call from many threads on one matcher.
+///
+/// Errors: `INVALID_LENGTH`, `NULL_PARAMETER` (then nothing is written).
+///
+/// # Safety
+/// `m` a live matcher; `addrs` readable for `count * addr_len` bytes; `out_found`
+/// writable for `count` bools.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_contains_batch(
+    m: *const ipfence_matcher,
+    addrs: *const u8,
+    addr_len: usize,
+    count: usize,
+    out_found: *mut bool,
+) -> ipfence_result {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let h = unsafe { handle(m, "matcher") }?;
+        let n = batch_len(addr_len, count)?;
+        // SAFETY: the caller's contract.
+        let addrs = unsafe { try_slice(addrs, n, "addrs") }?;
+        // SAFETY: the caller's contract.
+        let mut out = unsafe { try_out_slice(out_found, count, "out_found") }?;
+        with_matcher!(h, m => {
+            if addr_len == 4 {
+                for (i, a) in addrs.chunks_exact(4).enumerate() {
+                    let mut b = [0u8; 4];
+                    b.copy_from_slice(a);
+                    out.set(i, m.contains_v4(Ipv4Addr::from(b)));
+                }
+            } else {
+                for (i, a) in addrs.chunks_exact(16).enumerate() {
+                    let mut b = [0u8; 16];
+                    b.copy_from_slice(a);
+                    out.set(i, m.contains(IpAddr::V6(Ipv6Addr::from(b))));
+                }
+            }
+        });
+        Ok(())
+    })
+}
+
+/// `ipfence_matcher_lookup` for `count` packed addresses of `addr_len` bytes each:
+/// `out_found[i]` says whether address `i` is inside a prefix and, only when it is,
+/// `out_matches[i]` is written. Allocates nothing; safe to call from many threads.
+///
+/// Errors: `INVALID_LENGTH`, `NULL_PARAMETER` (then nothing is written).
+///
+/// # Safety
+/// `m` a live matcher; `addrs` readable for `count * addr_len` bytes; `out_matches`
+/// writable for `count` matches and `out_found` for `count` bools.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ipfence_matcher_lookup_batch(
+    m: *const ipfence_matcher,
+    addrs: *const u8,
+    addr_len: usize,
+    count: usize,
+    out_matches: *mut ipfence_match,
+    out_found: *mut bool,
+) -> ipfence_result {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let h = unsafe { handle(m, "matcher") }?;
+        let n = batch_len(addr_len, count)?;
+        // SAFETY: the caller's contract.
+        let addrs = unsafe { try_slice(addrs, n, "addrs") }?;
+        // SAFETY: the caller's contract. Elements are only written, never read, so
+        // uninitialized caller memory is fine.
+        let mut matches = unsafe { try_out_slice(out_matches, count, "out_matches") }?;
+        // SAFETY: the caller's contract.
+        let mut found = unsafe { try_out_slice(out_found, count, "out_found") }?;
+        with_matcher!(h, m => {
+            for (i, a) in addrs.chunks_exact(addr_len).enumerate() {
+                let hit = lookup_one(m, a).flatten();
+                if let Some(hit) = hit {
+                    matches.set(i, fill(&hit));
+                }
+                found.set(i, hit.is_some());
+            }
+        });
+        Ok(())
+    })
+}
