@@ -631,3 +631,49 @@ fn export_help_teaches() {
         assert!(r.stdout.contains(want), "{want}: {}", r.stdout);
     }
 }
+
+/// A family over ipset's default maxelem (65,536) loads and reloads in the kernel, and
+/// the user is told why the set is created bigger.
+#[test]
+fn kernel_takes_an_ipset_family_over_the_default_maxelem() {
+    require_tools();
+    let dir = tempdir();
+    // Every other address of 10.0.0.0/15: 65,537 CIDRs that cannot merge.
+    let list: String = (0..65_537u32)
+        .map(|i| format!("{}\n", std::net::Ipv4Addr::from(0x0a00_0000 + 2 * i)))
+        .collect();
+    let input = dir.path().join("big.txt");
+    std::fs::write(&input, list).unwrap();
+    let out = dir.path().join("big.ipset");
+    let r = ipfence(
+        &[
+            "export",
+            "--format",
+            "ipset",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("maxelem 1048576"), "{}", r.stderr);
+    let listing = in_netns(
+        dir.path(),
+        "ipset restore < big.ipset\nipset restore < big.ipset\nipset list ipfence-v4\n",
+    );
+    assert!(listing.contains("maxelem 1048576"), "{listing:.400}");
+    let kernel = ipset_set(&listing);
+    assert_eq!(kernel.cidr_count(), 65_537);
+    assert_eq!(kernel, ipfence_set_of_file(&input));
+}
+
+fn ipfence_set_of_file(path: &Path) -> PrefixSet {
+    let r = ipfence(&["aggregate", "--input", path.to_str().unwrap()], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+        .lines()
+        .map(|l| l.parse::<IpNet>().unwrap())
+        .collect()
+}

@@ -1,7 +1,10 @@
 //! ipset: input for `ipset restore` (see ipset(8), "hash:net").
 //!
 //! One set per family: `NAME-v4` (`family inet`) and `NAME-v6` (`family inet6`), both
-//! `hash:net` with `maxelem` large enough for the set (at least the default 65536).
+//! `hash:net` with `maxelem` 65536 (ipset's default), or [`BIG_MAXELEM`] for a family
+//! with more CIDRs. `maxelem` is fixed rather than sized to the set because `create
+//! ... -exist` fails when the live set has a different `maxelem` (ipset 7.17, tested):
+//! a set that grew by a few CIDRs must still reload.
 //!
 //! Styles:
 //! - `replace` (default): builds `NAME-v4-tmp`, swaps it with `NAME-v4` and destroys the
@@ -24,6 +27,21 @@ use crate::{
 
 const FORMAT: &str = "ipset";
 
+/// `maxelem` of a family with at most 65,536 CIDRs: ipset's default.
+pub const DEFAULT_MAXELEM: usize = 65_536;
+
+/// `maxelem` of a family with more CIDRs; larger families are refused.
+pub const BIG_MAXELEM: usize = 1 << 20;
+
+/// The `maxelem` for `n` CIDRs, or `None` over [`BIG_MAXELEM`].
+fn maxelem(n: usize) -> Option<usize> {
+    match n {
+        0..=DEFAULT_MAXELEM => Some(DEFAULT_MAXELEM),
+        _ if n <= BIG_MAXELEM => Some(BIG_MAXELEM),
+        _ => None,
+    }
+}
+
 /// The two set names for `name`.
 pub fn set_names(name: &str) -> (String, String) {
     (format!("{name}-v4"), format!("{name}-v6"))
@@ -34,7 +52,8 @@ pub fn set_names(name: &str) -> (String, String) {
 /// # Errors
 /// [`Error::Name`] unless the name is a letter then up to 23 letters, digits, `_` or
 /// `-` (ipset names are at most 31 characters, and `-v4-tmp` is added);
-/// [`Error::Option`] for an unknown style, or a `/0` prefix (hash:net cannot hold it).
+/// [`Error::Option`] for an unknown style, a `/0` prefix (hash:net cannot hold it), or
+/// a family of more than [`BIG_MAXELEM`] CIDRs.
 pub fn render(req: &Request<'_>) -> Result<Output, Error> {
     let name = req.options.name.as_str();
     check_name(FORMAT, name, 24, true)?;
@@ -53,6 +72,19 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
     let (n4, n6) = set_names(name);
     let families = [(&n4, "inet", true), (&n6, "inet6", false)];
     let of = |v4: bool| move |n: &&IpNet| matches!(n, IpNet::V4(_)) == v4;
+    let all: Vec<IpNet> = set.cidrs().collect();
+    let mut notes = Vec::new();
+    let mut maxelems = [DEFAULT_MAXELEM; 2];
+    for ((setname, _, v4), m) in families.iter().zip(&mut maxelems) {
+        let count = all.iter().filter(of(*v4)).count();
+        *m = maxelem(count).ok_or_else(|| Error::Option {
+            format: FORMAT,
+            msg: format!("{setname} would hold {count} CIDRs: more than the {BIG_MAXELEM} (maxelem) this exporter creates sets with; split the selection (e.g. by --region)"),
+        })?;
+        if *m > DEFAULT_MAXELEM {
+            notes.push(format!("{setname} holds {count} CIDRs, over ipset's default maxelem {DEFAULT_MAXELEM}: it is created with maxelem {m}; a live {setname} created smaller must be destroyed first (ipset destroy {setname})"));
+        }
+    }
 
     if let Some(old) = req.old {
         let (removed, added) = cover_changes(old, set);
@@ -70,16 +102,11 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
                 let _ = writeln!(out, "add {setname} {n} -exist");
             }
         }
-        return Ok(Output {
-            text: out,
-            notes: Vec::new(),
-        });
+        return Ok(Output { text: out, notes });
     }
 
-    let all: Vec<IpNet> = set.cidrs().collect();
-    for (setname, family, v4) in families {
+    for ((setname, family, v4), maxelem) in families.into_iter().zip(maxelems) {
         let nets: Vec<&IpNet> = all.iter().filter(of(v4)).collect();
-        let maxelem = nets.len().next_power_of_two().max(65536);
         let create = |out: &mut String, n: &str| {
             let _ = writeln!(
                 out,
@@ -106,8 +133,20 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
             }
         }
     }
-    Ok(Output {
-        text: out,
-        notes: Vec::new(),
-    })
+    Ok(Output { text: out, notes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maxelem_is_fixed_so_a_grown_set_still_reloads() {
+        assert_eq!(maxelem(0), Some(DEFAULT_MAXELEM));
+        assert_eq!(maxelem(9_000), maxelem(9_001));
+        assert_eq!(maxelem(DEFAULT_MAXELEM), Some(DEFAULT_MAXELEM));
+        assert_eq!(maxelem(DEFAULT_MAXELEM + 1), Some(BIG_MAXELEM));
+        assert_eq!(maxelem(BIG_MAXELEM), Some(BIG_MAXELEM));
+        assert_eq!(maxelem(BIG_MAXELEM + 1), None);
+    }
 }

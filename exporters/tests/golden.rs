@@ -316,3 +316,56 @@ fn options_that_do_not_fit_are_refused() {
         .to_string()
         .contains("hash:net cannot hold a /0"));
 }
+
+/// ipset's `maxelem` is fixed (a live set must accept the next `create -exist`), and a
+/// family over ipset's default gets a bigger one, with a note; one past that is refused.
+#[test]
+fn big_ipset_families_get_a_bigger_maxelem() {
+    // Every other address: no two CIDRs merge, so the cover has exactly n of them.
+    let spaced = |n: u32| -> PrefixSet {
+        let ranges = (0..n)
+            .map(|i| (0x0a00_0000 + 2 * i, 0x0a00_0000 + 2 * i))
+            .collect();
+        PrefixSet::from_ranges(ranges, Vec::new())
+    };
+    let srcs = sources();
+    let options = Options::default();
+    let run = |set: &PrefixSet| {
+        export(
+            Format::Ipset,
+            &Request {
+                set,
+                old: None,
+                header: Header {
+                    sources: &srcs,
+                    filter: "",
+                },
+                options: &options,
+            },
+        )
+    };
+    let at_default = run(&spaced(65_536)).unwrap();
+    assert!(at_default
+        .text
+        .contains("family inet hashsize 1024 maxelem 65536 -exist"));
+    assert!(at_default.notes.is_empty());
+    let over = run(&spaced(65_537)).unwrap();
+    assert_eq!(
+        over.text.matches("maxelem 1048576 -exist").count(),
+        2,
+        "the set and its temporary twin"
+    );
+    assert_eq!(
+        over.text.matches("maxelem 65536 -exist").count(),
+        2,
+        "IPv6 keeps the default"
+    );
+    assert_eq!(over.notes.len(), 1);
+    assert!(
+        over.notes[0].contains("ipset destroy ipfence-v4"),
+        "{:?}",
+        over.notes
+    );
+    let e = run(&spaced((1 << 20) + 1)).unwrap_err().to_string();
+    assert_eq!(e, "ipset: ipfence-v4 would hold 1048577 CIDRs: more than the 1048576 (maxelem) this exporter creates sets with; split the selection (e.g. by --region)");
+}
