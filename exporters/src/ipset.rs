@@ -22,7 +22,8 @@ use core::fmt::Write;
 use ipfence_core::IpNet;
 
 use crate::{
-    check_name, cover_changes, hash_comments, header_lines, style, Error, Output, Request,
+    check_name, cover_changes, hash_comments, header_lines, style, update_comment, Error, Output,
+    Request,
 };
 
 const FORMAT: &str = "ipset";
@@ -88,12 +89,7 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
 
     if let Some(old) = req.old {
         let (removed, added) = cover_changes(old, set);
-        let _ = writeln!(
-            out,
-            "# update: {} CIDRs removed, {} added",
-            removed.len(),
-            added.len()
-        );
+        update_comment(&mut out, removed.len(), added.len());
         for (setname, _, v4) in families {
             for n in removed.iter().filter(of(v4)) {
                 let _ = writeln!(out, "del {setname} {n} -exist");

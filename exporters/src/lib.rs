@@ -275,6 +275,11 @@ pub(crate) fn hash_comments(out: &mut String, lines: &[String]) {
     }
 }
 
+/// Writes the `# update:` comment line of an incremental update.
+pub(crate) fn update_comment(out: &mut String, removed: usize, added: usize) {
+    let _ = writeln!(out, "# update: CIDRs removed: {removed}, added: {added}");
+}
+
 /// The CIDRs to remove and to add to go from `old`'s minimal cover to `new`'s.
 pub fn cover_changes(old: &PrefixSet, new: &PrefixSet) -> (Vec<IpNet>, Vec<IpNet>) {
     let o: alloc::collections::BTreeSet<IpNet> = old.cidrs().collect();

@@ -20,7 +20,8 @@ use core::fmt::Write;
 use ipfence_core::IpNet;
 
 use crate::{
-    check_name, cover_changes, hash_comments, header_lines, style, Error, Output, Request,
+    check_name, cover_changes, hash_comments, header_lines, style, update_comment, Error, Output,
+    Request,
 };
 
 const FORMAT: &str = "nftables";
@@ -82,12 +83,7 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
 
     if let Some(old) = req.old {
         let (removed, added) = cover_changes(old, set);
-        let _ = writeln!(
-            out,
-            "# update: {} CIDRs removed, {} added",
-            removed.len(),
-            added.len()
-        );
+        update_comment(&mut out, removed.len(), added.len());
         for (verb, list) in [("delete", &removed), ("add", &added)] {
             for (setname, want_v4) in [(&v4, true), (&v6, false)] {
                 let mut part = list

@@ -5,14 +5,15 @@
 //! - `table`: one CIDR per line, for `pfctl -t NAME -T replace -f FILE`.
 //!
 //! With an old set, the update as `pfctl -t NAME -T delete ...` and `-T add ...` commands
-//! (a shell script; at most 100 addresses per command line).
+//! (a `#!/bin/sh` script with `set -e`; at most 100 addresses per command line).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::{
-    check_name, cover_changes, hash_comments, header_lines, style, Error, Output, Request,
+    check_name, cover_changes, hash_comments, header_lines, style, update_comment, Error, Output,
+    Request,
 };
 
 const FORMAT: &str = "pf";
@@ -28,15 +29,15 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
     let style = style(FORMAT, req, &["conf", "table"])?;
     let set = req.set;
     let mut out = String::with_capacity(64 + set.cidr_count() * 22);
+    if req.old.is_some() {
+        // The update is a shell script: run it as is, stop at the first failure.
+        out.push_str("#!/bin/sh\n");
+    }
     hash_comments(&mut out, &header_lines(&req.header, set));
     if let Some(old) = req.old {
         let (removed, added) = cover_changes(old, set);
-        let _ = writeln!(
-            out,
-            "# update: {} CIDRs removed, {} added",
-            removed.len(),
-            added.len()
-        );
+        update_comment(&mut out, removed.len(), added.len());
+        out.push_str("set -e\n");
         for (verb, list) in [("delete", &removed), ("add", &added)] {
             for chunk in list.chunks(100) {
                 let _ = write!(out, "pfctl -t {name} -T {verb}");

@@ -188,7 +188,7 @@ fn ipset(state: &mut Sets, text: &str) {
 fn pf(state: &mut BTreeSet<IpNet>, text: &str, style: &str) {
     let mut in_block = false;
     for line in text.lines().map(str::trim) {
-        if line.starts_with('#') {
+        if line.starts_with('#') || line == "set -e" {
             continue;
         }
         if let Some(rest) = line.strip_prefix("pfctl -t ipfence -T ") {

@@ -369,3 +369,56 @@ fn big_ipset_families_get_a_bigger_maxelem() {
     let e = run(&spaced((1 << 20) + 1)).unwrap_err().to_string();
     assert_eq!(e, "ipset: ipfence-v4 would hold 1048577 CIDRs: more than the 1048576 (maxelem) this exporter creates sets with; split the selection (e.g. by --region)");
 }
+
+/// The pf update is a real shell script: run by `sh` with a stand-in `pfctl` that logs
+/// its arguments, it makes exactly the calls expected, one per verb.
+#[test]
+fn pf_update_script_runs_in_sh() {
+    let text = render(
+        Format::Pf,
+        None,
+        &new_set(),
+        Some(&old_set()),
+        Options::default(),
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("ipfence-pf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("log");
+    let stub = dir.join("pfctl");
+    std::fs::write(&stub, "#!/bin/sh\necho \"$*\" >> \"$PFCTL_LOG\"\n").unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", stub.to_str().unwrap()])
+        .status()
+        .unwrap();
+    std::fs::write(dir.join("update.sh"), &text).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let status = std::process::Command::new("sh")
+        .arg(dir.join("update.sh"))
+        .env("PATH", path)
+        .env("PFCTL_LOG", &log)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let calls = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (removed, added) = ipfence_exporters::cover_changes(&old_set(), &new_set());
+    let join = |l: &[IpNet]| {
+        l.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        calls,
+        format!(
+            "-t ipfence -T delete {}\n-t ipfence -T add {}\n",
+            join(&removed),
+            join(&added)
+        )
+    );
+}
