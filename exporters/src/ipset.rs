@@ -60,7 +60,8 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
     check_name(FORMAT, name, 24, true)?;
     let style = style(FORMAT, req, &["replace", "create"])?;
     let set = req.set;
-    if let Some(n) = set.cidrs().find(|n| n.prefix_len() == 0) {
+    let all: Vec<IpNet> = set.cidrs().collect();
+    if let Some(n) = all.iter().find(|n| n.prefix_len() == 0) {
         return Err(Error::Option {
             format: FORMAT,
             msg: format!(
@@ -68,12 +69,11 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
             ),
         });
     }
-    let mut out = String::with_capacity(64 + set.cidr_count() * 28);
-    hash_comments(&mut out, &header_lines(&req.header, set));
+    let mut out = String::with_capacity(256 + all.len() * 28);
+    hash_comments(&mut out, &header_lines(&req.header, all.len()));
     let (n4, n6) = set_names(name);
     let families = [(&n4, "inet", true), (&n6, "inet6", false)];
     let of = |v4: bool| move |n: &&IpNet| matches!(n, IpNet::V4(_)) == v4;
-    let all: Vec<IpNet> = set.cidrs().collect();
     let mut notes = Vec::new();
     let mut maxelems = [DEFAULT_MAXELEM; 2];
     for ((setname, _, v4), m) in families.iter().zip(&mut maxelems) {

@@ -74,8 +74,9 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
             list.join(",")
         )
     };
-    let mut out = String::with_capacity(128 + set.cidr_count() * 48);
-    hash_comments(&mut out, &header_lines(&req.header, set));
+    let count = set.cidr_count();
+    let mut out = String::with_capacity(256 + count * 48);
+    hash_comments(&mut out, &header_lines(&req.header, count));
     let restore = if has6 {
         "ip6tables-restore"
     } else {
@@ -89,7 +90,7 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
     match style {
         "plain" => {
             let limit = opts.max_entries.unwrap_or(100);
-            let n = set.cidr_count();
+            let n = count;
             if n > limit {
                 return Err(Error::Option {
                     format: FORMAT,

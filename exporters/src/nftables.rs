@@ -77,8 +77,11 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
         });
     }
     let set = req.set;
-    let mut out = String::with_capacity(64 + set.cidr_count() * 24);
-    hash_comments(&mut out, &header_lines(&req.header, set));
+    let nets4: Vec<IpNet> = set.cidrs_v4().into_iter().map(IpNet::V4).collect();
+    let nets6: Vec<IpNet> = set.cidrs_v6().into_iter().map(IpNet::V6).collect();
+    let count = nets4.len() + nets6.len();
+    let mut out = String::with_capacity(256 + count * 24);
+    hash_comments(&mut out, &header_lines(&req.header, count));
     let (v4, v6) = (format!("{name}_v4"), format!("{name}_v6"));
 
     if let Some(old) = req.old {
@@ -103,27 +106,15 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
         });
     }
 
-    let nets4 = || {
-        set.cidrs_v4()
-            .into_iter()
-            .map(IpNet::V4)
-            .collect::<Vec<_>>()
-    };
-    let nets6 = || {
-        set.cidrs_v6()
-            .into_iter()
-            .map(IpNet::V6)
-            .collect::<Vec<_>>()
-    };
     match style {
         "sets" => {
-            set_block(&mut out, "", &v4, "ipv4_addr", nets4());
-            set_block(&mut out, "", &v6, "ipv6_addr", nets6());
+            set_block(&mut out, "", &v4, "ipv4_addr", nets4);
+            set_block(&mut out, "", &v6, "ipv6_addr", nets6);
         }
         "replace" => {
             let _ = writeln!(out, "flush set inet {name} {v4}");
             let _ = writeln!(out, "flush set inet {name} {v6}");
-            for (setname, nets) in [(&v4, nets4()), (&v6, nets6())] {
+            for (setname, nets) in [(&v4, nets4), (&v6, nets6)] {
                 if !nets.is_empty() {
                     let _ = writeln!(out, "add element inet {name} {setname} {{");
                     elements(&mut out, "\t", nets.into_iter());
@@ -136,8 +127,8 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
             // version atomically, and work on a fresh system too.
             let _ = writeln!(out, "table inet {name}\ndelete table inet {name}\n");
             let _ = writeln!(out, "table inet {name} {{");
-            set_block(&mut out, "\t", &v4, "ipv4_addr", nets4());
-            set_block(&mut out, "\t", &v6, "ipv6_addr", nets6());
+            set_block(&mut out, "\t", &v4, "ipv4_addr", nets4);
+            set_block(&mut out, "\t", &v6, "ipv6_addr", nets6);
             let _ = writeln!(out, "\tchain input {{");
             let _ = writeln!(out, "\t\ttype filter hook input priority 0; policy accept;");
             let port = ports(req);

@@ -10,6 +10,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
+use ipfence_core::IpNet;
 
 use crate::{
     check_name, cover_changes, hash_comments, header_lines, style, update_comment, Error, Output,
@@ -28,12 +29,13 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
     check_name(FORMAT, name, 31, true)?;
     let style = style(FORMAT, req, &["conf", "table"])?;
     let set = req.set;
-    let mut out = String::with_capacity(64 + set.cidr_count() * 22);
+    let nets: Vec<IpNet> = set.cidrs().collect();
+    let mut out = String::with_capacity(256 + nets.len() * 22);
     if req.old.is_some() {
         // The update is a shell script: run it as is, stop at the first failure.
         out.push_str("#!/bin/sh\n");
     }
-    hash_comments(&mut out, &header_lines(&req.header, set));
+    hash_comments(&mut out, &header_lines(&req.header, nets.len()));
     if let Some(old) = req.old {
         let (removed, added) = cover_changes(old, set);
         update_comment(&mut out, removed.len(), added.len());
@@ -54,7 +56,7 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
     }
     match style {
         "table" => {
-            for n in set.cidrs() {
+            for n in &nets {
                 let _ = writeln!(out, "{n}");
             }
         }
@@ -64,7 +66,6 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
         }
         _ => {
             let _ = writeln!(out, "table <{name}> persist {{");
-            let nets: Vec<_> = set.cidrs().collect();
             for (i, n) in nets.iter().enumerate() {
                 let sep = if i + 1 < nets.len() { "," } else { "" };
                 let _ = writeln!(out, "\t{n}{sep}");
