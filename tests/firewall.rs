@@ -694,3 +694,50 @@ fn ipfence_set_of_file(path: &Path) -> PrefixSet {
         .map(|l| l.parse::<IpNet>().unwrap())
         .collect()
 }
+
+/// A service that is new in the newer file (IOT_CORE: absent on 2026-07-23) still gets
+/// its update: the old version simply held none of it, so everything is added.
+#[test]
+fn export_update_for_a_service_the_old_file_lacks() {
+    let (oldf, newf) = (data(AWS_MONTH_BEFORE), data(AWS_NEW));
+    let args = |extra: &[&'static str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "export",
+            "--format",
+            "ipset",
+            "--service",
+            "IOT_CORE",
+            "--input",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.push(newf.to_str().unwrap().to_string());
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let mut with_old = args(&["--diff-from"]);
+    with_old.push(oldf.to_str().unwrap().to_string());
+    let r = ipfence(&as_strs(&with_old), "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let added: PrefixSet = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("add ipfence-v"))
+        .map(|l| l.split(' ').nth(1).unwrap().parse::<IpNet>().unwrap())
+        .collect();
+    assert!(!r.stdout.lines().any(|l| l.starts_with("del ")));
+    let want = ipfence_set(AWS_NEW, &["--service", "IOT_CORE"]);
+    assert!(!want.is_empty());
+    assert_eq!(added, want);
+    // A name in neither file is still refused, with the list of known ones.
+    let mut typo = with_old.clone();
+    typo[4] = "IOT_CORR".into();
+    let r = ipfence(&as_strs(&typo), "");
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unknown service \"IOT_CORR\""),
+        "{}",
+        r.stderr
+    );
+}

@@ -107,13 +107,15 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
                 inputs: vec![path.clone()],
                 ..args.input.clone()
             };
-            let filter = FilterArgs {
-                allow_empty: true,
-                ..args.filter.clone()
-            };
-            let (_, old, _) =
-                super::load_selected(&input, &filter).with_context(|| "--diff-from")?;
-            Some(old)
+            let old = super::load(&input).context("--diff-from")?;
+            // The filter's names were checked against the new input; the old one may
+            // lack a service or region that has just been added (then it held nothing).
+            let f = args.filter.to_filter();
+            Some(if f.is_everything() {
+                old.to_set()
+            } else {
+                f.select(&old).to_set()
+            })
         }
     };
     let options = Options {
