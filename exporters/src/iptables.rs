@@ -7,7 +7,7 @@
 //!
 //! Styles:
 //! - `set` (default): one rule matching the ipset set (`-m set --match-set NAME-v4 src`);
-//!   load the [`ipset`](crate::ipset) output first.
+//!   load the [`ipset`] output first.
 //! - `plain`: one rule per prefix (`-s CIDR`), for small sets (at most `max_entries`,
 //!   default 100).
 //!

@@ -5,6 +5,35 @@
 //! Every format goes through one door, [`export`], with a [`Request`]: the new set, the
 //! old one for an update, a header describing the data, and flat [`Options`] that the
 //! CLI, the wasm package and the C API fill the same way.
+//!
+//! ```
+//! use ipfence_core::{IpNet, PrefixSet};
+//! use ipfence_exporters::{export, Format, Header, Options, Request};
+//!
+//! let old: PrefixSet = ["3.5.140.0/22".parse::<IpNet>()?].into_iter().collect();
+//! let new: PrefixSet = ["3.5.140.0/22", "1.178.86.0/24"]
+//!     .iter()
+//!     .map(|s| s.parse::<IpNet>())
+//!     .collect::<Result<_, _>>()?;
+//! let options = Options { name: "aws".into(), ..Options::default() };
+//! let mut req = Request { set: &new, old: None, header: Header::default(), options: &options };
+//!
+//! // The whole table, for `nft -f`:
+//! let full = export(Format::Nftables, &req)?;
+//! assert!(full.text.contains("table inet aws {"));
+//! assert!(full.text.contains("\t\t\t1.178.86.0/24,\n"));
+//!
+//! // The update from the old version: only the new CIDR is added.
+//! req.old = Some(&old);
+//! let update = export(Format::Nftables, &req)?;
+//! assert!(update.text.contains("add element inet aws aws_v4 {\n\t1.178.86.0/24,\n}"));
+//! assert!(!update.text.contains("delete element"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Features: `std` (default) turns on `std` in the core and the JSON dependencies. The
+//! crate itself is `#![no_std]` and needs only `core` and `alloc` (`scripts/check-nostd`
+//! builds it for `wasm32v1-none`).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
