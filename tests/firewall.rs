@@ -487,6 +487,19 @@ fn kernel_loads_every_style() {
             ],
         );
     }
+    a(
+        "ports.nft",
+        &[
+            "--format",
+            "nftables",
+            "--input",
+            n,
+            "--ports",
+            "443,8443",
+            "--protocol",
+            "udp",
+        ],
+    );
     let wrapper = format!(
         "table inet ipf {{\n\tinclude \"{}\"\n}}\n",
         dir.path().join("sets.nft").display()
@@ -499,11 +512,12 @@ fn kernel_loads_every_style() {
          ipset list -n; echo ==\n\
          iptables-restore --test --noflush < plain-v4.rules\niptables-restore --noflush < plain-v4.rules\n\
          ip6tables-restore --test --noflush < plain-v6.rules\nip6tables-restore --noflush < plain-v6.rules\n\
-         iptables -S ipf; echo ==; ip6tables -S ipf\n"
+         iptables -S ipf; echo ==; ip6tables -S ipf; echo ==\n\
+         nft -f ports.nft\nnft list chain inet ipf input\n"
     );
     let out = in_netns(dir.path(), &script);
     let p: Vec<&str> = out.split("\n==\n").collect();
-    assert_eq!(p.len(), 11, "{out:.2000}");
+    assert_eq!(p.len(), 12, "{out:.2000}");
     let want = ipfence_set(AWS_NEW, &filter);
     let old = ipfence_set(AWS_MONTH_BEFORE, &filter);
     assert_ne!(want, old, "the two versions differ for this selection");
@@ -539,6 +553,14 @@ fn kernel_loads_every_style() {
             "one rule per CIDR"
         );
         assert!(p[at].contains("--dports 22 -j DROP"), "{}", p[at]);
+    }
+    // The port rules as the kernel lists them back.
+    for rule in [
+        "ip saddr @ipf_v4 udp dport { 443, 8443 } counter packets 0 bytes 0 accept",
+        "ip6 saddr @ipf_v6 udp dport { 443, 8443 } counter packets 0 bytes 0 accept",
+        "udp dport { 443, 8443 } counter packets 0 bytes 0 drop",
+    ] {
+        assert!(p[11].contains(rule), "{rule}: {}", p[11]);
     }
 }
 
