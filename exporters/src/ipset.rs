@@ -22,8 +22,8 @@ use core::fmt::Write;
 use ipfence_core::IpNet;
 
 use crate::{
-    check_name, cover_changes, hash_comments, header_lines, style, update_comment, Error, Output,
-    Request,
+    check_name, cover_changes, hash_comments, header_lines, push_net, style, update_comment, Error,
+    Output, Request,
 };
 
 const FORMAT: &str = "ipset";
@@ -46,6 +46,15 @@ fn maxelem(n: usize) -> Option<usize> {
 /// The two set names for `name`.
 pub fn set_names(name: &str) -> (String, String) {
     (format!("{name}-v4"), format!("{name}-v6"))
+}
+
+/// Appends `VERB SET CIDR END`.
+fn line(out: &mut String, verb: &str, set: &str, n: &IpNet, end: &str) {
+    out.push_str(verb);
+    out.push_str(set);
+    out.push(' ');
+    push_net(out, n);
+    out.push_str(end);
 }
 
 /// Renders `ipset restore` input. See the [module docs](self).
@@ -92,10 +101,10 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
         update_comment(&mut out, removed.len(), added.len());
         for (setname, _, v4) in families {
             for n in removed.iter().filter(of(v4)) {
-                let _ = writeln!(out, "del {setname} {n} -exist");
+                line(&mut out, "del ", setname, n, " -exist\n");
             }
             for n in added.iter().filter(of(v4)) {
-                let _ = writeln!(out, "add {setname} {n} -exist");
+                line(&mut out, "add ", setname, n, " -exist\n");
             }
         }
         return Ok(Output { text: out, notes });
@@ -113,7 +122,7 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
             "create" => {
                 create(&mut out, setname);
                 for n in &nets {
-                    let _ = writeln!(out, "add {setname} {n} -exist");
+                    line(&mut out, "add ", setname, n, " -exist\n");
                 }
             }
             _ => {
@@ -122,7 +131,7 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
                 create(&mut out, &tmp);
                 let _ = writeln!(out, "flush {tmp}");
                 for n in &nets {
-                    let _ = writeln!(out, "add {tmp} {n}");
+                    line(&mut out, "add ", &tmp, n, "\n");
                 }
                 let _ = writeln!(out, "swap {tmp} {setname}");
                 let _ = writeln!(out, "destroy {tmp}");

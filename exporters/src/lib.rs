@@ -295,6 +295,38 @@ pub fn header_lines(h: &Header<'_>, count: usize) -> Vec<String> {
     lines
 }
 
+/// Appends `n` as `ADDR/LEN`, exactly as its `Display` does. IPv4 skips the formatting
+/// machinery (the renderers write one CIDR per line, thousands per file); IPv6 keeps
+/// `Display` for RFC 5952's zero compression.
+pub(crate) fn push_net(out: &mut String, n: &IpNet) {
+    match n {
+        IpNet::V4(n) => {
+            for (i, octet) in n.addr().octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_u8(out, octet);
+            }
+        }
+        IpNet::V6(n) => {
+            let _ = write!(out, "{}", n.addr());
+        }
+    }
+    out.push('/');
+    push_u8(out, n.prefix_len());
+}
+
+/// Appends `v` in decimal.
+fn push_u8(out: &mut String, v: u8) {
+    if v >= 100 {
+        out.push(char::from(b'0' + v / 100));
+    }
+    if v >= 10 {
+        out.push(char::from(b'0' + v / 10 % 10));
+    }
+    out.push(char::from(b'0' + v % 10));
+}
+
 /// Writes `lines` as `# ` comments.
 pub(crate) fn hash_comments(out: &mut String, lines: &[String]) {
     for l in lines {
@@ -396,6 +428,37 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("expected one of nftables"));
+    }
+
+    #[test]
+    fn push_net_writes_what_display_writes() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut out = String::new();
+        for i in 0..200_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n: IpNet = if i % 4 == 3 {
+                // About half the groups zero, in runs, for RFC 5952's compression.
+                let mut a = 0u128;
+                for g in 0..8 {
+                    let group = if (x >> (g * 3)) & 1 == 0 {
+                        0
+                    } else {
+                        (x >> (g * 6)) as u16
+                    };
+                    a = a << 16 | u128::from(group);
+                }
+                let a = core::net::Ipv6Addr::from(a);
+                IpNet::V6(ipfence_core::Ipv6Net::new(a, (x % 129) as u8).unwrap())
+            } else {
+                let a = core::net::Ipv4Addr::from((x >> 16) as u32);
+                IpNet::V4(ipfence_core::Ipv4Net::new(a, (x % 33) as u8).unwrap())
+            };
+            out.clear();
+            push_net(&mut out, &n);
+            assert_eq!(out, n.to_string());
+        }
     }
 
     #[test]

@@ -20,15 +20,17 @@ use core::fmt::Write;
 use ipfence_core::IpNet;
 
 use crate::{
-    check_name, cover_changes, hash_comments, header_lines, style, update_comment, Error, Output,
-    Request,
+    check_name, cover_changes, hash_comments, header_lines, push_net, style, update_comment, Error,
+    Output, Request,
 };
 
 const FORMAT: &str = "nftables";
 
 fn elements(out: &mut String, indent: &str, nets: impl Iterator<Item = IpNet>) {
     for n in nets {
-        let _ = writeln!(out, "{indent}{n},");
+        out.push_str(indent);
+        push_net(out, &n);
+        out.push_str(",\n");
     }
 }
 

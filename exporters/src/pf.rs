@@ -13,8 +13,8 @@ use core::fmt::Write;
 use ipfence_core::IpNet;
 
 use crate::{
-    check_name, cover_changes, hash_comments, header_lines, style, update_comment, Error, Output,
-    Request,
+    check_name, cover_changes, hash_comments, header_lines, push_net, style, update_comment, Error,
+    Output, Request,
 };
 
 const FORMAT: &str = "pf";
@@ -44,7 +44,8 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
             for chunk in list.chunks(100) {
                 let _ = write!(out, "pfctl -t {name} -T {verb}");
                 for n in chunk {
-                    let _ = write!(out, " {n}");
+                    out.push(' ');
+                    push_net(&mut out, n);
                 }
                 out.push('\n');
             }
@@ -57,7 +58,8 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
     match style {
         "table" => {
             for n in &nets {
-                let _ = writeln!(out, "{n}");
+                push_net(&mut out, n);
+                out.push('\n');
             }
         }
         _ if set.is_empty() => {
@@ -68,7 +70,10 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
             let _ = writeln!(out, "table <{name}> persist {{");
             for (i, n) in nets.iter().enumerate() {
                 let sep = if i + 1 < nets.len() { "," } else { "" };
-                let _ = writeln!(out, "\t{n}{sep}");
+                out.push('\t');
+                push_net(&mut out, n);
+                out.push_str(sep);
+                out.push('\n');
             }
             let _ = writeln!(out, "}}");
         }
