@@ -339,14 +339,33 @@ pub(crate) fn update_comment(out: &mut String, removed: usize, added: usize) {
     let _ = writeln!(out, "# update: CIDRs removed: {removed}, added: {added}");
 }
 
-/// The CIDRs to remove and to add to go from `old`'s minimal cover to `new`'s.
+/// The CIDRs to remove and to add to go from `old`'s minimal cover to `new`'s, each in
+/// address order (IPv4 first): the symmetric difference of the two covers.
 pub fn cover_changes(old: &PrefixSet, new: &PrefixSet) -> (Vec<IpNet>, Vec<IpNet>) {
-    let o: alloc::collections::BTreeSet<IpNet> = old.cidrs().collect();
-    let n: alloc::collections::BTreeSet<IpNet> = new.cidrs().collect();
-    (
-        o.difference(&n).copied().collect(),
-        n.difference(&o).copied().collect(),
-    )
+    let mut o: Vec<IpNet> = old.cidrs().collect();
+    let mut n: Vec<IpNet> = new.cidrs().collect();
+    // Already in order (disjoint CIDRs, IPv4 first); sorting sorted input is linear and
+    // keeps the merge right whatever order `cidrs` one day returns.
+    o.sort_unstable();
+    n.sort_unstable();
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    let (mut a, mut b) = (o.iter().peekable(), n.iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => match x.cmp(y) {
+                core::cmp::Ordering::Less => removed.extend(a.next()),
+                core::cmp::Ordering::Greater => added.extend(b.next()),
+                core::cmp::Ordering::Equal => {
+                    a.next();
+                    b.next();
+                }
+            },
+            (Some(_), None) => removed.extend(a.next()),
+            (None, Some(_)) => added.extend(b.next()),
+            (None, None) => break,
+        }
+    }
+    (removed, added)
 }
 
 /// Checks a name against `[A-Za-z][A-Za-z0-9_-]{0,max-1}` (`allow_dash` off: no `-`).
@@ -458,6 +477,50 @@ mod tests {
             out.clear();
             push_net(&mut out, &n);
             assert_eq!(out, n.to_string());
+        }
+    }
+
+    #[test]
+    fn cover_changes_is_the_symmetric_difference_of_the_covers() {
+        use alloc::collections::BTreeSet;
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..2_000 {
+            let mut sets = [PrefixSet::new(), PrefixSet::new()];
+            for s in &mut sets {
+                for _ in 0..next() % 12 {
+                    let r = next();
+                    let n: IpNet = if r % 3 == 0 {
+                        let a = core::net::Ipv6Addr::from(
+                            0x2001_0db8u128 << 96 | u128::from(r >> 8) << 64,
+                        );
+                        IpNet::V6(
+                            ipfence_core::Ipv6Net::new(a, 32 + (r % 33) as u8)
+                                .unwrap()
+                                .trunc(),
+                        )
+                    } else {
+                        let a = core::net::Ipv4Addr::from(0x0a00_0000 | (r >> 40) as u32 & 0xffff);
+                        IpNet::V4(
+                            ipfence_core::Ipv4Net::new(a, 16 + (r % 17) as u8)
+                                .unwrap()
+                                .trunc(),
+                        )
+                    };
+                    s.insert(n);
+                }
+            }
+            let [old, new] = &sets;
+            let (removed, added) = cover_changes(old, new);
+            let o: BTreeSet<IpNet> = old.cidrs().collect();
+            let n: BTreeSet<IpNet> = new.cidrs().collect();
+            assert_eq!(removed, o.difference(&n).copied().collect::<Vec<_>>());
+            assert_eq!(added, n.difference(&o).copied().collect::<Vec<_>>());
         }
     }
 
