@@ -20,6 +20,8 @@ fn require_tools() {
         "ipset",
         "iptables-restore",
         "ip6tables-restore",
+        "iptables-legacy-restore",
+        "ip6tables-legacy-restore",
         "unshare",
     ] {
         let found = Command::new("sh")
@@ -487,6 +489,20 @@ fn kernel_loads_every_style() {
             ],
         );
     }
+    for fam in ["4", "6"] {
+        a(
+            &format!("set-v{fam}.rules"),
+            &[
+                "--format",
+                "iptables",
+                "--input",
+                n,
+                &format!("--ipv{fam}"),
+                "--ports",
+                "443",
+            ],
+        );
+    }
     a(
         "ports.nft",
         &[
@@ -513,11 +529,16 @@ fn kernel_loads_every_style() {
          iptables-restore --test --noflush < plain-v4.rules\niptables-restore --noflush < plain-v4.rules\n\
          ip6tables-restore --test --noflush < plain-v6.rules\nip6tables-restore --noflush < plain-v6.rules\n\
          iptables -S ipf; echo ==; ip6tables -S ipf; echo ==\n\
-         nft -f ports.nft\nnft list chain inet ipf input\n"
+         nft -f ports.nft\nnft list chain inet ipf input; echo ==\n\
+         iptables-legacy-restore --test --noflush < plain-v4.rules\niptables-legacy-restore --noflush < plain-v4.rules\n\
+         ip6tables-legacy-restore --noflush < plain-v6.rules\n\
+         iptables-legacy -S ipf; echo ==; ip6tables-legacy -S ipf; echo ==\n\
+         iptables-legacy-restore --noflush < set-v4.rules\nip6tables-legacy-restore --noflush < set-v6.rules\n\
+         iptables-legacy -S ipf; echo ==; ip6tables-legacy -S ipf\n"
     );
     let out = in_netns(dir.path(), &script);
     let p: Vec<&str> = out.split("\n==\n").collect();
-    assert_eq!(p.len(), 12, "{out:.2000}");
+    assert_eq!(p.len(), 16, "{out:.2000}");
     let want = ipfence_set(AWS_NEW, &filter);
     let old = ipfence_set(AWS_MONTH_BEFORE, &filter);
     assert_ne!(want, old, "the two versions differ for this selection");
@@ -540,7 +561,13 @@ fn kernel_loads_every_style() {
     let mut names: Vec<&str> = p[8].lines().collect();
     names.sort_unstable();
     assert_eq!(names, ["ipf-v4", "ipf-v6"], "no temporary set is left");
-    for (at, fam) in [(9, want.ipv4()), (10, want.ipv6())] {
+    // The same files through the legacy (x_tables) backend too: 12, 13 plain; 14, 15 set.
+    for (at, fam) in [
+        (9, want.ipv4()),
+        (10, want.ipv6()),
+        (12, want.ipv4()),
+        (13, want.ipv6()),
+    ] {
         let rules: PrefixSet = p[at]
             .lines()
             .filter_map(|l| l.strip_prefix("-A ipf -s "))
@@ -553,6 +580,22 @@ fn kernel_loads_every_style() {
             "one rule per CIDR"
         );
         assert!(p[at].contains("--dports 22 -j DROP"), "{}", p[at]);
+    }
+    for (at, fam) in [(14, "4"), (15, "6")] {
+        assert!(
+            p[at].contains(&format!(
+                "-A ipf -p tcp -m set --match-set ipf-v{fam} src -m multiport --dports 443 -j ACCEPT"
+            )) || p[at].contains(&format!(
+                "-A ipf -m set --match-set ipf-v{fam} src -p tcp -m multiport --dports 443 -j ACCEPT"
+            )),
+            "{}",
+            p[at]
+        );
+        assert!(
+            !p[at].contains("-s "),
+            "declaring the chain flushed it: {}",
+            p[at]
+        );
     }
     // The port rules as the kernel lists them back.
     for rule in [
