@@ -85,17 +85,27 @@ pub enum ipfence_result {
 }
 
 /// A failure on its way out: the code, and the message for [`ipfence_last_error_message`].
-pub(crate) struct Failure {
+///
+/// Boxed, so that `Result<(), Failure>` is one register on the lookup fast path; it is
+/// only allocated when a call fails.
+pub(crate) struct Failure(Box<FailureInner>);
+
+struct FailureInner {
     code: ipfence_result,
     msg: String,
 }
 
 impl Failure {
+    #[cold]
     pub(crate) fn new(code: ipfence_result, msg: impl Into<String>) -> Self {
-        Failure {
+        Failure(Box::new(FailureInner {
             code,
             msg: msg.into(),
-        }
+        }))
+    }
+
+    pub(crate) fn code(&self) -> ipfence_result {
+        self.0.code
     }
 }
 
@@ -140,22 +150,32 @@ fn set_last_error(msg: &str) {
 pub(crate) fn boundary(body: impl FnOnce() -> Result<(), Failure>) -> ipfence_result {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => ipfence_result::Ok,
-        Ok(Err(f)) => {
-            set_last_error(&f.msg);
-            f.code
-        }
-        Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            set_last_error(&format!(
-                "internal error: ipfence panicked ({what}); please report it"
-            ));
-            ipfence_result::Panic
-        }
+        Ok(Err(f)) => failed(f),
+        Err(payload) => panicked(payload),
     }
+}
+
+/// Records a failure's message; returns its code. Out of line: the fast path stays small.
+#[cold]
+#[inline(never)]
+fn failed(f: Failure) -> ipfence_result {
+    set_last_error(&f.0.msg);
+    f.0.code
+}
+
+/// Records a caught panic's message.
+#[cold]
+#[inline(never)]
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> ipfence_result {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    set_last_error(&format!(
+        "internal error: ipfence panicked ({what}); please report it"
+    ));
+    ipfence_result::Panic
 }
 
 /// Like [`boundary`] for functions that return a plain value: `fallback` on panic.
@@ -167,6 +187,8 @@ pub(crate) fn boundary_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
 /// The largest length Rust accepts for a slice of bytes.
 const MAX_LEN: usize = isize::MAX as usize;
 
+#[cold]
+#[inline(never)]
 pub(crate) fn null(what: &str) -> Failure {
     Failure::new(
         ipfence_result::NullParameter,
@@ -433,7 +455,7 @@ pub unsafe extern "C" fn ipfence_last_error_message(
         // SAFETY: the caller's contract above.
         match unsafe { write_text(msg.as_bytes(), buf, buf_len, needed) } {
             Ok(()) => ipfence_result::Ok,
-            Err(f) => f.code,
+            Err(f) => f.code(),
         }
     }))
     .unwrap_or(ipfence_result::Panic)
@@ -494,7 +516,7 @@ mod tests {
         // SAFETY: NULL buffer of length 0 is allowed; `needed` is live.
         let r = unsafe { write_text(b"abc", std::ptr::null_mut(), 0, &mut needed) };
         assert_eq!(
-            r.err().map(|f| f.code),
+            r.err().map(|f| f.code()),
             Some(ipfence_result::BufferTooSmall)
         );
         assert_eq!(needed, 4);
@@ -506,6 +528,9 @@ mod tests {
         assert_eq!(buf, [b'a' as c_char, b'b' as c_char, b'c' as c_char, 0]);
         // SAFETY: NULL `needed` is reported, not written.
         let r = unsafe { write_text(b"abc", buf.as_mut_ptr(), 4, std::ptr::null_mut()) };
-        assert_eq!(r.err().map(|f| f.code), Some(ipfence_result::NullParameter));
+        assert_eq!(
+            r.err().map(|f| f.code()),
+            Some(ipfence_result::NullParameter)
+        );
     }
 }

@@ -229,6 +229,18 @@ fn fill(hit: &Match<'_>) -> ipfence_match {
     }
 }
 
+/// The error of a single lookup call: the first NULL argument, else the length.
+#[cold]
+#[inline(never)]
+fn bad_lookup_args(nulls: &[(bool, &str)], addr_len: usize) -> Failure {
+    match nulls.iter().find(|(is_null, _)| *is_null) {
+        Some((_, what)) => crate::null(what),
+        None => bad_addr_len(addr_len),
+    }
+}
+
+#[cold]
+#[inline(never)]
 fn bad_addr_len(len: usize) -> Failure {
     Failure::new(
         ipfence_result::InvalidLength,
@@ -547,18 +559,6 @@ pub unsafe extern "C" fn ipfence_matcher_entry_count(m: *const ipfence_matcher) 
 }
 
 #[inline(always)]
-fn contains_one<B: AsRef<[u8]>>(m: &Matcher<B>, addr: &[u8]) -> Option<bool> {
-    if let Ok(a) = <[u8; 4]>::try_from(addr) {
-        Some(m.contains_v4(Ipv4Addr::from(a)))
-    } else if let Ok(a) = <[u8; 16]>::try_from(addr) {
-        // Through `contains`, so an IPv4-mapped address is looked up as IPv4.
-        Some(m.contains(IpAddr::V6(Ipv6Addr::from(a))))
-    } else {
-        None
-    }
-}
-
-#[inline(always)]
 fn lookup_one<'a, B: AsRef<[u8]>>(m: &'a Matcher<B>, addr: &[u8]) -> Option<Option<Match<'a>>> {
     if let Ok(a) = <[u8; 4]>::try_from(addr) {
         Some(m.lookup_v4(Ipv4Addr::from(a)))
@@ -587,15 +587,32 @@ pub unsafe extern "C" fn ipfence_matcher_contains(
     out_found: *mut bool,
 ) -> ipfence_result {
     boundary(|| {
-        // SAFETY: the caller's contract.
-        let h = unsafe { handle(m, "matcher") }?;
-        // SAFETY: the caller's contract.
-        let addr = unsafe { try_slice(addr, addr_len, "addr") }?;
-        // SAFETY: the caller's contract.
-        let out = unsafe { try_out(out_found, "out_found") }?;
-        out.set(
-            with_matcher!(h, m => contains_one(m, addr)).ok_or_else(|| bad_addr_len(addr_len))?,
-        );
+        if m.is_null() || addr.is_null() || out_found.is_null() || (addr_len != 4 && addr_len != 16)
+        {
+            return Err(bad_lookup_args(
+                &[
+                    (m.is_null(), "matcher"),
+                    (addr.is_null(), "addr"),
+                    (out_found.is_null(), "out_found"),
+                ],
+                addr_len,
+            ));
+        }
+        // SAFETY: checked non-NULL; the caller promises a live matcher from this library,
+        // which is a `Box<Handle>` cast (`Handle::into_ptr`).
+        let h = unsafe { &*m.cast::<Handle>() };
+        let found = if addr_len == 4 {
+            // SAFETY: checked non-NULL; the caller promises `addr_len` (4) readable bytes.
+            let a = unsafe { addr.cast::<[u8; 4]>().read_unaligned() };
+            with_matcher!(h, m => m.contains_v4(Ipv4Addr::from(a)))
+        } else {
+            // SAFETY: checked non-NULL; the caller promises `addr_len` (16) readable bytes.
+            let a = unsafe { addr.cast::<[u8; 16]>().read_unaligned() };
+            // Through `contains`, so an IPv4-mapped address is looked up as IPv4.
+            with_matcher!(h, m => m.contains(IpAddr::V6(Ipv6Addr::from(a))))
+        };
+        // SAFETY: checked non-NULL; the caller promises it is writable.
+        unsafe { out_found.write(found) };
         Ok(())
     })
 }
@@ -622,20 +639,40 @@ pub unsafe extern "C" fn ipfence_matcher_lookup(
     out_found: *mut bool,
 ) -> ipfence_result {
     boundary(|| {
-        // SAFETY: the caller's contract.
-        let h = unsafe { handle(m, "matcher") }?;
-        // SAFETY: the caller's contract.
-        let addr = unsafe { try_slice(addr, addr_len, "addr") }?;
-        // SAFETY: the caller's contract.
-        let out_match = unsafe { try_out(out_match, "out_match") }?;
-        // SAFETY: the caller's contract.
-        let out_found = unsafe { try_out(out_found, "out_found") }?;
-        let hit = with_matcher!(h, m => lookup_one(m, addr).map(|o| o.map(|hit| fill(&hit))))
-            .ok_or_else(|| bad_addr_len(addr_len))?;
-        if let Some(x) = hit {
-            out_match.set(x);
+        if m.is_null()
+            || addr.is_null()
+            || out_match.is_null()
+            || out_found.is_null()
+            || (addr_len != 4 && addr_len != 16)
+        {
+            return Err(bad_lookup_args(
+                &[
+                    (m.is_null(), "matcher"),
+                    (addr.is_null(), "addr"),
+                    (out_match.is_null(), "out_match"),
+                    (out_found.is_null(), "out_found"),
+                ],
+                addr_len,
+            ));
         }
-        out_found.set(hit.is_some());
+        // SAFETY: checked non-NULL; the caller promises a live matcher from this library,
+        // which is a `Box<Handle>` cast (`Handle::into_ptr`).
+        let h = unsafe { &*m.cast::<Handle>() };
+        let hit = if addr_len == 4 {
+            // SAFETY: checked non-NULL; the caller promises `addr_len` (4) readable bytes.
+            let a = unsafe { addr.cast::<[u8; 4]>().read_unaligned() };
+            with_matcher!(h, m => m.lookup_v4(Ipv4Addr::from(a)).map(|x| fill(&x)))
+        } else {
+            // SAFETY: checked non-NULL; the caller promises `addr_len` (16) readable bytes.
+            let a = unsafe { addr.cast::<[u8; 16]>().read_unaligned() };
+            with_matcher!(h, m => m.lookup(IpAddr::V6(Ipv6Addr::from(a))).map(|x| fill(&x)))
+        };
+        if let Some(x) = hit {
+            // SAFETY: checked non-NULL; the caller promises it is writable.
+            unsafe { out_match.write(x) };
+        }
+        // SAFETY: checked non-NULL; the caller promises it is writable.
+        unsafe { out_found.write(hit.is_some()) };
         Ok(())
     })
 }
