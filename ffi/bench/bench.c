@@ -106,6 +106,14 @@ static double run(const ipfence_matcher *m, const unsigned char *addrs, size_t s
                 for (size_t i = 0; i < n; i++)
                     if (found[i]) acc += matches[i].prefix_len + matches[i].tags.service.len;
                 break;
+            case 4: /* lookup, batches of 256 (a burst of packets) */
+                for (size_t at = 0; at < n; at += 256) {
+                    size_t len = n - at < 256 ? n - at : 256;
+                    check(ipfence_matcher_lookup_batch(m, addrs + at * size, size, len, matches, found));
+                    for (size_t i = 0; i < len; i++)
+                        if (found[i]) acc += matches[i].prefix_len + matches[i].tags.service.len;
+                }
+                break;
             }
         }
         double ns = (now_ns() - t0) / (double)(reps * n);
@@ -135,6 +143,7 @@ int main(int argc, char **argv) {
     report("v4 contains batch", run(m, v4, 4, n4, 1, found, matches));
     report("v4 lookup single", run(m, v4, 4, n4, 2, found, matches));
     report("v4 lookup batch", run(m, v4, 4, n4, 3, found, matches));
+    report("v4 lookup batch256", run(m, v4, 4, n4, 4, found, matches));
     report("v6 contains single", run(m, v6, 16, n6, 0, found, matches));
     report("v6 contains batch", run(m, v6, 16, n6, 1, found, matches));
 
