@@ -94,15 +94,19 @@ fn main() {
         black_box(&v4)
             .iter()
             .map(|a| match m.lookup_v4(Ipv4Addr::from(*a)) {
-                // What the C API hands over: the prefix, the number of tag sets and the
-                // first tag set (all four strings).
+                // What the C API hands over: the prefix (network address and length),
+                // the number of tag sets and the first tag set (all four strings).
                 Some(hit) => {
                     let mut entries = hit.entries();
                     let count = entries.size_hint().0;
                     let first = entries.next().map_or(0, |t| {
                         t.source.len() + t.service.len() + t.region.len() + t.border_group.len()
                     });
-                    u64::from(hit.prefix().prefix_len()) + (first + count) as u64
+                    let net = match hit.prefix() {
+                        ipfence_core::IpNet::V4(n) => u64::from(u32::from(n.network())),
+                        ipfence_core::IpNet::V6(n) => u128::from(n.network()) as u64,
+                    };
+                    net + u64::from(hit.prefix().prefix_len()) + (first + count) as u64
                 }
                 None => 0,
             })

@@ -23,32 +23,80 @@ pub struct ipfence_matcher {
 }
 
 /// What an `ipfence_matcher` pointer really points to.
+///
+/// One matcher type for owned and borrowed blobs (`Matcher<&[u8]>`), so the lookup
+/// functions have one code path the compiler can inline; an owned blob is kept in
+/// `owned` and freed in `Drop`, after its last use.
 pub(crate) struct Handle {
-    pub(crate) inner: Inner,
+    pub(crate) m: Matcher<&'static [u8]>,
+    /// The blob's allocation when the handle owns it (`Box::into_raw`); `None` when the
+    /// matcher reads the caller's buffer.
+    owned: Option<*mut [u8]>,
     /// The filter in words (`service=AMAZON family=ipv4`), for export headers.
     pub(crate) filter: String,
 }
 
-pub(crate) enum Inner {
-    Owned(Matcher<Vec<u8>>),
-    /// Over the caller's buffer, which the caller keeps alive until `_free`.
-    Borrowed(Matcher<&'static [u8]>),
-}
-
-/// Runs `$body` with `$m` bound to the handle's matcher, whichever its storage.
+/// Binds `$m` to the handle's matcher for `$body`.
 macro_rules! with_matcher {
-    ($h:expr, $m:ident => $body:expr) => {
-        match &$h.inner {
-            $crate::matcher::Inner::Owned($m) => $body,
-            $crate::matcher::Inner::Borrowed($m) => $body,
-        }
-    };
+    ($h:expr, $m:ident => $body:expr) => {{
+        let $m = &$h.m;
+        $body
+    }};
 }
 pub(crate) use with_matcher;
 
+/// Checks that a blob fills its buffer exactly.
+fn whole(used: usize, len: usize) -> Result<(), Failure> {
+    if used == len {
+        return Ok(());
+    }
+    Err(Failure::new(
+        ipfence_result::BlobError,
+        format!(
+            "blob: offset {used}: {} bytes after the end of the blob",
+            len.saturating_sub(used)
+        ),
+    ))
+}
+
 impl Handle {
+    /// A handle owning `blob`, validated here.
+    fn owning(blob: Box<[u8]>, filter: String) -> Result<Handle, Failure> {
+        let raw: *mut [u8] = Box::into_raw(blob);
+        // SAFETY: `raw` is a live allocation that only this handle frees (in `Drop`, once
+        // the handle and every use of `m` are gone, or below on failure); nothing writes
+        // to it, so a shared reference for the handle's whole life is sound.
+        let bytes: &'static [u8] = unsafe { &*raw };
+        let m = Matcher::from_bytes(bytes)
+            .map_err(Failure::from)
+            .and_then(|(m, used)| whole(used, bytes.len()).map(|()| m));
+        match m {
+            Ok(m) => Ok(Handle {
+                m,
+                owned: Some(raw),
+                filter,
+            }),
+            Err(e) => {
+                // SAFETY: `raw` came from `Box::into_raw` above; the matcher borrowing it
+                // is gone, and `bytes` is not used again.
+                drop(unsafe { Box::from_raw(raw) });
+                Err(e)
+            }
+        }
+    }
+
     fn into_ptr(self) -> *mut ipfence_matcher {
         Box::into_raw(Box::new(self)).cast()
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(raw) = self.owned.take() {
+            // SAFETY: `raw` came from `Box::into_raw` in `Handle::owning` and is freed only
+            // here, once; the handle is being dropped, so `m` is not used again.
+            drop(unsafe { Box::from_raw(raw) });
+        }
     }
 }
 
@@ -389,13 +437,7 @@ pub unsafe extern "C" fn ipfence_matcher_from_source(
                 .map_err(|e| Failure::new(ipfence_result::UnknownName, e.to_string()))?;
             Matcher::build(&filter.select(&ranges))?
         };
-        out.set(
-            Handle {
-                inner: Inner::Owned(m),
-                filter: words,
-            }
-            .into_ptr(),
-        );
+        out.set(Handle::owning(m.as_bytes().into(), words)?.into_ptr());
         Ok(())
     })
 }
@@ -422,14 +464,7 @@ pub unsafe extern "C" fn ipfence_matcher_from_blob(
         let bytes = unsafe { try_slice(data, data_len, "data") }?;
         // SAFETY: the caller's contract.
         let out = unsafe { try_out(out, "out") }?;
-        let m = Matcher::from_vec(bytes.to_vec())?;
-        out.set(
-            Handle {
-                inner: Inner::Owned(m),
-                filter: String::from("compiled blob"),
-            }
-            .into_ptr(),
-        );
+        out.set(Handle::owning(bytes.into(), String::from("compiled blob"))?.into_ptr());
         Ok(())
     })
 }
@@ -459,18 +494,11 @@ pub unsafe extern "C" fn ipfence_matcher_from_blob_borrowed(
         // SAFETY: the caller's contract.
         let out = unsafe { try_out(out, "out") }?;
         let (m, used) = Matcher::from_bytes(bytes)?;
-        if used != bytes.len() {
-            return Err(Failure::new(
-                ipfence_result::BlobError,
-                format!(
-                    "blob: offset {used}: {} bytes after the end of the blob",
-                    bytes.len() - used
-                ),
-            ));
-        }
+        whole(used, bytes.len())?;
         out.set(
             Handle {
-                inner: Inner::Borrowed(m),
+                m,
+                owned: None,
                 filter: String::from("compiled blob"),
             }
             .into_ptr(),
