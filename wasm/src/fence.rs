@@ -1,0 +1,366 @@
+//! The package's work in plain Rust: each method maps one JS call onto the core and the
+//! exporters and returns either a value or JSON text for JS. Nothing here touches JS,
+//! so it is tested natively (`cargo test -p ipfence-wasm`).
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use ipfence_core::prefix::{canonical, parse_addr, HostBits};
+use ipfence_core::source::{self, Format};
+use ipfence_core::{diff, Family, Filter, Match, Matcher};
+use ipfence_exporters::{export, Header, Options, Output};
+
+use crate::json;
+
+/// A JS filter object (`{ services, excludeServices, regions, borderGroups, family }`),
+/// read and checked for types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterSpec {
+    /// Services to keep (empty: any).
+    pub services: Vec<String>,
+    /// Services whose addresses are removed.
+    pub exclude_services: Vec<String>,
+    /// Regions to keep (empty: any).
+    pub regions: Vec<String>,
+    /// Network border groups to keep (empty: any).
+    pub border_groups: Vec<String>,
+    /// One family, or both.
+    pub family: Option<Family>,
+}
+
+impl FilterSpec {
+    /// The core filter.
+    pub fn to_filter(&self) -> Filter {
+        Filter {
+            services: self.services.clone(),
+            exclude_services: self.exclude_services.clone(),
+            regions: self.regions.clone(),
+            border_groups: self.border_groups.clone(),
+            family: self.family,
+        }
+    }
+
+    /// The filter in words for export headers, as the CLI and the C API write it
+    /// (`service=AMAZON region=us-east-1 family=ipv4`, or `everything`).
+    pub fn words(&self) -> String {
+        let mut words = Vec::new();
+        for (key, vals) in [
+            ("service", &self.services),
+            ("exclude-service", &self.exclude_services),
+            ("region", &self.regions),
+            ("border-group", &self.border_groups),
+        ] {
+            if !vals.is_empty() {
+                words.push(format!("{key}={}", vals.join(",")));
+            }
+        }
+        match self.family {
+            Some(Family::V4) => words.push("family=ipv4".into()),
+            Some(Family::V6) => words.push("family=ipv6".into()),
+            None => {}
+        }
+        if words.is_empty() {
+            "everything".into()
+        } else {
+            words.join(" ")
+        }
+    }
+}
+
+/// A compiled matcher plus the filter words that made it.
+#[derive(Debug, Clone)]
+pub struct Fence {
+    matcher: Matcher<Vec<u8>>,
+    filter: String,
+}
+
+/// Parses an address for a lookup: strict (no leading zeros), IPv4-mapped IPv6 as IPv4.
+fn addr(ip: &str) -> Result<std::net::IpAddr, String> {
+    parse_addr(ip).map(canonical)
+}
+
+fn select(ranges: ipfence_core::Ranges, spec: &FilterSpec) -> Result<Fence, String> {
+    let filter = spec.to_filter();
+    let matcher = if filter.is_everything() {
+        Matcher::build(&ranges)
+    } else {
+        filter.check(&ranges).map_err(|e| e.to_string())?;
+        Matcher::build(&filter.select(&ranges))
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(Fence {
+        matcher,
+        filter: spec.words(),
+    })
+}
+
+fn match_json(out: &mut String, m: &Match<'_>) {
+    let _ = write!(out, "{{\"prefix\":\"{}\",\"entries\":[", m.prefix());
+    for (i, t) in m.entries().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        json::key(out, "service");
+        json::string(out, t.service);
+        out.push(',');
+        json::key(out, "region");
+        json::string(out, t.region);
+        out.push(',');
+        json::key(out, "networkBorderGroup");
+        json::string(out, t.border_group);
+        out.push('}');
+    }
+    out.push_str("]}");
+}
+
+impl Fence {
+    /// Parses published ranges (`format` `None` detects it), keeps what `spec` selects
+    /// and compiles them.
+    ///
+    /// # Errors
+    /// The core's parse error (file, JSON path or line and column, value, why), or an
+    /// unknown filter name.
+    pub fn from_source(
+        bytes: &[u8],
+        name: &str,
+        format: Option<Format>,
+        spec: &FilterSpec,
+        mask_host_bits: bool,
+    ) -> Result<Fence, String> {
+        let opts = source::Options {
+            host_bits: if mask_host_bits {
+                HostBits::Mask
+            } else {
+                HostBits::Reject
+            },
+            ..source::Options::default()
+        };
+        let ranges = source::parse(bytes, name, format, opts).map_err(|e| e.to_string())?;
+        select(ranges, spec)
+    }
+
+    /// Loads a compiled blob (copied; validated whole, so later lookups cannot fail).
+    ///
+    /// # Errors
+    /// The core's blob error with the offset of the problem.
+    pub fn from_blob(bytes: &[u8]) -> Result<Fence, String> {
+        let matcher = Matcher::from_vec(bytes.to_vec()).map_err(|e| e.to_string())?;
+        Ok(Fence {
+            matcher,
+            filter: "as compiled in the blob".into(),
+        })
+    }
+
+    /// A new fence with what `spec` selects from this one's entries.
+    ///
+    /// # Errors
+    /// An unknown filter name.
+    pub fn select(&self, spec: &FilterSpec) -> Result<Fence, String> {
+        select(self.matcher.to_ranges(), spec)
+    }
+
+    /// Whether `ip` is in the allowlist.
+    ///
+    /// # Errors
+    /// `ip` is not an address.
+    pub fn contains(&self, ip: &str) -> Result<bool, String> {
+        Ok(self.matcher.contains(addr(ip)?))
+    }
+
+    /// Appends the longest match of `ip` as JSON (`null` when none).
+    ///
+    /// # Errors
+    /// `ip` is not an address.
+    pub fn lookup_json(&self, ip: &str, out: &mut String) -> Result<(), String> {
+        match self.matcher.lookup(addr(ip)?) {
+            Some(m) => match_json(out, &m),
+            None => out.push_str("null"),
+        }
+        Ok(())
+    }
+
+    /// The longest match of each address, as a JSON array.
+    ///
+    /// # Errors
+    /// The first item that is not an address, with its index.
+    pub fn lookup_many_json<S: AsRef<str>>(&self, ips: &[S]) -> Result<String, String> {
+        let mut out = String::with_capacity(16 + ips.len() * 96);
+        out.push('[');
+        for (i, ip) in ips.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            self.lookup_json(ip.as_ref(), &mut out)
+                .map_err(|why| format!("ips[{i}]: {why}"))?;
+        }
+        out.push(']');
+        Ok(out)
+    }
+
+    /// Whether each address is in the allowlist (1 or 0).
+    ///
+    /// # Errors
+    /// The first item that is not an address, with its index.
+    pub fn contains_many<S: AsRef<str>>(&self, ips: &[S]) -> Result<Vec<u8>, String> {
+        ips.iter()
+            .enumerate()
+            .map(|(i, ip)| {
+                self.contains(ip.as_ref())
+                    .map(u8::from)
+                    .map_err(|why| format!("ips[{i}]: {why}"))
+            })
+            .collect()
+    }
+
+    /// Renders every address in `format` (any exporter), as an update from `old` when
+    /// given.
+    ///
+    /// # Errors
+    /// An unknown format, a name or option the format refuses (the exporter's message).
+    pub fn export(
+        &self,
+        format: &str,
+        opts: &Options,
+        old: Option<&Fence>,
+    ) -> Result<Output, String> {
+        let format: ipfence_exporters::Format = format.parse().map_err(|e| format!("{e}"))?;
+        let set = self.matcher.to_ranges().to_set();
+        let old_set = old.map(|o| o.matcher.to_ranges().to_set());
+        let sources = self.matcher.sources();
+        let req = ipfence_exporters::Request {
+            set: &set,
+            old: old_set.as_ref(),
+            header: Header {
+                sources: &sources,
+                filter: &self.filter,
+            },
+            options: opts,
+        };
+        export(format, &req).map_err(|e| e.to_string())
+    }
+
+    /// What changed from `self` (the older version) to `newer`, as JSON:
+    /// `{ added, removed: [{prefix, service, region, networkBorderGroup}], summary:
+    /// [{service, region, added, removed}], addedAddresses, removedAddresses }`.
+    pub fn diff_json(&self, newer: &Fence) -> String {
+        let d = diff::diff(&self.matcher.to_ranges(), &newer.matcher.to_ranges());
+        let mut out = String::from("{");
+        for (name, list) in [("added", &d.added), ("removed", &d.removed)] {
+            json::key(&mut out, name);
+            out.push('[');
+            for (i, e) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{{\"prefix\":\"{}\",", e.prefix);
+                json::key(&mut out, "service");
+                json::string(&mut out, &e.service);
+                out.push(',');
+                json::key(&mut out, "region");
+                json::string(&mut out, &e.region);
+                out.push(',');
+                json::key(&mut out, "networkBorderGroup");
+                json::string(&mut out, &e.border_group);
+                out.push('}');
+            }
+            out.push_str("],");
+        }
+        json::key(&mut out, "summary");
+        out.push('[');
+        for (i, r) in d.summary().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            json::key(&mut out, "service");
+            json::string(&mut out, &r.service);
+            out.push(',');
+            json::key(&mut out, "region");
+            json::string(&mut out, &r.region);
+            let _ = write!(out, ",\"added\":{},\"removed\":{}}}", r.added, r.removed);
+        }
+        out.push_str("],");
+        // IPv6 counts can pass 2^53, so they are strings; IPv4 counts fit a JS number.
+        for (name, set) in [
+            ("addedAddresses", &d.added_set),
+            ("removedAddresses", &d.removed_set),
+        ] {
+            json::key(&mut out, name);
+            let v6 = set.count_v6().map_or(String::from("2^128"), |n| n.to_string());
+            let _ = write!(out, "{{\"ipv4\":{},\"ipv6\":\"{v6}\"}},", set.count_v4());
+        }
+        out.pop();
+        out.push('}');
+        out
+    }
+
+    /// What the fence holds, as JSON: `{ sources: [{name, format, createDate,
+    /// syncToken}], filter, prefixCount, entryCount, blobBytes }`.
+    pub fn info_json(&self) -> String {
+        let mut out = String::from("{\"sources\":[");
+        for (i, s) in self.matcher.sources().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            json::key(&mut out, "name");
+            json::string(&mut out, &s.name);
+            out.push(',');
+            json::key(&mut out, "format");
+            json::string(&mut out, &s.format);
+            out.push(',');
+            json::key(&mut out, "createDate");
+            json::opt_string(&mut out, s.create_date.as_deref());
+            out.push(',');
+            json::key(&mut out, "syncToken");
+            json::opt_string(&mut out, s.sync_token.as_deref());
+            out.push('}');
+        }
+        out.push_str("],");
+        json::key(&mut out, "filter");
+        json::string(&mut out, &self.filter);
+        let _ = write!(
+            out,
+            ",\"prefixCount\":{},\"entryCount\":{},\"blobBytes\":{}}}",
+            self.matcher.prefix_count(),
+            self.matcher.entry_count(),
+            self.matcher.as_bytes().len()
+        );
+        out
+    }
+
+    /// The services, regions and border groups present, sorted, as JSON
+    /// `{ services, regions, borderGroups }` (for building filter choices).
+    pub fn names_json(&self) -> String {
+        let ranges = self.matcher.to_ranges();
+        let mut sets: [BTreeSet<&str>; 3] = Default::default();
+        for e in &ranges.entries {
+            let t = ranges.tags(e);
+            for (set, v) in sets.iter_mut().zip([t.service, t.region, t.border_group]) {
+                if !v.is_empty() {
+                    set.insert(v);
+                }
+            }
+        }
+        let mut out = String::from("{");
+        for (i, (name, set)) in ["services", "regions", "borderGroups"]
+            .iter()
+            .zip(&sets)
+            .enumerate()
+        {
+            if i > 0 {
+                out.push(',');
+            }
+            json::key(&mut out, name);
+            json::strings(&mut out, set.iter().copied());
+        }
+        out.push('}');
+        out
+    }
+
+    /// The compiled blob (a copy).
+    pub fn to_blob(&self) -> Vec<u8> {
+        self.matcher.to_bytes()
+    }
+}

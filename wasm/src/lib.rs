@@ -1,0 +1,521 @@
+//! WebAssembly package of ipfence for browsers, node and edge workers: the JS class
+//! [`IpFence`] over the core's compiled matcher and the exporters.
+//!
+//! This crate only converts: JS values in, the core's types, JS values out; the work is
+//! the core's ([`ipfence_core`]) and the exporters' ([`ipfence_exporters`]). Errors reach
+//! JS as real `Error`s whose `message` is the core's (what, where and why).
+//!
+//! ```js
+//! import init, { IpFence } from 'ipfence-wasm';
+//! await init();
+//! const f = IpFence.fromAwsJson(text, { services: ['API_GATEWAY'], family: 'ipv4' });
+//! f.lookup('3.5.140.2');  // { prefix: '3.5.140.0/22', entries: [{ service, region, networkBorderGroup }] } or null
+//! f.free();               // or `using f = ...` where explicit resource management exists
+//! ```
+//!
+//! # Crate features
+//! - `panic-hook` (default): a panic (a bug: none should happen on any input) is reported
+//!   on `console.error` with its message before the module traps.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod fence;
+mod json;
+
+pub use fence::{Fence, FilterSpec};
+
+use ipfence_core::source::Format;
+use ipfence_core::Family;
+use js_sys::{Array, Object, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Which entries to keep; every list empty or absent selects everything. Names compare without regard to ASCII case. */
+export interface Filter {
+  services?: string[];
+  /** Addresses of these services are removed (set difference). */
+  excludeServices?: string[];
+  regions?: string[];
+  borderGroups?: string[];
+  family?: 'ipv4' | 'ipv6';
+}
+/** How to read a source. */
+export interface SourceOptions {
+  /** The input's name, shown in errors and export headers. */
+  name?: string;
+  /** Mask host bits (`10.0.0.1/8` becomes `10.0.0.0/8`) instead of refusing them. */
+  maskHostBits?: boolean;
+}
+export interface Tags { service: string; region: string; networkBorderGroup: string; }
+export interface LookupResult { prefix: string; entries: Tags[]; }
+export interface SourceInfo { name: string; format: string; createDate: string | null; syncToken: string | null; }
+export interface Info { sources: SourceInfo[]; filter: string; prefixCount: number; entryCount: number; blobBytes: number; }
+export interface Names { services: string[]; regions: string[]; borderGroups: string[]; }
+export interface ExportOptions {
+  name?: string; style?: string; ports?: number[]; protocol?: string; scope?: 'REGIONAL' | 'CLOUDFRONT';
+  maxEntries?: number; summarize?: boolean; awsId?: string; lockToken?: string; currentVersion?: number;
+}
+export interface ExportOutput { text: string; notes: string[]; }
+export interface DiffEntry { prefix: string; service: string; region: string; networkBorderGroup: string; }
+export interface Diff {
+  added: DiffEntry[]; removed: DiffEntry[];
+  summary: { service: string; region: string; added: number; removed: number }[];
+  addedAddresses: { ipv4: number; ipv6: string }; removedAddresses: { ipv4: number; ipv6: string };
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(s: &str);
+}
+
+/// Installs the panic hook when the module starts.
+#[wasm_bindgen(start)]
+pub fn start() {
+    #[cfg(all(feature = "panic-hook", target_arch = "wasm32"))]
+    std::panic::set_hook(Box::new(|info| {
+        console_error(&format!(
+            "ipfence-wasm: internal error (a bug, please report it); the module must be reloaded: {info}"
+        ));
+    }));
+}
+
+fn err(msg: String) -> JsError {
+    JsError::new(&msg)
+}
+
+/// Parses JSON we wrote (always valid) into a JS value.
+fn from_json(s: &str) -> Result<JsValue, JsError> {
+    JSON::parse(s).map_err(|_| JsError::new("internal error: result is not valid JSON"))
+}
+
+/// `typeof`-style name of a value, for messages.
+fn kind(v: &JsValue) -> String {
+    if v.is_null() {
+        return "null".into();
+    }
+    if Array::is_array(v) {
+        return "an array".into();
+    }
+    v.js_typeof().as_string().unwrap_or_default()
+}
+
+fn absent(v: &JsValue) -> bool {
+    v.is_undefined() || v.is_null()
+}
+
+/// Checks `v` is a plain object (or absent) whose keys are all in `known`.
+fn object_keys(v: &JsValue, what: &str, known: &[&str]) -> Result<bool, String> {
+    if absent(v) {
+        return Ok(false);
+    }
+    if !v.is_object() || Array::is_array(v) {
+        return Err(format!("{what}: expected an object, got {}", kind(v)));
+    }
+    for k in Object::keys(v.unchecked_ref::<Object>()).iter() {
+        let k = k.as_string().unwrap_or_default();
+        if !known.contains(&k.as_str()) {
+            return Err(format!(
+                "{what}: unknown key \"{k}\" (expected {})",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(true)
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn opt_string(v: &JsValue, key: &str, what: &str) -> Result<Option<String>, String> {
+    let x = get(v, key);
+    if absent(&x) {
+        return Ok(None);
+    }
+    x.as_string()
+        .map(Some)
+        .ok_or_else(|| format!("{what}.{key}: expected a string, got {}", kind(&x)))
+}
+
+fn opt_bool(v: &JsValue, key: &str, what: &str) -> Result<Option<bool>, String> {
+    let x = get(v, key);
+    if absent(&x) {
+        return Ok(None);
+    }
+    x.as_bool()
+        .map(Some)
+        .ok_or_else(|| format!("{what}.{key}: expected true or false, got {}", kind(&x)))
+}
+
+/// `Number.MAX_SAFE_INTEGER`.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// A whole number in `0..=max`, from a JS number.
+fn whole(x: &JsValue, max: f64, max_text: &str, what: &str) -> Result<u64, String> {
+    match x.as_f64() {
+        // The range check makes the conversion exact.
+        Some(n) if n.fract() == 0.0 && (0.0..=max).contains(&n) => Ok(n as u64),
+        // JS's own String(n): no float formatting code in the .wasm.
+        Some(_) => Err(format!(
+            "{what}: {} is not a whole number from 0 to {max_text}",
+            String::from(js_sys::JsString::from(x.clone()))
+        )),
+        None => Err(format!("{what}: expected a number, got {}", kind(x))),
+    }
+}
+
+/// A list of strings; a single string counts as a list of one.
+fn string_list(v: &JsValue, key: &str, what: &str) -> Result<Vec<String>, String> {
+    let x = get(v, key);
+    if absent(&x) {
+        return Ok(Vec::new());
+    }
+    if let Some(s) = x.as_string() {
+        return Ok(vec![s]);
+    }
+    if !Array::is_array(&x) {
+        return Err(format!(
+            "{what}.{key}: expected an array of strings, got {}",
+            kind(&x)
+        ));
+    }
+    let arr: &Array = x.unchecked_ref();
+    arr.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.as_string().ok_or_else(|| {
+                format!("{what}.{key}[{i}]: expected a string, got {}", kind(&s))
+            })
+        })
+        .collect()
+}
+
+fn read_filter(v: &JsValue) -> Result<FilterSpec, String> {
+    const KEYS: &[&str] = &[
+        "services",
+        "excludeServices",
+        "regions",
+        "borderGroups",
+        "family",
+    ];
+    if !object_keys(v, "filter", KEYS)? {
+        return Ok(FilterSpec::default());
+    }
+    let family = match opt_string(v, "family", "filter")?.as_deref() {
+        None | Some("") | Some("any") => None,
+        Some(f) if f.eq_ignore_ascii_case("ipv4") => Some(Family::V4),
+        Some(f) if f.eq_ignore_ascii_case("ipv6") => Some(Family::V6),
+        Some(f) => {
+            return Err(format!(
+                "filter.family: \"{f}\" is not \"ipv4\" or \"ipv6\" (omit it for both)"
+            ))
+        }
+    };
+    Ok(FilterSpec {
+        services: string_list(v, "services", "filter")?,
+        exclude_services: string_list(v, "excludeServices", "filter")?,
+        regions: string_list(v, "regions", "filter")?,
+        border_groups: string_list(v, "borderGroups", "filter")?,
+        family,
+    })
+}
+
+/// `(name, maskHostBits)` from a source options object.
+fn read_source_options(v: &JsValue, default_name: &str) -> Result<(String, bool), String> {
+    if !object_keys(v, "options", &["name", "maskHostBits"])? {
+        return Ok((default_name.into(), false));
+    }
+    Ok((
+        opt_string(v, "name", "options")?.unwrap_or_else(|| default_name.into()),
+        opt_bool(v, "maskHostBits", "options")?.unwrap_or(false),
+    ))
+}
+
+fn read_export_options(v: &JsValue) -> Result<ipfence_exporters::Options, String> {
+    const KEYS: &[&str] = &[
+        "name",
+        "style",
+        "ports",
+        "protocol",
+        "scope",
+        "maxEntries",
+        "summarize",
+        "awsId",
+        "lockToken",
+        "currentVersion",
+    ];
+    let mut o = ipfence_exporters::Options::default();
+    if !object_keys(v, "options", KEYS)? {
+        return Ok(o);
+    }
+    if let Some(s) = opt_string(v, "name", "options")? {
+        o.name = s;
+    }
+    o.style = opt_string(v, "style", "options")?;
+    let ports = get(v, "ports");
+    if !absent(&ports) {
+        if !Array::is_array(&ports) {
+            return Err(format!(
+                "options.ports: expected an array of numbers, got {}",
+                kind(&ports)
+            ));
+        }
+        let arr: &Array = ports.unchecked_ref();
+        for (i, p) in arr.iter().enumerate() {
+            let n = whole(&p, 65535.0, "65535", &format!("options.ports[{i}]"))?;
+            o.ports.push(u16::try_from(n).map_err(|e| e.to_string())?);
+        }
+    }
+    if let Some(s) = opt_string(v, "protocol", "options")? {
+        o.protocol = s;
+    }
+    if let Some(s) = opt_string(v, "scope", "options")? {
+        o.scope = s;
+    }
+    let max = get(v, "maxEntries");
+    if !absent(&max) {
+        let n = whole(&max, MAX_SAFE, "2^53 - 1", "options.maxEntries")?;
+        o.max_entries = Some(usize::try_from(n).map_err(|e| e.to_string())?);
+    }
+    o.summarize = opt_bool(v, "summarize", "options")?.unwrap_or(false);
+    o.aws_id = opt_string(v, "awsId", "options")?;
+    o.lock_token = opt_string(v, "lockToken", "options")?;
+    let cv = get(v, "currentVersion");
+    if !absent(&cv) {
+        o.current_version = Some(whole(
+            &cv,
+            MAX_SAFE,
+            "2^53 - 1",
+            "options.currentVersion",
+        )?);
+    }
+    Ok(o)
+}
+
+fn strings_of(ips: &JsValue) -> Result<Vec<String>, String> {
+    if !Array::is_array(ips) {
+        return Err(format!(
+            "ips: expected an array of strings, got {}",
+            kind(ips)
+        ));
+    }
+    let arr: &Array = ips.unchecked_ref();
+    arr.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.as_string()
+                .ok_or_else(|| format!("ips[{i}]: expected a string, got {}", kind(&s)))
+        })
+        .collect()
+}
+
+/// An allowlist: published IP ranges compiled into a longest-prefix matcher.
+///
+/// Memory lives in the wasm heap: call `.free()` when done (or `using`), or let the
+/// garbage collector's finalizer do it.
+#[wasm_bindgen]
+pub struct IpFence {
+    inner: Fence,
+}
+
+fn source(
+    text: &str,
+    format: Format,
+    default_name: &str,
+    filter: &JsValue,
+    options: &JsValue,
+) -> Result<IpFence, JsError> {
+    let spec = read_filter(filter).map_err(err)?;
+    let (name, mask) = read_source_options(options, default_name).map_err(err)?;
+    Fence::from_source(text.as_bytes(), &name, Some(format), &spec, mask)
+        .map(|inner| IpFence { inner })
+        .map_err(err)
+}
+
+#[wasm_bindgen]
+impl IpFence {
+    /// Parses AWS `ip-ranges.json` and keeps what `filter` selects.
+    #[wasm_bindgen(js_name = fromAwsJson)]
+    pub fn from_aws_json(
+        text: &str,
+        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SourceOptions | undefined")] options: JsValue,
+    ) -> Result<IpFence, JsError> {
+        source(text, Format::Aws, "ip-ranges.json", &filter, &options)
+    }
+
+    /// Parses the CloudFront list (`list-cloudfront-ips.json`) and keeps what `filter`
+    /// selects.
+    #[wasm_bindgen(js_name = fromCloudFrontJson)]
+    pub fn from_cloudfront_json(
+        text: &str,
+        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SourceOptions | undefined")] options: JsValue,
+    ) -> Result<IpFence, JsError> {
+        source(
+            text,
+            Format::CloudFront,
+            "list-cloudfront-ips.json",
+            &filter,
+            &options,
+        )
+    }
+
+    /// Parses a CIDR list (one prefix or address per line, `#` comments).
+    #[wasm_bindgen(js_name = fromText)]
+    pub fn from_text(
+        text: &str,
+        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SourceOptions | undefined")] options: JsValue,
+    ) -> Result<IpFence, JsError> {
+        source(text, Format::Text, "CIDR list", &filter, &options)
+    }
+
+    /// Detects the format (AWS JSON, CloudFront JSON or a CIDR list) and parses it.
+    #[wasm_bindgen(js_name = fromSource)]
+    pub fn from_source(
+        text: &str,
+        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SourceOptions | undefined")] options: JsValue,
+    ) -> Result<IpFence, JsError> {
+        let format = ipfence_core::source::detect(text.as_bytes());
+        let name = match format {
+            Format::Aws => "ip-ranges.json",
+            Format::CloudFront => "list-cloudfront-ips.json",
+            Format::Text => "CIDR list",
+        };
+        source(text, format, name, &filter, &options)
+    }
+
+    /// `"aws"`, `"cloudfront"` or `"text"`: what `fromSource` would read `text` as.
+    #[wasm_bindgen(js_name = detectFormat)]
+    pub fn detect_format(text: &str) -> String {
+        ipfence_core::source::detect(text.as_bytes())
+            .name()
+            .to_string()
+    }
+
+    /// Loads a compiled blob (from `ipfence compile` or `toBlob`). The bytes are copied
+    /// and validated whole, so lookups cannot fail later.
+    #[wasm_bindgen(js_name = fromBlob)]
+    pub fn from_blob(bytes: &[u8]) -> Result<IpFence, JsError> {
+        Fence::from_blob(bytes)
+            .map(|inner| IpFence { inner })
+            .map_err(err)
+    }
+
+    /// A new allowlist with what `filter` selects from this one.
+    pub fn select(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Filter")] filter: JsValue,
+    ) -> Result<IpFence, JsError> {
+        let spec = read_filter(&filter).map_err(err)?;
+        self.inner
+            .select(&spec)
+            .map(|inner| IpFence { inner })
+            .map_err(err)
+    }
+
+    /// Whether `ip` is allowed. Throws when `ip` is not an IPv4 or IPv6 address.
+    pub fn contains(&self, ip: &str) -> Result<bool, JsError> {
+        self.inner.contains(ip).map_err(err)
+    }
+
+    /// The longest matching prefix of `ip` and its entries, or `null`.
+    #[wasm_bindgen(unchecked_return_type = "LookupResult | null")]
+    pub fn lookup(&self, ip: &str) -> Result<JsValue, JsError> {
+        let mut out = String::with_capacity(128);
+        self.inner.lookup_json(ip, &mut out).map_err(err)?;
+        if out == "null" {
+            return Ok(JsValue::NULL);
+        }
+        from_json(&out)
+    }
+
+    /// `lookup` for many addresses at once (one crossing into wasm and back).
+    #[wasm_bindgen(js_name = lookupMany, unchecked_return_type = "(LookupResult | null)[]")]
+    pub fn lookup_many(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] ips: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let ips = strings_of(&ips).map_err(err)?;
+        from_json(&self.inner.lookup_many_json(&ips).map_err(err)?)
+    }
+
+    /// `contains` for many addresses: a `Uint8Array` of 1 (allowed) and 0.
+    #[wasm_bindgen(js_name = containsMany)]
+    pub fn contains_many(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] ips: JsValue,
+    ) -> Result<Vec<u8>, JsError> {
+        let ips = strings_of(&ips).map_err(err)?;
+        self.inner.contains_many(&ips).map_err(err)
+    }
+
+    /// Renders every address as firewall rules or AWS payloads: `format` is one of
+    /// `nftables`, `ipset`, `iptables`, `pf`, `aws-waf`, `aws-prefix-list`,
+    /// `aws-security-group`.
+    #[wasm_bindgen(unchecked_return_type = "ExportOutput")]
+    pub fn export(
+        &self,
+        format: &str,
+        #[wasm_bindgen(unchecked_param_type = "ExportOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        self.export_from(format, &options, None)
+    }
+
+    /// The incremental update from `old` (the version currently loaded) to this one.
+    #[wasm_bindgen(js_name = exportUpdate, unchecked_return_type = "ExportOutput")]
+    pub fn export_update(
+        &self,
+        format: &str,
+        old: &IpFence,
+        #[wasm_bindgen(unchecked_param_type = "ExportOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        self.export_from(format, &options, Some(&old.inner))
+    }
+
+    fn export_from(
+        &self,
+        format: &str,
+        options: &JsValue,
+        old: Option<&Fence>,
+    ) -> Result<JsValue, JsError> {
+        let opts = read_export_options(options).map_err(err)?;
+        let out = self.inner.export(format, &opts, old).map_err(err)?;
+        let obj = Object::new();
+        let notes: Array = out.notes.iter().map(|n| JsValue::from_str(n)).collect();
+        let ok = Reflect::set(&obj, &"text".into(), &JsValue::from_str(&out.text))
+            .and_then(|_| Reflect::set(&obj, &"notes".into(), &notes));
+        ok.map_err(|_| JsError::new("internal error: cannot build the export result"))?;
+        Ok(obj.into())
+    }
+
+    /// What changed from this version (the older) to `newer`.
+    #[wasm_bindgen(unchecked_return_type = "Diff")]
+    pub fn diff(&self, newer: &IpFence) -> Result<JsValue, JsError> {
+        from_json(&self.inner.diff_json(&newer.inner))
+    }
+
+    /// The compiled blob, for `fromBlob` (a copy).
+    #[wasm_bindgen(js_name = toBlob)]
+    pub fn to_blob(&self) -> Vec<u8> {
+        self.inner.to_blob()
+    }
+
+    /// Which data this is (sources with createDate and syncToken, filter, counts).
+    #[wasm_bindgen(unchecked_return_type = "Info")]
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        from_json(&self.inner.info_json())
+    }
+
+    /// The services, regions and border groups present, sorted.
+    #[wasm_bindgen(unchecked_return_type = "Names")]
+    pub fn names(&self) -> Result<JsValue, JsError> {
+        from_json(&self.inner.names_json())
+    }
+}
