@@ -162,7 +162,11 @@ fn whole(x: &JsValue, max: f64, max_text: &str, what: &str) -> Result<u64, Strin
         // JS's own String(n): no float formatting code in the .wasm.
         Some(_) => Err(format!(
             "{what}: {} is not a whole number from 0 to {max_text}",
-            String::from(js_sys::JsString::from(x.clone()))
+            js_sys::Number::from(x.clone())
+                .to_string(10)
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default()
         )),
         None => Err(format!("{what}: expected a number, got {}", kind(x))),
     }

@@ -1,0 +1,183 @@
+// The JS API of the node build (wasm/pkg/node) against the real AWS fixtures, cross-checked
+// with the native CLI's `ipfence lookup --json`, `export` and `diff --json`.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const u = require('./util');
+
+const { IpFence } = u.pkgNode();
+const awsText = fs.readFileSync(u.AWS, 'utf8');
+const awsDoc = JSON.parse(awsText);
+const SAMPLE = 12000;
+const ips = u.sampleAddresses(awsText, SAMPLE, 7);
+
+test('lookup, contains, lookupMany and containsMany agree with the CLI on 12,000 addresses', () => {
+  assert.ok(ips.length >= 10000);
+  const want = u.cliLookups([], ips);
+  assert.equal(want.length, ips.length);
+  const f = IpFence.fromAwsJson(awsText, {});
+  const many = f.lookupMany(ips);
+  const flags = f.containsMany(ips);
+  let allowed = 0;
+  for (let i = 0; i < ips.length; i++) {
+    assert.equal(want[i].ip, ips[i]);
+    const one = f.lookup(ips[i]);
+    assert.deepEqual(one, want[i].match, ips[i]);
+    assert.deepEqual(many[i], want[i].match, ips[i]);
+    assert.equal(f.contains(ips[i]), want[i].match !== null, ips[i]);
+    assert.equal(flags[i], want[i].match !== null ? 1 : 0, ips[i]);
+    if (want[i].match) allowed++;
+  }
+  // The sample must exercise both answers, or the comparison proves little.
+  assert.ok(allowed > ips.length / 4 && allowed < ips.length * 3 / 4, `allowed ${allowed}`);
+  f.free();
+});
+
+test('a filter selects what the CLI selects', () => {
+  const sub = ips.filter((_, i) => i % 3 === 0);
+  const cases = [
+    [{ services: ['API_GATEWAY'], family: 'ipv4' }, ['--service', 'API_GATEWAY', '--ipv4']],
+    [{ regions: ['us-east-1', 'eu-west-1'] }, ['--region', 'us-east-1,eu-west-1']],
+    [{ services: ['amazon'], excludeServices: ['EC2'] }, ['--service', 'AMAZON', '--exclude-service', 'EC2']],
+    [{ family: 'ipv6' }, ['--ipv6']],
+  ];
+  for (const [filter, args] of cases) {
+    const want = u.cliLookups(args, sub);
+    const f = IpFence.fromAwsJson(awsText, filter);
+    assert.deepEqual(f.lookupMany(sub), want.map((w) => w.match), JSON.stringify(filter));
+    f.free();
+  }
+});
+
+test('fromBlob of the compiled snapshot answers like fromAwsJson; toBlob round-trips', () => {
+  const blob = fs.readFileSync(path.join(u.WASM, 'www', 'aws.ipfence'));
+  const a = IpFence.fromBlob(blob);
+  const b = IpFence.fromAwsJson(awsText);
+  assert.deepEqual(a.lookupMany(ips), b.lookupMany(ips));
+  const again = IpFence.fromBlob(b.toBlob());
+  assert.deepEqual(again.lookupMany(ips.slice(0, 2000)), b.lookupMany(ips.slice(0, 2000)));
+  const info = a.info();
+  assert.equal(info.sources.length, 1);
+  assert.equal(info.sources[0].createDate, awsDoc.createDate);
+  assert.equal(info.sources[0].syncToken, awsDoc.syncToken);
+  assert.equal(info.entryCount, awsDoc.prefixes.length + awsDoc.ipv6_prefixes.length);
+  assert.equal(info.blobBytes, blob.length);
+  for (const x of [a, b, again]) x.free();
+});
+
+test('select narrows a loaded blob like a filter at load time', () => {
+  const all = IpFence.fromBlob(fs.readFileSync(path.join(u.WASM, 'www', 'aws.ipfence')));
+  const s3 = all.select({ services: ['S3'], family: 'ipv4' });
+  const direct = IpFence.fromAwsJson(awsText, { services: ['S3'], family: 'ipv4' });
+  assert.deepEqual(s3.lookupMany(ips), direct.lookupMany(ips));
+  assert.equal(s3.info().filter, 'service=S3 family=ipv4');
+  const names = all.names();
+  const services = [...new Set(awsDoc.prefixes.concat(awsDoc.ipv6_prefixes).map((p) => p.service))].sort();
+  assert.deepEqual(names.services, services);
+  for (const x of [all, s3, direct]) x.free();
+});
+
+test('exports equal the CLI export, for every format', () => {
+  const f = IpFence.fromAwsJson(awsText, { services: ['S3'], family: 'ipv4' }, { name: u.AWS });
+  for (const format of ['nftables', 'ipset', 'iptables', 'pf', 'aws-waf', 'aws-prefix-list', 'aws-security-group']) {
+    const want = u.cli(['export', '--format', format, '--input', u.AWS, '--service', 'S3', '--ipv4']);
+    const got = f.export(format, {});
+    assert.equal(got.text, want, format);
+    assert.ok(Array.isArray(got.notes));
+  }
+  const opts = { name: 'web', ports: [443, 80], protocol: 'tcp', style: 'sets' };
+  const want = u.cli(['export', '--format', 'nftables', '--input', u.AWS, '--service', 'S3', '--ipv4',
+    '--name', 'web', '--ports', '443,80', '--style', 'sets']);
+  assert.equal(f.export('nftables', opts).text, want);
+  f.free();
+});
+
+test('exportUpdate and diff between the consecutive 2026-08-22 snapshots', () => {
+  const oldText = fs.readFileSync(u.AWS_OLDER, 'utf8');
+  const older = IpFence.fromAwsJson(oldText);
+  const newer = IpFence.fromAwsJson(awsText);
+  const d = older.diff(newer);
+  const want = JSON.parse(u.cli(['diff', '--json', u.AWS_OLDER, u.AWS]));
+  const shape = (l) => l.map((e) => ({ prefix: e.prefix, service: e.service, region: e.region,
+    networkBorderGroup: e.network_border_group }));
+  assert.deepEqual(d.added, shape(want.added));
+  assert.deepEqual(d.removed, shape(want.removed));
+  assert.ok(d.added.some((e) => e.prefix === '1.178.86.0/24'));
+  assert.equal(d.addedAddresses.ipv4, want.addresses.ipv4_added);
+  assert.equal(d.addedAddresses.ipv6, want.addresses.ipv6_added);
+  assert.deepEqual(d.summary, want.summary.map((r) => ({ service: r.service, region: r.region,
+    added: r.added, removed: r.removed })));
+  const up = newer.exportUpdate('nftables', older, { style: 'replace' });
+  assert.match(up.text, /1\.178\.86\.0\/24/);
+  const back = newer.diff(older);
+  assert.deepEqual(back.removed, d.added);
+  older.free();
+  newer.free();
+});
+
+test('CloudFront and CIDR text lists', () => {
+  const cf = fs.readFileSync(path.join(u.DATA, 'cloudfront', 'list-cloudfront-ips.json'), 'utf8');
+  assert.equal(IpFence.detectFormat(cf), 'cloudfront');
+  const f = IpFence.fromCloudFrontJson(cf, { services: ['CLOUDFRONT_GLOBAL_IP_LIST'] });
+  const doc = JSON.parse(cf);
+  const first = doc.CLOUDFRONT_GLOBAL_IP_LIST[0];
+  const hit = f.lookup(first.split('/')[0]);
+  assert.equal(hit.prefix, first);
+  assert.equal(hit.entries[0].service, 'CLOUDFRONT_GLOBAL_IP_LIST');
+  const text = fs.readFileSync(path.join(u.DATA, 'cloudflare', 'ips-v4'), 'utf8');
+  assert.equal(IpFence.detectFormat(text), 'text');
+  const t = IpFence.fromText(text);
+  const auto = IpFence.fromSource(text);
+  const cidrs = text.split('\n').filter((l) => l.trim());
+  for (const c of cidrs) {
+    assert.equal(t.lookup(c.split('/')[0]).prefix, c);
+    assert.equal(auto.contains(c.split('/')[0]), true);
+  }
+  assert.equal(t.contains('8.8.8.8'), false);
+  for (const x of [f, t, auto]) x.free();
+});
+
+test('errors are Errors with the core message: what, where, why', () => {
+  const f = IpFence.fromAwsJson(awsText);
+  assert.throws(() => f.contains('nope'), { name: 'Error', message: '"nope" is not an IPv4 or IPv6 address' });
+  assert.throws(() => f.lookup('01.2.3.4'), { message: /"01\.2\.3\.4" is not an IPv4 or IPv6 address/ });
+  assert.throws(() => f.lookupMany(['1.2.3.4', 'x']), { message: /^ips\[1\]: "x" is not an IPv4 or IPv6 address$/ });
+  assert.throws(() => f.lookupMany('1.2.3.4'), { message: 'ips: expected an array of strings, got string' });
+  assert.throws(() => f.containsMany([1]), { message: 'ips[0]: expected a string, got number' });
+  assert.throws(() => IpFence.fromAwsJson('{"prefixes": [', {}), { message: /^ip-ranges\.json: line 1, column \d+: / });
+  const bad = awsText.replace('"ip_prefix": "3.', '"ip_prefix": "3.5.140.1/22", "x": "');
+  assert.throws(() => IpFence.fromAwsJson(bad, {}, { name: 'mine.json' }), { message: /^mine\.json: / });
+  assert.throws(() => IpFence.fromText('10.0.0.1/8\n'), { message: /CIDR list: line 1.*"10\.0\.0\.1\/8" has host bits set/ });
+  assert.equal(IpFence.fromText('10.0.0.1/8\n', {}, { maskHostBits: true }).lookup('10.9.9.9').prefix, '10.0.0.0/8');
+  assert.throws(() => IpFence.fromAwsJson(awsText, { services: ['NOPE'] }), { message: /"NOPE"/ });
+  assert.throws(() => IpFence.fromAwsJson(awsText, { service: ['S3'] }), { message: /^filter: unknown key "service" \(expected services, / });
+  assert.throws(() => IpFence.fromAwsJson(awsText, { family: 'v5' }), { message: /^filter\.family: "v5" is not "ipv4" or "ipv6"/ });
+  assert.throws(() => IpFence.fromAwsJson(awsText, { services: [3] }), { message: 'filter.services[0]: expected a string, got number' });
+  assert.throws(() => IpFence.fromAwsJson(awsText, 'S3'), { message: 'filter: expected an object, got string' });
+  assert.throws(() => f.export('nftable'), { message: /nftable/ });
+  assert.throws(() => f.export('nftables', { name: 'bad name;' }), { message: /^nftables: name "bad name;"/ });
+  assert.throws(() => f.export('nftables', { ports: [70000] }), { message: 'options.ports[0]: 70000 is not a whole number from 0 to 65535' });
+  const blob = f.toBlob();
+  assert.throws(() => IpFence.fromBlob(blob.subarray(0, blob.length - 7)), { message: /^blob: offset \d+: / });
+  assert.throws(() => IpFence.fromBlob(new Uint8Array(3)), { message: /^blob: offset \d+: header needs \d+ bytes, 3 given/ });
+  // After every error the module still answers.
+  assert.equal(f.contains('3.5.140.2'), true);
+  f.free();
+});
+
+test('no input bytes make it panic: random and mutated blobs and sources only throw Errors', () => {
+  const next = u.rng(99);
+  const good = IpFence.fromAwsJson(awsText, { services: ['S3'] }).toBlob();
+  for (let i = 0; i < 300; i++) {
+    const b = Uint8Array.from(good);
+    for (let k = 0; k < 1 + (next() % 8); k++) b[next() % b.length] = next() & 255;
+    try { IpFence.fromBlob(b).free(); } catch (e) { assert.ok(e instanceof Error && e.message.startsWith('blob: ')); }
+    const cut = good.subarray(0, next() % good.length);
+    assert.throws(() => IpFence.fromBlob(cut), Error);
+    const s = awsText.slice(0, 2000 + (next() % 3000));
+    assert.throws(() => IpFence.fromAwsJson(s), Error);
+  }
+  assert.equal(IpFence.fromBlob(good).contains('52.95.128.1') !== undefined, true);
+});
