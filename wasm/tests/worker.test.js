@@ -1,0 +1,91 @@
+// The example edge worker (wasm/examples/edge-worker) in workerd, Cloudflare's open-source
+// Workers runtime, started here on 127.0.0.1: answers compared with the CLI's, batches,
+// the 403 gate, and 400 with a message on bad input.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const u = require('./util');
+
+const DIR = path.join(u.WASM, 'examples', 'edge-worker');
+const WORKERD = path.join(u.WASM, 'node_modules', '.bin', 'workerd');
+
+async function waitUp(base, proc, log) {
+  for (let i = 0; i < 200; i++) {
+    if (proc.exitCode !== null) throw new Error(`workerd exited ${proc.exitCode}: ${log.join('')}`);
+    try {
+      await fetch(base + '/info');
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`workerd did not answer: ${log.join('')}`);
+}
+
+test('the edge worker answers in workerd', { timeout: 120000 }, async () => {
+  const port = await u.freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = [];
+  const proc = spawn(WORKERD, ['serve', 'config.capnp', '--socket-addr', `http=127.0.0.1:${port}`],
+    { cwd: DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.on('data', (d) => log.push(String(d)));
+  proc.stderr.on('data', (d) => log.push(String(d)));
+  try {
+    await waitUp(base, proc, log);
+    const awsText = fs.readFileSync(u.AWS, 'utf8');
+    const ips = u.sampleAddresses(awsText, 2000, 3);
+    const want = u.cliLookups([], ips);
+
+    // GET, one by one (a sample), and POST, the whole batch.
+    for (let i = 0; i < ips.length; i += 10) {
+      const r = await fetch(`${base}/check?ip=${encodeURIComponent(ips[i])}`);
+      assert.equal(r.status, 200);
+      const body = await r.json();
+      assert.deepEqual(body, { ip: ips[i], allowed: want[i].match !== null, match: want[i].match });
+    }
+    const post = await fetch(`${base}/check`, { method: 'POST', body: JSON.stringify({ ips }) });
+    assert.equal(post.status, 200);
+    const { results } = await post.json();
+    assert.deepEqual(results.map((x) => x.match), want.map((w) => w.match));
+    assert.ok(results.some((x) => x.allowed) && results.some((x) => !x.allowed));
+
+    // Which data: the embedded snapshot's stamps.
+    const info = await (await fetch(`${base}/info`)).json();
+    assert.equal(info.sources[0].createDate, JSON.parse(awsText).createDate);
+
+    // Bad input: 400 with a message.
+    let r = await fetch(`${base}/check?ip=not-an-ip`);
+    assert.equal(r.status, 400);
+    assert.deepEqual(await r.json(), { error: '"not-an-ip" is not an IPv4 or IPv6 address' });
+    r = await fetch(`${base}/check`);
+    assert.equal(r.status, 400);
+    assert.match((await r.json()).error, /"ip" is missing/);
+    r = await fetch(`${base}/check`, { method: 'POST', body: '["1.2.3.4", "x"]' });
+    assert.equal(r.status, 400);
+    assert.equal((await r.json()).error, 'ips[1]: "x" is not an IPv4 or IPv6 address');
+    r = await fetch(`${base}/check`, { method: 'POST', body: '{oops' });
+    assert.equal(r.status, 400);
+    assert.match((await r.json()).error, /^request body: not JSON/);
+
+    // The gate: the client address header decides.
+    const inside = ips[want.findIndex((w) => w.match)];
+    const outside = ips[want.findIndex((w) => !w.match)];
+    r = await fetch(`${base}/app`, { headers: { 'cf-connecting-ip': inside } });
+    assert.equal(r.status, 200);
+    assert.equal((await r.json()).allowed, true);
+    r = await fetch(`${base}/app`, { headers: { 'cf-connecting-ip': outside } });
+    assert.equal(r.status, 403);
+    assert.equal((await r.json()).error, `forbidden: ${outside} is not in the allowlist`);
+    r = await fetch(`${base}/app`);
+    assert.equal(r.status, 403);
+    r = await fetch(`${base}/app`, { headers: { 'cf-connecting-ip': 'garbage' } });
+    assert.equal(r.status, 403);
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((resolve) => (proc.exitCode !== null ? resolve() : proc.on('exit', resolve)));
+  }
+  fs.writeFileSync(path.join(u.outDir('worker'), 'workerd.log'), log.join(''));
+});
