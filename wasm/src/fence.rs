@@ -287,7 +287,9 @@ impl Fence {
             ("removedAddresses", &d.removed_set),
         ] {
             json::key(&mut out, name);
-            let v6 = set.count_v6().map_or(String::from("2^128"), |n| n.to_string());
+            let v6 = set
+                .count_v6()
+                .map_or(String::from("2^128"), |n| n.to_string());
             let _ = write!(out, "{{\"ipv4\":{},\"ipv6\":\"{v6}\"}},", set.count_v4());
         }
         out.pop();
