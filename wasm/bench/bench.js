@@ -1,0 +1,109 @@
+// Node benchmark of the wasm package on the real AWS data: contains and lookup per call
+// and via lookupMany/containsMany, fromBlob and fromAwsJson start-up. Addresses are drawn
+// like benches/lookup.rs (4,096 per batch: half inside a random published prefix, half
+// random). Prints the criterion figures of the native matcher beside them when
+// target/criterion holds them (`cargo bench --bench lookup`).
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const u = require('../tests/util');
+
+const { IpFence } = u.pkgNode();
+const BATCH = 4096;
+const awsText = fs.readFileSync(u.AWS, 'utf8');
+const doc = JSON.parse(awsText);
+const blob = fs.readFileSync(path.join(u.WASM, 'www', 'aws.ipfence'));
+const next = u.rng(42);
+const rand64 = () => (BigInt(next()) << 32n) | BigInt(next());
+
+function queriesV4() {
+  return Array.from({ length: BATCH }, (_, i) => {
+    let n;
+    if (i % 2 === 0) {
+      const p = doc.prefixes[next() % doc.prefixes.length].ip_prefix;
+      const [a, len] = p.split('/');
+      const base = a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+      n = base + (next() % 2 ** (32 - Number(len)));
+    } else {
+      n = next();
+    }
+    return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  });
+}
+
+function v6ToBig(a) {
+  const [head, tail = ''] = a.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const words = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return words.reduce((x, w) => (x << 16n) | BigInt(parseInt(w, 16)), 0n);
+}
+
+function bigToV6(n) {
+  const w = [];
+  for (let i = 7; i >= 0; i--) w.push(((n >> BigInt(16 * i)) & 0xffffn).toString(16));
+  return w.join(':');
+}
+
+function queriesV6() {
+  return Array.from({ length: BATCH }, (_, i) => {
+    const r = (rand64() << 64n) | rand64();
+    if (i % 2 === 0) {
+      const p = doc.ipv6_prefixes[next() % doc.ipv6_prefixes.length].ipv6_prefix;
+      const [a, len] = p.split('/');
+      const host = (1n << BigInt(128 - Number(len))) - 1n;
+      return bigToV6(v6ToBig(a) | (r & host));
+    }
+    return bigToV6(r);
+  });
+}
+
+/** Median nanoseconds per call of fn over `rounds` runs of `per` calls. */
+function time(fn, per, rounds = 31) {
+  for (let i = 0; i < 3; i++) fn();
+  const t = [];
+  for (let i = 0; i < rounds; i++) {
+    const s = process.hrtime.bigint();
+    fn();
+    t.push(Number(process.hrtime.bigint() - s) / per);
+  }
+  t.sort((a, b) => a - b);
+  return t[t.length >> 1];
+}
+
+function native(group, name) {
+  try {
+    const f = path.join(u.ROOT, 'target', 'criterion', group, name, 'new', 'estimates.json');
+    return JSON.parse(fs.readFileSync(f, 'utf8')).median.point_estimate / BATCH;
+  } catch {
+    return null;
+  }
+}
+
+const fmt = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(1)} ns`);
+const rows = [];
+function row(what, ns, nativeNs) {
+  rows.push({ what, wasm: fmt(ns), native: nativeNs ? fmt(nativeNs) : '-', ratio: nativeNs ? (ns / nativeNs).toFixed(1) + 'x' : '-' });
+}
+
+// Start-up.
+const t0 = process.hrtime.bigint();
+const first = IpFence.fromBlob(blob);
+const firstNs = Number(process.hrtime.bigint() - t0);
+first.free();
+row(`fromBlob, first call (${blob.length} bytes)`, firstNs, null);
+row('fromBlob (median)', time(() => IpFence.fromBlob(blob).free(), 1, 51), native('compile', 'load_from_bytes') ? native('compile', 'load_from_bytes') * BATCH : null);
+row('fromAwsJson, full file (median)', time(() => IpFence.fromAwsJson(awsText).free(), 1, 9), null);
+
+const f = IpFence.fromBlob(blob);
+for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
+  row(`contains ${fam}, per call`, time(() => { for (const q of qs) f.contains(q); }, BATCH), native(`lookup_${fam}`, 'ipfence_contains'));
+  row(`lookup ${fam}, per call`, time(() => { for (const q of qs) f.lookup(q); }, BATCH), native(`lookup_${fam}`, 'ipfence_lookup'));
+  row(`containsMany ${fam}, per address`, time(() => f.containsMany(qs), BATCH), native(`lookup_${fam}`, 'ipfence_contains'));
+  row(`lookupMany ${fam}, per address`, time(() => f.lookupMany(qs), BATCH), native(`lookup_${fam}`, 'ipfence_lookup'));
+}
+f.free();
+
+console.log(`node ${process.version}; .wasm ${fs.statSync(path.join(u.WASM, 'pkg', 'node', 'ipfence_wasm_bg.wasm')).size} bytes`);
+console.log('native: criterion medians from target/criterion (benches/lookup.rs; addresses already parsed, no strings)');
+console.table(rows);
