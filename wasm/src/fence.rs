@@ -366,3 +366,138 @@ impl Fence {
         self.matcher.to_bytes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    const AWS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json"
+    );
+    const AWS_OLDER: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/aws/ip-ranges-2026-08-22-11-57-05.json"
+    );
+
+    fn aws(path: &str, spec: &FilterSpec) -> Fence {
+        let bytes = std::fs::read(path).unwrap();
+        Fence::from_source(&bytes, "ip-ranges.json", Some(Format::Aws), spec, false).unwrap()
+    }
+
+    fn lookup(f: &Fence, ip: &str) -> Value {
+        let mut out = String::new();
+        f.lookup_json(ip, &mut out).unwrap();
+        serde_json::from_str(&out).unwrap()
+    }
+
+    #[test]
+    fn lookup_json_is_the_matchers_answer() {
+        let f = aws(AWS, &FilterSpec::default());
+        let ranges =
+            source::aws::parse(&std::fs::read(AWS).unwrap(), "x", Default::default()).unwrap();
+        let m = Matcher::build(&ranges).unwrap();
+        for e in ranges.entries.iter().step_by(37) {
+            let ip = e.prefix.network();
+            let want = m.lookup(ip).unwrap();
+            let got = lookup(&f, &ip.to_string());
+            assert_eq!(got["prefix"], want.prefix().to_string());
+            let entries = got["entries"].as_array().unwrap();
+            assert_eq!(entries.len(), want.entries().count());
+            for (g, w) in entries.iter().zip(want.entries()) {
+                assert_eq!(g["service"], w.service);
+                assert_eq!(g["region"], w.region);
+                assert_eq!(g["networkBorderGroup"], w.border_group);
+            }
+        }
+        assert_eq!(lookup(&f, "192.0.2.1"), Value::Null);
+        // IPv4-mapped IPv6 is looked up as IPv4.
+        assert_eq!(lookup(&f, "::ffff:3.5.140.2"), lookup(&f, "3.5.140.2"));
+        assert_ne!(lookup(&f, "3.5.140.2"), Value::Null);
+    }
+
+    #[test]
+    fn bad_input_is_an_error_naming_it() {
+        let f = aws(AWS, &FilterSpec::default());
+        assert_eq!(
+            f.contains("3.5.140.x").unwrap_err(),
+            "\"3.5.140.x\" is not an IPv4 or IPv6 address"
+        );
+        let e = f
+            .lookup_many_json(&["3.5.140.2", "", "1.1.1.1"])
+            .unwrap_err();
+        assert!(e.starts_with("ips[1]: "), "{e}");
+        let e = f.contains_many(&["1.1.1.1", "01.1.1.1"]).unwrap_err();
+        assert!(e.starts_with("ips[1]: "), "{e}");
+        let spec = FilterSpec {
+            services: vec!["NO_SUCH".into()],
+            ..FilterSpec::default()
+        };
+        assert!(f.select(&spec).unwrap_err().contains("NO_SUCH"));
+        assert!(Fence::from_blob(&[0; 10])
+            .unwrap_err()
+            .starts_with("blob: offset"));
+        let e = Fence::from_source(b"{", "x.json", None, &FilterSpec::default(), false);
+        assert!(e.unwrap_err().starts_with("x.json: "));
+        assert!(f.export("nope", &Options::default(), None).is_err());
+    }
+
+    #[test]
+    fn filter_words_and_selection() {
+        let spec = FilterSpec {
+            services: vec!["S3".into()],
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            family: Some(Family::V4),
+            ..FilterSpec::default()
+        };
+        assert_eq!(
+            spec.words(),
+            "service=S3 region=us-east-1,eu-west-1 family=ipv4"
+        );
+        assert_eq!(FilterSpec::default().words(), "everything");
+        let all = aws(AWS, &FilterSpec::default());
+        let picked = all.select(&spec).unwrap();
+        let direct = aws(AWS, &spec);
+        assert_eq!(picked.to_blob(), direct.to_blob());
+        let info: Value = serde_json::from_str(&picked.info_json()).unwrap();
+        assert_eq!(info["filter"], spec.words());
+        let names: Value = serde_json::from_str(&picked.names_json()).unwrap();
+        assert_eq!(names["services"], serde_json::json!(["S3"]));
+        assert!(!picked.contains("2600:1f18::1").unwrap() || all.contains("2600:1f18::1").unwrap());
+    }
+
+    #[test]
+    fn blob_round_trip_and_info() {
+        let f = aws(AWS, &FilterSpec::default());
+        let g = Fence::from_blob(&f.to_blob()).unwrap();
+        assert_eq!(g.to_blob(), f.to_blob());
+        let doc: Value = serde_json::from_slice(&std::fs::read(AWS).unwrap()).unwrap();
+        let info: Value = serde_json::from_str(&g.info_json()).unwrap();
+        assert_eq!(info["sources"][0]["createDate"], doc["createDate"]);
+        assert_eq!(info["sources"][0]["syncToken"], doc["syncToken"]);
+        assert_eq!(info["blobBytes"], f.to_blob().len());
+    }
+
+    #[test]
+    fn diff_of_the_consecutive_pair() {
+        let old = aws(AWS_OLDER, &FilterSpec::default());
+        let new = aws(AWS, &FilterSpec::default());
+        let d: Value = serde_json::from_str(&old.diff_json(&new)).unwrap();
+        let added = d["added"].as_array().unwrap();
+        assert!(
+            added.iter().all(|e| e["prefix"] == "1.178.86.0/24"),
+            "{added:?}"
+        );
+        assert!(!added.is_empty());
+        assert_eq!(d["removed"], serde_json::json!([]));
+        assert_eq!(d["addedAddresses"]["ipv4"], 256);
+        assert_eq!(d["addedAddresses"]["ipv6"], "0");
+        let back: Value = serde_json::from_str(&new.diff_json(&old)).unwrap();
+        assert_eq!(back["removed"], d["added"]);
+        let up = new
+            .export("nftables", &Options::default(), Some(&old))
+            .unwrap();
+        assert!(up.text.contains("1.178.86.0/24"));
+    }
+}

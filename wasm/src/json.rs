@@ -78,3 +78,19 @@ mod tests {
         assert_eq!(out, r#"["a","b"],null"#);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the text, serde_json reads back exactly what we wrote.
+        #[test]
+        fn string_round_trips_through_a_json_parser(s in any::<String>()) {
+            let mut out = String::new();
+            super::string(&mut out, &s);
+            let back: String = serde_json::from_str(&out).unwrap();
+            prop_assert_eq!(back, s);
+        }
+    }
+}

@@ -68,6 +68,16 @@ export interface Diff {
 
 #[wasm_bindgen]
 extern "C" {
+    /// A `Filter` object (typed for TS; read and checked in [`read_filter`]).
+    #[wasm_bindgen(typescript_type = "Filter")]
+    pub type FilterArg;
+    /// A `SourceOptions` object.
+    #[wasm_bindgen(typescript_type = "SourceOptions")]
+    pub type SourceOptionsArg;
+    /// An `ExportOptions` object.
+    #[wasm_bindgen(typescript_type = "ExportOptions")]
+    pub type ExportOptionsArg;
+
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(s: &str);
 }
@@ -346,11 +356,12 @@ fn source(
     text: &str,
     format: Format,
     default_name: &str,
-    filter: &JsValue,
-    options: &JsValue,
+    filter: Option<FilterArg>,
+    options: Option<SourceOptionsArg>,
 ) -> Result<IpFence, JsError> {
-    let spec = read_filter(filter).map_err(err)?;
-    let (name, mask) = read_source_options(options, default_name).map_err(err)?;
+    let spec = read_filter(&filter.map_or(JsValue::UNDEFINED, JsValue::from)).map_err(err)?;
+    let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
+    let (name, mask) = read_source_options(&options, default_name).map_err(err)?;
     Fence::from_source(text.as_bytes(), &name, Some(format), &spec, mask)
         .map(|inner| IpFence { inner })
         .map_err(err)
@@ -362,10 +373,10 @@ impl IpFence {
     #[wasm_bindgen(js_name = fromAwsJson)]
     pub fn from_aws_json(
         text: &str,
-        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "SourceOptions | undefined")] options: JsValue,
+        filter: Option<FilterArg>,
+        options: Option<SourceOptionsArg>,
     ) -> Result<IpFence, JsError> {
-        source(text, Format::Aws, "ip-ranges.json", &filter, &options)
+        source(text, Format::Aws, "ip-ranges.json", filter, options)
     }
 
     /// Parses the CloudFront list (`list-cloudfront-ips.json`) and keeps what `filter`
@@ -373,15 +384,15 @@ impl IpFence {
     #[wasm_bindgen(js_name = fromCloudFrontJson)]
     pub fn from_cloudfront_json(
         text: &str,
-        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "SourceOptions | undefined")] options: JsValue,
+        filter: Option<FilterArg>,
+        options: Option<SourceOptionsArg>,
     ) -> Result<IpFence, JsError> {
         source(
             text,
             Format::CloudFront,
             "list-cloudfront-ips.json",
-            &filter,
-            &options,
+            filter,
+            options,
         )
     }
 
@@ -389,18 +400,18 @@ impl IpFence {
     #[wasm_bindgen(js_name = fromText)]
     pub fn from_text(
         text: &str,
-        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "SourceOptions | undefined")] options: JsValue,
+        filter: Option<FilterArg>,
+        options: Option<SourceOptionsArg>,
     ) -> Result<IpFence, JsError> {
-        source(text, Format::Text, "CIDR list", &filter, &options)
+        source(text, Format::Text, "CIDR list", filter, options)
     }
 
     /// Detects the format (AWS JSON, CloudFront JSON or a CIDR list) and parses it.
     #[wasm_bindgen(js_name = fromSource)]
     pub fn from_source(
         text: &str,
-        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "SourceOptions | undefined")] options: JsValue,
+        filter: Option<FilterArg>,
+        options: Option<SourceOptionsArg>,
     ) -> Result<IpFence, JsError> {
         let format = ipfence_core::source::detect(text.as_bytes());
         let name = match format {
@@ -408,7 +419,7 @@ impl IpFence {
             Format::CloudFront => "list-cloudfront-ips.json",
             Format::Text => "CIDR list",
         };
-        source(text, format, name, &filter, &options)
+        source(text, format, name, filter, options)
     }
 
     /// `"aws"`, `"cloudfront"` or `"text"`: what `fromSource` would read `text` as.
@@ -429,11 +440,8 @@ impl IpFence {
     }
 
     /// A new allowlist with what `filter` selects from this one.
-    pub fn select(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Filter")] filter: JsValue,
-    ) -> Result<IpFence, JsError> {
-        let spec = read_filter(&filter).map_err(err)?;
+    pub fn select(&self, filter: FilterArg) -> Result<IpFence, JsError> {
+        let spec = read_filter(&filter.into()).map_err(err)?;
         self.inner
             .select(&spec)
             .map(|inner| IpFence { inner })
@@ -481,9 +489,13 @@ impl IpFence {
     pub fn export(
         &self,
         format: &str,
-        #[wasm_bindgen(unchecked_param_type = "ExportOptions | undefined")] options: JsValue,
+        options: Option<ExportOptionsArg>,
     ) -> Result<JsValue, JsError> {
-        self.export_from(format, &options, None)
+        self.export_from(
+            format,
+            &options.map_or(JsValue::UNDEFINED, JsValue::from),
+            None,
+        )
     }
 
     /// The incremental update from `old` (the version currently loaded) to this one.
@@ -492,9 +504,13 @@ impl IpFence {
         &self,
         format: &str,
         old: &IpFence,
-        #[wasm_bindgen(unchecked_param_type = "ExportOptions | undefined")] options: JsValue,
+        options: Option<ExportOptionsArg>,
     ) -> Result<JsValue, JsError> {
-        self.export_from(format, &options, Some(&old.inner))
+        self.export_from(
+            format,
+            &options.map_or(JsValue::UNDEFINED, JsValue::from),
+            Some(&old.inner),
+        )
     }
 
     fn export_from(
