@@ -22,6 +22,7 @@ mod cli;
   ipfence diff old/ip-ranges.json new/ip-ranges.json
   ipfence export --format nftables --service API_GATEWAY
   ipfence compile --output aws.ipfence
+  ipfence sync --config /etc/ipfence/sync.toml --dry-run
 
 Exit status: 0 yes / success, 1 no (an address not allowed, versions differ), 2 error.")]
 struct Cli {
@@ -43,6 +44,8 @@ enum Command {
     Compile(cli::compile::CompileArgs),
     /// Render firewall or AWS rules (nftables, ipset, iptables, pf, aws-waf, ...).
     Export(Box<cli::export::ExportArgs>),
+    /// Keep firewalls and AWS objects in sync with the newest published ranges.
+    Sync(cli::sync::SyncArgs),
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Services(a) => cli::services::run(a),
         Command::Compile(a) => cli::compile::run(a),
         Command::Export(a) => cli::export::run(a),
+        Command::Sync(a) => cli::sync::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

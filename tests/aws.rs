@@ -15,7 +15,7 @@ use crate::util::{data, ipfence, AWS_NEW};
 
 const AWS_MONTH_BEFORE: &str = "aws/ip-ranges-2026-07-23-16-17-05.json";
 
-fn venv(bin: &str) -> PathBuf {
+pub(crate) fn venv(bin: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join(".venv/aws/bin")
         .join(bin);
@@ -28,13 +28,13 @@ fn venv(bin: &str) -> PathBuf {
 }
 
 /// A moto server on a free loopback port, stopped when dropped.
-struct Emulator {
+pub(crate) struct Emulator {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Emulator {
-    fn start() -> Emulator {
+    pub(crate) fn start() -> Emulator {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -62,7 +62,7 @@ impl Emulator {
     }
 
     /// Runs `aws ARGS --output json`; returns the parsed answer.
-    fn aws(&self, args: &[&str]) -> Value {
+    pub(crate) fn aws(&self, args: &[&str]) -> Value {
         let out = Command::new(venv("aws"))
             .args(["--endpoint-url", &self.url, "--output", "json"])
             .args(args)
@@ -101,14 +101,14 @@ fn export(args: &[&str]) -> (Value, String) {
     (serde_json::from_str(&r.stdout).unwrap(), r.stderr)
 }
 
-fn set_of<'a>(cidrs: impl IntoIterator<Item = &'a Value>) -> PrefixSet {
+pub(crate) fn set_of<'a>(cidrs: impl IntoIterator<Item = &'a Value>) -> PrefixSet {
     cidrs
         .into_iter()
         .map(|v| v.as_str().unwrap().parse::<IpNet>().unwrap())
         .collect()
 }
 
-fn ipfence_set(input: &str, filter: &[&str]) -> PrefixSet {
+pub(crate) fn ipfence_set(input: &str, filter: &[&str]) -> PrefixSet {
     let file = data(input);
     let mut args = vec!["aggregate", "--input", file.to_str().unwrap()];
     args.extend_from_slice(filter);

@@ -14,7 +14,7 @@ use crate::util::{data, ipfence, tempdir, AWS_NEW};
 
 const AWS_MONTH_BEFORE: &str = "aws/ip-ranges-2026-07-23-16-17-05.json";
 
-fn require_tools() {
+pub(crate) fn require_tools() {
     for tool in [
         "nft",
         "ipset",
@@ -100,7 +100,7 @@ fn probes(set: &PrefixSet, v6: bool, n: usize) -> Vec<IpAddr> {
             IpNet::V4(c) => {
                 let span = !u32::from(c.netmask());
                 let x = u32::from(c.network()) | (seed as u32 & span);
-                let x = if i % 2 == 0 {
+                let x = if i.is_multiple_of(2) {
                     x
                 } else {
                     x.wrapping_add((seed >> 40) as u32 & 0xffff)
@@ -111,7 +111,7 @@ fn probes(set: &PrefixSet, v6: bool, n: usize) -> Vec<IpAddr> {
                 let span = !u128::from(c.netmask());
                 let r = (u128::from(seed) << 64) | u128::from(seed.rotate_left(17));
                 let x = u128::from(c.network()) | (r & span);
-                let x = if i % 2 == 0 {
+                let x = if i.is_multiple_of(2) {
                     x
                 } else {
                     x.wrapping_add(u128::from(seed >> 40) << 64)
@@ -154,7 +154,7 @@ fn ipfence_set(input: &str, filter: &[&str]) -> PrefixSet {
 }
 
 /// The kernel's contents of an nftables interval set (`nft -j list set`).
-fn nft_set(json: &str) -> PrefixSet {
+pub(crate) fn nft_set(json: &str) -> PrefixSet {
     let v: Value = serde_json::from_str(json).unwrap();
     let mut nets = Vec::new();
     for item in v["nftables"].as_array().unwrap() {
@@ -184,7 +184,7 @@ fn nft_set(json: &str) -> PrefixSet {
 }
 
 /// The kernel's contents of an ipset set (`ipset list` members).
-fn ipset_set(listing: &str) -> PrefixSet {
+pub(crate) fn ipset_set(listing: &str) -> PrefixSet {
     listing
         .split("Members:")
         .skip(1)

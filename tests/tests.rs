@@ -10,3 +10,4 @@ mod firewall;
 mod hostile;
 mod matcher;
 mod oracles;
+mod sync;

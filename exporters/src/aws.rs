@@ -448,7 +448,7 @@ pub fn render_prefix_list(req: &Request<'_>) -> Result<Output, Error> {
 }
 
 /// Contiguous port ranges from a port list: `[80, 443, 444]` -> `[(80, 80), (443, 444)]`.
-fn port_ranges(ports: &[u16]) -> Vec<(u16, u16)> {
+pub fn port_ranges(ports: &[u16]) -> Vec<(u16, u16)> {
     let mut p = ports.to_vec();
     p.sort_unstable();
     p.dedup();

@@ -17,6 +17,7 @@ pub mod diff;
 pub mod export;
 pub mod lookup;
 pub mod services;
+pub mod sync;
 
 /// Where the ranges come from.
 #[derive(clap::Args, Debug, Clone)]
@@ -134,7 +135,7 @@ impl FilterArgs {
 }
 
 /// Reads one input fully, refusing more than `max` bytes.
-fn read_input(path: &Path, max: u64) -> Result<(Vec<u8>, String)> {
+pub(crate) fn read_input(path: &Path, max: u64) -> Result<(Vec<u8>, String)> {
     let name = if path == Path::new("-") {
         "<stdin>".to_string()
     } else {

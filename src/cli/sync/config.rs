@@ -1,0 +1,304 @@
+//! The sync configuration file (TOML): where the ranges come from, the guards, and the
+//! targets. `examples/sync.toml` shows every key.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ipfence_exporters::Format;
+use serde::Deserialize;
+
+use crate::cli::FilterArgs;
+
+/// The official address of AWS ip-ranges.json.
+pub const AWS_URL: &str = "https://ip-ranges.amazonaws.com/ip-ranges.json";
+
+/// The whole file.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the published ranges are downloaded from.
+    #[serde(default = "default_url")]
+    pub url: String,
+    /// The state file (default: `ipfence-state.json` next to the config).
+    pub state: Option<PathBuf>,
+    /// Refuse to shrink a target's addresses (per family) by more than this fraction.
+    #[serde(default = "default_max_shrink")]
+    pub max_shrink: f64,
+    /// Connect and whole-download timeout, seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Retries after a failed download (connection error, timeout, 5xx, short body).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Delay before the first retry, doubled for each further one, milliseconds.
+    #[serde(default = "default_retry_delay")]
+    pub retry_delay_ms: u64,
+    /// Refuse a download larger than this many bytes.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    /// How the `aws` CLI is run for AWS targets.
+    #[serde(default)]
+    pub aws: AwsCli,
+    /// What to keep in sync.
+    #[serde(rename = "target", default)]
+    pub targets: Vec<Target>,
+}
+
+/// How the `aws` CLI is run.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AwsCli {
+    /// The program and any leading arguments.
+    #[serde(default = "default_aws_command")]
+    pub command: Vec<String>,
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--endpoint-url` (a local emulator, a VPC endpoint).
+    pub endpoint_url: Option<String>,
+}
+
+impl Default for AwsCli {
+    fn default() -> Self {
+        AwsCli {
+            command: default_aws_command(),
+            region: None,
+            profile: None,
+            endpoint_url: None,
+        }
+    }
+}
+
+/// One thing kept in sync: a firewall file, a set in the kernel, an AWS object.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Names the target in the state and in messages; also the table, set or object name
+    /// in the output (checked against the tool's rules).
+    pub name: String,
+    /// nftables, ipset, iptables, pf, aws-waf, aws-prefix-list, aws-security-group.
+    pub format: String,
+    /// Write the full rules here (atomically).
+    pub output: Option<PathBuf>,
+    /// Keep entries of these services (none: every service).
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Remove every address of these services.
+    #[serde(default)]
+    pub exclude_services: Vec<String>,
+    /// Keep entries of these regions.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Keep entries of these network border groups.
+    #[serde(default)]
+    pub border_groups: Vec<String>,
+    /// `ipv4` or `ipv6` (both when not given).
+    pub family: Option<String>,
+    /// Destination ports the rules allow (all when empty).
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    /// Protocol for port rules.
+    #[serde(default = "default_protocol")]
+    pub protocol: String,
+    /// Apply the change: run nft / ipset / pfctl, or call AWS.
+    #[serde(default)]
+    pub apply: bool,
+    /// The program (and leading arguments) that applies a local target instead of
+    /// `nft`, `ipset` or `pfctl`: e.g. `["ip", "netns", "exec", "edge", "nft"]`.
+    pub command: Option<Vec<String>>,
+    /// AWS: the WAF IP set id, prefix list id (pl-...) or security group id (sg-...).
+    pub id: Option<String>,
+    /// AWS WAF scope: REGIONAL or CLOUDFRONT.
+    #[serde(default = "default_scope")]
+    pub scope: String,
+    /// Most CIDRs per family the target takes (format default when not given).
+    pub max_entries: Option<usize>,
+    /// Over the quota: `refuse` (default) or `summarize` (fit into it, admitting the
+    /// fewest extra addresses, reported).
+    #[serde(default = "default_over_quota")]
+    pub over_quota: String,
+    /// Accept a selection with no address at all.
+    #[serde(default)]
+    pub allow_empty: bool,
+}
+
+fn default_url() -> String {
+    AWS_URL.into()
+}
+fn default_max_shrink() -> f64 {
+    0.10
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_retry_delay() -> u64 {
+    1000
+}
+fn default_max_bytes() -> u64 {
+    64 << 20
+}
+fn default_aws_command() -> Vec<String> {
+    vec!["aws".into()]
+}
+fn default_protocol() -> String {
+    "tcp".into()
+}
+fn default_scope() -> String {
+    "REGIONAL".into()
+}
+fn default_over_quota() -> String {
+    "refuse".into()
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!("{shown}: cannot read the sync configuration (examples/sync.toml shows one)")
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{shown}: {}",
+                e.to_string().trim_end().replace('\n', "\n  ")
+            )
+        })?;
+        config.check().with_context(|| format!("{shown}"))?;
+        Ok(config)
+    }
+
+    /// The state file: configured, or `ipfence-state.json` next to the config.
+    pub fn state_path(&self, config_path: &Path) -> PathBuf {
+        match &self.state {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => config_dir(config_path).join(p),
+            None => config_dir(config_path).join("ipfence-state.json"),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.targets.is_empty() {
+            bail!("no [[target]]: nothing to keep in sync (examples/sync.toml shows one)");
+        }
+        if !(0.0..=1.0).contains(&self.max_shrink) {
+            bail!(
+                "max_shrink = {}: expected a fraction between 0 and 1 (0.10 refuses to drop more than 10% of a target's addresses)",
+                self.max_shrink
+            );
+        }
+        if self.timeout_seconds == 0 {
+            bail!("timeout_seconds = 0: expected at least 1");
+        }
+        if self.aws.command.is_empty() {
+            bail!("[aws] command = []: name the program, e.g. [\"aws\"]");
+        }
+        for (i, t) in self.targets.iter().enumerate() {
+            t.check()
+                .with_context(|| format!("target {} ({:?})", i + 1, t.name))?;
+            if self.targets[..i].iter().any(|o| o.name == t.name) {
+                bail!(
+                    "target {} ({:?}): two targets have this name; each needs its own",
+                    i + 1,
+                    t.name
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn config_dir(config_path: &Path) -> PathBuf {
+    match config_path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+impl Target {
+    /// The export format.
+    pub fn format(&self) -> Format {
+        // Checked in `check`.
+        self.format.parse().unwrap_or(Format::Nftables)
+    }
+
+    /// Whether this is an AWS object (applied through the `aws` CLI).
+    pub fn is_aws(&self) -> bool {
+        matches!(
+            self.format(),
+            Format::AwsWaf | Format::AwsPrefixList | Format::AwsSecurityGroup
+        )
+    }
+
+    /// Whether the target fits its quota by summarizing.
+    pub fn summarize(&self) -> bool {
+        self.over_quota == "summarize"
+    }
+
+    /// The selection as the CLI's filter flags.
+    pub fn filter(&self) -> FilterArgs {
+        FilterArgs {
+            services: self.services.clone(),
+            exclude_services: self.exclude_services.clone(),
+            regions: self.regions.clone(),
+            border_groups: self.border_groups.clone(),
+            ipv4: self.family.as_deref() == Some("ipv4"),
+            ipv6: self.family.as_deref() == Some("ipv6"),
+            allow_empty: true,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        let format: Format = self.format.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "format = {:?}: expected one of nftables, ipset, iptables, pf, aws-waf, aws-prefix-list, aws-security-group",
+                self.format
+            )
+        })?;
+        if let Some(f) = &self.family {
+            if f != "ipv4" && f != "ipv6" {
+                bail!("family = {f:?}: expected \"ipv4\" or \"ipv6\" (leave it out for both)");
+            }
+        }
+        if self.over_quota != "refuse" && self.over_quota != "summarize" {
+            bail!(
+                "over_quota = {:?}: expected \"refuse\" or \"summarize\"",
+                self.over_quota
+            );
+        }
+        if self.output.is_none() && !self.apply {
+            bail!("neither output nor apply = true: the target would do nothing");
+        }
+        if self.command.as_ref().is_some_and(Vec::is_empty) {
+            bail!("command = []: name the program, e.g. [\"nft\"]");
+        }
+        match format {
+            Format::Iptables if self.apply => bail!(
+                "apply = true: iptables rules are loaded with iptables-restore by you, once; keep the changing addresses in an ipset target (format = \"ipset\", apply = true) that the rules match"
+            ),
+            Format::AwsWaf | Format::AwsPrefixList if self.apply && self.family.is_none() => {
+                bail!(
+                    "a {} holds one address family: set family = \"ipv4\" or \"ipv6\" (one target per family)",
+                    if format == Format::AwsWaf {
+                        "WAF IP set"
+                    } else {
+                        "prefix list"
+                    }
+                )
+            }
+            Format::AwsWaf | Format::AwsPrefixList | Format::AwsSecurityGroup
+                if self.apply && self.id.is_none() =>
+            {
+                bail!("apply = true needs the id of the existing AWS object (id = \"...\"); create it once with `ipfence export --format {}`", self.format)
+            }
+            _ => {}
+        }
+        if self.command.is_some() && self.is_aws() {
+            bail!("command: AWS targets use the [aws] command");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,834 @@
+//! `ipfence sync` end to end: a test HTTP server on 127.0.0.1 serves real consecutive
+//! AWS versions (and can fail, stall, truncate or lie); targets are real kernel sets in a
+//! private network namespace and real AWS objects in a moto emulator, driven through
+//! the real `aws` CLI. Every failure must leave the previous state and outputs intact.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ipfence_core::PrefixSet;
+use serde_json::{json, Value};
+
+use crate::aws::{ipfence_set, set_of, venv, Emulator};
+use crate::firewall::{ipset_set, nft_set, require_tools};
+use crate::util::{data, tempdir, Run, AWS_NEW, AWS_PREV};
+
+const AWS_MONTH_BEFORE: &str = "aws/ip-ranges-2026-07-23-16-17-05.json";
+
+/// How the server answers.
+#[derive(Clone)]
+enum Mode {
+    Serve,
+    Status(u16),
+    /// Sends the headers, then nothing for this long.
+    Stall(Duration),
+    /// Announces the full length, sends half, closes.
+    Truncate,
+}
+
+struct Shared {
+    body: Vec<u8>,
+    etag: String,
+    mode: Mode,
+    requests: usize,
+    not_modified: usize,
+}
+
+/// A one-file HTTP/1.1 server on a free loopback port, stopped when dropped.
+struct Server {
+    url: String,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+    port: u16,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(Mutex::new(Shared {
+            body: Vec::new(),
+            etag: String::new(),
+            mode: Mode::Serve,
+            requests: 0,
+            not_modified: 0,
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (shared.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if st.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(c) = conn {
+                    let s = s.clone();
+                    std::thread::spawn(move || handle(c, &s));
+                }
+            }
+        });
+        Server {
+            url: format!("http://127.0.0.1:{port}/ip-ranges.json"),
+            shared,
+            stop,
+            port,
+            thread: Some(thread),
+        }
+    }
+
+    /// Serves the fixture `rel` (or these bytes) from now on, with a new ETag.
+    fn serve(&self, bytes: Vec<u8>) {
+        let mut s = self.shared.lock().unwrap();
+        s.etag = format!("\"{}\"", md5_hex(&bytes));
+        s.body = bytes;
+        s.mode = Mode::Serve;
+    }
+
+    fn mode(&self, m: Mode) {
+        self.shared.lock().unwrap().mode = m;
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let s = self.shared.lock().unwrap();
+        (s.requests, s.not_modified)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn handle(mut c: TcpStream, shared: &Mutex<Shared>) {
+    let mut req = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+    let req = String::from_utf8_lossy(&req).to_ascii_lowercase();
+    let (body, etag, mode) = {
+        let mut s = shared.lock().unwrap();
+        s.requests += 1;
+        (s.body.clone(), s.etag.clone(), s.mode.clone())
+    };
+    let head = |status: &str, len: usize| {
+        format!("HTTP/1.1 {status}\r\nContent-Length: {len}\r\nETag: {etag}\r\nConnection: close\r\n\r\n")
+    };
+    match mode {
+        Mode::Status(code) => {
+            let _ = c.write_all(head(&format!("{code} Oops"), 0).as_bytes());
+        }
+        Mode::Stall(d) => {
+            let _ = c.write_all(head("200 OK", body.len()).as_bytes());
+            std::thread::sleep(d);
+        }
+        Mode::Truncate => {
+            let _ = c.write_all(head("200 OK", body.len()).as_bytes());
+            let _ = c.write_all(&body[..body.len() / 2]);
+        }
+        Mode::Serve => {
+            if req.contains(&format!("if-none-match: {}", etag.to_ascii_lowercase())) {
+                shared.lock().unwrap().not_modified += 1;
+                let _ = c.write_all(head("304 Not Modified", 0).as_bytes());
+            } else {
+                let _ = c.write_all(head("200 OK", body.len()).as_bytes());
+                let _ = c.write_all(&body);
+            }
+        }
+    }
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(data(rel)).unwrap()
+}
+
+/// An SNS envelope as AWS sends it for `bytes` published at `url`.
+fn notification(bytes: &[u8], url: &str, md5: Option<&str>) -> String {
+    let v: Value = serde_json::from_slice(bytes).unwrap();
+    let message = json!({
+        "create-time": v["createDate"],
+        "synctoken": v["syncToken"],
+        "md5": md5.map_or_else(|| md5_hex(bytes), str::to_string),
+        "url": url,
+    });
+    json!({
+        "Type": "Notification",
+        "MessageId": "8e5c3c52-5c7e-5a4e-9d0d-2b7a2d3f3c6a",
+        "TopicArn": "arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged",
+        "Subject": "[AmazonIpSpaceChanged] ",
+        "Message": message.to_string(),
+        "Timestamp": "2026-08-22T15:17:05.000Z",
+        "SignatureVersion": "1",
+        "Signature": "dGVzdA==",
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem",
+        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe"
+    })
+    .to_string()
+}
+
+/// Runs `ipfence sync --config CONFIG ARGS` with the emulator's fake credentials.
+fn sync(config: &Path, args: &[&str]) -> Run {
+    Command::new(env!("CARGO_BIN_EXE_ipfence"))
+        .arg("sync")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("ipfence runs")
+        .into()
+}
+
+fn ok(r: &Run) {
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+}
+
+/// A process holding a private network namespace; tools enter it with nsenter.
+struct Netns {
+    child: Child,
+}
+
+impl Netns {
+    fn start() -> Netns {
+        let ns = Netns {
+            child: Command::new("unshare")
+                .args(["-n", "sleep", "600"])
+                .spawn()
+                .unwrap(),
+        };
+        let path = format!("/proc/{}/ns/net", ns.child.id());
+        let own = std::fs::read_link("/proc/self/ns/net").unwrap();
+        for _ in 0..200 {
+            if std::fs::read_link(&path).is_ok_and(|l| l != own) {
+                return ns;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("unshare -n did not create a namespace");
+    }
+
+    /// `nsenter --net=... PROGRAM`, as a TOML array.
+    fn command(&self, program: &str) -> String {
+        format!(
+            "[\"nsenter\", \"--net=/proc/{}/ns/net\", \"{program}\"]",
+            self.child.id()
+        )
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("nsenter")
+            .arg(format!("--net=/proc/{}/ns/net", self.child.id()))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_default()
+}
+
+/// The lines of a rule file that are not comments (the header names the input path).
+fn rules(text: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(text)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Version N (a month before), a notification for N+1 (the day of the embedded
+/// snapshot), then N+2 (its successor, 3 h 20 min later) by URL: each time the kernel
+/// sets and AWS objects equal a fresh build of that version; then an unchanged file
+/// costs one conditional request.
+#[test]
+fn sync_keeps_kernel_sets_and_aws_objects_equal_to_each_new_version() {
+    require_tools();
+    let emu = Emulator::start();
+    let server = Server::start();
+    let ns = Netns::start();
+    let dir = tempdir();
+
+    // The AWS objects exist; sync keeps them current.
+    let waf = emu.aws(&[
+        "wafv2",
+        "create-ip-set",
+        "--name",
+        "amazon-use2",
+        "--scope",
+        "REGIONAL",
+        "--ip-address-version",
+        "IPV4",
+        "--addresses",
+        "[]",
+    ]);
+    let waf_id = waf["Summary"]["Id"].as_str().unwrap().to_string();
+    let pl = emu.aws(&[
+        "ec2",
+        "create-managed-prefix-list",
+        "--prefix-list-name",
+        "amazon-euw3",
+        "--address-family",
+        "IPv4",
+        "--max-entries",
+        "10",
+    ]);
+    let pl_id = pl["PrefixList"]["PrefixListId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let vpc = emu.aws(&["ec2", "create-vpc", "--cidr-block", "10.0.0.0/16"]);
+    let sg = emu.aws(&[
+        "ec2",
+        "create-security-group",
+        "--group-name",
+        "ec2-euw3",
+        "--description",
+        "test",
+        "--vpc-id",
+        vpc["Vpc"]["VpcId"].as_str().unwrap(),
+    ]);
+    let sg_id = sg["GroupId"].as_str().unwrap().to_string();
+    // A rule of the user's own, which sync must leave alone.
+    emu.aws(&[
+        "ec2",
+        "authorize-security-group-ingress",
+        "--group-id",
+        &sg_id,
+        "--protocol",
+        "tcp",
+        "--port",
+        "22",
+        "--cidr",
+        "192.0.2.0/24",
+    ]);
+
+    let d = dir.path();
+    let config = d.join("sync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"url = "{url}"
+retry_delay_ms = 10
+[aws]
+command = ["{aws}"]
+endpoint_url = "{endpoint}"
+region = "us-east-1"
+
+[[target]]
+name = "ec2_apne1"
+format = "nftables"
+services = ["EC2"]
+regions = ["ap-northeast-1"]
+output = "{d}/ec2.nft"
+apply = true
+command = {nft}
+
+[[target]]
+name = "amazon_use2"
+format = "ipset"
+services = ["AMAZON"]
+regions = ["us-east-2"]
+output = "{d}/amazon.ipset"
+apply = true
+command = {ipset}
+
+[[target]]
+name = "amazon-use2"
+format = "aws-waf"
+services = ["AMAZON"]
+regions = ["us-east-2"]
+family = "ipv4"
+apply = true
+id = "{waf_id}"
+
+[[target]]
+name = "amazon-euw3"
+format = "aws-prefix-list"
+services = ["AMAZON"]
+regions = ["eu-west-3"]
+family = "ipv4"
+apply = true
+id = "{pl_id}"
+
+[[target]]
+name = "ec2-euw3"
+format = "aws-security-group"
+services = ["EC2"]
+regions = ["eu-west-3"]
+family = "ipv4"
+ports = [443]
+apply = true
+id = "{sg_id}"
+output = "{d}/sg.json"
+"#,
+            url = server.url,
+            aws = venv("aws").display(),
+            endpoint = emu.url,
+            d = d.display(),
+            nft = ns.command("nft"),
+            ipset = ns.command("ipset"),
+        ),
+    )
+    .unwrap();
+
+    let check = |version: &str| {
+        let nft = ns.run(&["nft", "-j", "list", "table", "inet", "ec2_apne1"]);
+        assert_eq!(
+            nft_set(&nft),
+            ipfence_set(version, &["--service", "EC2", "--region", "ap-northeast-1"]),
+            "nftables set after {version}"
+        );
+        let ipset = ipset_set(&ns.run(&["ipset", "list", "amazon_use2-v4"]))
+            .union(&ipset_set(&ns.run(&["ipset", "list", "amazon_use2-v6"])));
+        assert_eq!(
+            ipset,
+            ipfence_set(version, &["--service", "AMAZON", "--region", "us-east-2"]),
+            "ipset after {version}"
+        );
+        let got = emu.aws(&[
+            "wafv2",
+            "get-ip-set",
+            "--name",
+            "amazon-use2",
+            "--scope",
+            "REGIONAL",
+            "--id",
+            &waf_id,
+        ]);
+        assert_eq!(
+            set_of(got["IPSet"]["Addresses"].as_array().unwrap()),
+            ipfence_set(
+                version,
+                &["--service", "AMAZON", "--region", "us-east-2", "--ipv4"]
+            ),
+            "WAF IP set after {version}"
+        );
+        let got = emu.aws(&[
+            "ec2",
+            "get-managed-prefix-list-entries",
+            "--prefix-list-id",
+            &pl_id,
+        ]);
+        let entries: Vec<&Value> = got["Entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["Cidr"])
+            .collect();
+        assert_eq!(
+            set_of(entries),
+            ipfence_set(
+                version,
+                &["--service", "AMAZON", "--region", "eu-west-3", "--ipv4"]
+            ),
+            "prefix list after {version}"
+        );
+        let got = emu.aws(&["ec2", "describe-security-groups", "--group-ids", &sg_id]);
+        let perms = got["SecurityGroups"][0]["IpPermissions"]
+            .as_array()
+            .unwrap();
+        let mut https = PrefixSet::new();
+        let mut ssh = Vec::new();
+        for p in perms {
+            let ranges: Vec<&Value> = p["IpRanges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| &r["CidrIp"])
+                .collect();
+            match p["FromPort"].as_u64() {
+                Some(443) => https = https.union(&set_of(ranges)),
+                Some(22) => ssh.extend(ranges.into_iter().cloned()),
+                other => panic!("unexpected rule {other:?}: {p}"),
+            }
+        }
+        assert_eq!(
+            https,
+            ipfence_set(
+                version,
+                &["--service", "EC2", "--region", "eu-west-3", "--ipv4"]
+            ),
+            "security group after {version}"
+        );
+        assert_eq!(
+            ssh,
+            [json!("192.0.2.0/24")],
+            "the user's own rule is untouched"
+        );
+    };
+
+    // N by URL.
+    server.serve(fixture(AWS_MONTH_BEFORE));
+    let r = sync(&config, &[]);
+    ok(&r);
+    assert!(r.stdout.contains("first apply"), "{}", r.stdout);
+    check(AWS_MONTH_BEFORE);
+
+    // N+1 by notification: incremental updates, prefix list grown past MaxEntries 10.
+    let prev = fixture(AWS_PREV);
+    server.serve(prev.clone());
+    let note = d.join("sns.json");
+    std::fs::write(&note, notification(&prev, &server.url, None)).unwrap();
+    let r = sync(
+        &config,
+        &["--dry-run", "--notification", note.to_str().unwrap()],
+    );
+    ok(&r);
+    assert!(
+        r.stdout.contains("target ec2_apne1 (nftables): +"),
+        "{}",
+        r.stdout
+    );
+    check(AWS_MONTH_BEFORE); // the dry run changed nothing
+    let r = sync(&config, &["--notification", note.to_str().unwrap()]);
+    ok(&r);
+    assert!(r.stderr.contains("NOT verified"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("incremental update applied"),
+        "{}",
+        r.stdout
+    );
+    check(AWS_PREV);
+    // The same notification again: nothing to do.
+    let r = sync(&config, &["--notification", note.to_str().unwrap()]);
+    ok(&r);
+    assert!(r.stdout.contains("already applied"), "{}", r.stdout);
+
+    // N+2 by URL, then --check says current, and an unchanged file is a 304.
+    server.serve(fixture(AWS_NEW));
+    let r = sync(&config, &["--check"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("ipfence sync: behind: applied syncToken 1787399825"),
+        "{}",
+        r.stdout
+    );
+    ok(&sync(&config, &[]));
+    check(AWS_NEW);
+    let before = server.counts();
+    let r = sync(&config, &["--check"]);
+    ok(&r);
+    assert!(
+        r.stdout
+            .starts_with("ipfence sync: current: syncToken 1787411825"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        server.counts(),
+        (before.0 + 1, before.1 + 1),
+        "one conditional request, answered 304"
+    );
+    ok(&sync(&config, &[]));
+    check(AWS_NEW);
+}
+
+/// A config with one nftables file target (no apply), and the state after version N.
+fn file_setup(server: &Server, d: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let config = d.join("sync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "url = \"{}\"\ntimeout_seconds = 2\nretries = 1\nretry_delay_ms = 10\n\
+             [[target]]\nname = \"s3\"\nformat = \"nftables\"\nservices = [\"S3\"]\noutput = \"{}/s3.nft\"\n\
+             [[target]]\nname = \"ec2\"\nformat = \"ipset\"\nservices = [\"EC2\"]\nregions = [\"ap-southeast-3\"]\noutput = \"{}/ec2.ipset\"\n",
+            server.url,
+            d.display(),
+            d.display()
+        ),
+    )
+    .unwrap();
+    server.serve(fixture(AWS_PREV));
+    ok(&sync(&config, &[]));
+    (config, d.join("ipfence-state.json"), d.join("s3.nft"))
+}
+
+#[test]
+fn every_bad_update_is_refused_and_leaves_state_and_outputs_intact() {
+    let server = Server::start();
+    let dir = tempdir();
+    let d = dir.path();
+    let (config, state, output) = file_setup(&server, d);
+    let (state0, out0) = (read(&state), read(&output));
+    assert!(!state0.is_empty() && !out0.is_empty());
+    let intact = |what: &str, r: &Run, msg: &str| {
+        assert_eq!(r.code, 2, "{what}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains(msg),
+            "{what}: expected {msg:?} in {}",
+            r.stderr
+        );
+        assert!(read(&state) == state0, "{what}: the state changed");
+        assert!(read(&output) == out0, "{what}: the output changed");
+    };
+    let new = fixture(AWS_NEW);
+
+    // A stale (older) file, by URL and as a file.
+    server.serve(fixture(AWS_MONTH_BEFORE));
+    intact(
+        "stale URL",
+        &sync(&config, &[]),
+        "older than the applied 1787399825",
+    );
+    let old = data(AWS_MONTH_BEFORE);
+    intact(
+        "stale file",
+        &sync(&config, &["--input", old.to_str().unwrap()]),
+        "a replayed or stale file",
+    );
+
+    // A notification whose md5 does not match what is served.
+    server.serve(new.clone());
+    let note = d.join("sns.json");
+    std::fs::write(
+        &note,
+        notification(&new, &server.url, Some(&"0".repeat(32))),
+    )
+    .unwrap();
+    intact(
+        "md5",
+        &sync(&config, &["--notification", note.to_str().unwrap()]),
+        "md5",
+    );
+    // A notification pointing elsewhere.
+    std::fs::write(&note, notification(&new, "http://127.0.0.1:9/x.json", None)).unwrap();
+    intact(
+        "url",
+        &sync(&config, &["--notification", note.to_str().unwrap()]),
+        "not the configured url",
+    );
+    // A stale notification.
+    std::fs::write(
+        &note,
+        notification(&fixture(AWS_MONTH_BEFORE), &server.url, None),
+    )
+    .unwrap();
+    intact(
+        "stale note",
+        &sync(&config, &["--notification", note.to_str().unwrap()]),
+        "replayed or stale notification",
+    );
+
+    // Transport failures, retried then given up.
+    server.mode(Mode::Truncate);
+    let before = server.counts().0;
+    intact("truncated", &sync(&config, &[]), "gave up after 2 attempts");
+    assert_eq!(server.counts().0, before + 2, "one retry");
+    server.mode(Mode::Status(503));
+    intact("server error", &sync(&config, &[]), "HTTP status 503");
+    server.mode(Mode::Status(404));
+    let before = server.counts().0;
+    intact("not found", &sync(&config, &[]), "HTTP status 404");
+    assert_eq!(server.counts().0, before + 1, "a 404 is not retried");
+    server.mode(Mode::Stall(Duration::from_secs(5)));
+    intact("stall", &sync(&config, &[]), "gave up");
+
+    // A wrong body: not the file.
+    server.serve(b"<html>maintenance</html>".to_vec());
+    intact("wrong body", &sync(&config, &[]), "not usable");
+
+    // A 90% shrink: the next version with 90% of the S3 prefixes gone.
+    let mut v: Value = serde_json::from_slice(&new).unwrap();
+    let mut n = 0;
+    v["prefixes"].as_array_mut().unwrap().retain(|p| {
+        let s3 = p["service"] == "S3";
+        n += usize::from(s3);
+        !s3 || n % 10 == 0
+    });
+    v["ipv6_prefixes"].as_array_mut().unwrap().retain(|p| {
+        let s3 = p["service"] == "S3";
+        n += usize::from(s3);
+        !s3 || n % 10 == 0
+    });
+    v["syncToken"] = json!("1787415425");
+    server.serve(serde_json::to_vec(&v).unwrap());
+    let r = sync(&config, &[]);
+    intact(
+        "shrink",
+        &r,
+        "target s3: its IPv4 addresses would shrink by",
+    );
+    let r = sync(&config, &["--dry-run"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stdout.contains("REFUSED"), "{}", r.stdout);
+    // Forced, it goes through.
+    ok(&sync(&config, &["--force"]));
+    assert!(read(&state) != state0, "forced: the state moved on");
+}
+
+/// Killed between writing the outputs and the state: the state still names N; each
+/// output is whole (the old or the new file); a rerun converges to a fresh build of N+1.
+#[test]
+fn a_sync_killed_midway_converges_on_the_next_run() {
+    let server = Server::start();
+    let dir = tempdir();
+    let d = dir.path();
+    let (config, state, output) = file_setup(&server, d);
+    let state0 = read(&state);
+    // A third target whose "apply" kills ipfence after the first two outputs are written.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[[target]]\nname = \"killer\"\nformat = \"nftables\"\noutput = \"{}/k.nft\"\napply = true\ncommand = [\"sh\", \"-c\", \"kill -9 $PPID\", \"sh\"]\n",
+        d.display()
+    ));
+    std::fs::write(&config, &text).unwrap();
+    server.serve(fixture(AWS_NEW));
+    let r = sync(&config, &[]);
+    assert_eq!(r.code, -1, "killed: {}{}", r.stdout, r.stderr);
+    assert!(
+        read(&state) == state0,
+        "the state still names the old version"
+    );
+    let fresh = |args: &[&str]| {
+        let f = data(AWS_NEW);
+        let mut all = vec!["export", "--input", f.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let r = crate::util::ipfence(&all, "");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout.into_bytes()
+    };
+    let s3_new = fresh(&["--format", "nftables", "--name", "s3", "--service", "S3"]);
+    assert_eq!(rules(&read(&output)), rules(&s3_new), "a whole new file");
+    let leftovers: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".ipfence-"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files left");
+
+    // The rerun (the killer gone) converges.
+    text.truncate(text.find("[[target]]\nname = \"killer\"").unwrap());
+    std::fs::write(&config, &text).unwrap();
+    let r = sync(&config, &[]);
+    ok(&r);
+    assert_eq!(rules(&read(&output)), rules(&s3_new));
+    assert_eq!(
+        rules(&read(&d.join("ec2.ipset"))),
+        rules(&fresh(&[
+            "--format",
+            "ipset",
+            "--name",
+            "ec2",
+            "--service",
+            "EC2",
+            "--region",
+            "ap-southeast-3"
+        ]))
+    );
+    let st: Value = serde_json::from_slice(&read(&state)).unwrap();
+    assert_eq!(st["source"]["sync_token"], "1787411825");
+}
+
+#[test]
+fn sync_explains_bad_configurations_and_concurrent_runs() {
+    let dir = tempdir();
+    let d = dir.path();
+    let config = d.join("sync.toml");
+    let cases = [
+        ("", "no [[target]]"),
+        ("[[target]]\nname = \"a\"\nformat = \"xml\"\noutput = \"x\"\n", "format = \"xml\""),
+        ("[[target]]\nname = \"a\"\nformat = \"nftables\"\n", "would do nothing"),
+        ("[[target]]\nname = \"a\"\nformat = \"aws-waf\"\napply = true\nid = \"x\"\n", "one address family"),
+        ("[[target]]\nname = \"a\"\nformat = \"iptables\"\napply = true\n", "ipset target"),
+        ("[[target]]\nname = \"a\"\nformat = \"nftables\"\noutput = \"x\"\nservice = [\"S3\"]\n", "unknown field `service`"),
+        ("max_shrink = 2.0\n[[target]]\nname = \"a\"\nformat = \"nftables\"\noutput = \"x\"\n", "max_shrink"),
+        ("[[target]]\nname = \"a\"\nformat = \"nftables\"\noutput = \"x\"\n[[target]]\nname = \"a\"\nformat = \"pf\"\noutput = \"y\"\n", "two targets have this name"),
+    ];
+    for (text, msg) in cases {
+        std::fs::write(&config, text).unwrap();
+        let r = sync(&config, &["--dry-run"]);
+        assert_eq!(r.code, 2, "{text}");
+        assert!(
+            r.stderr.contains(msg),
+            "{text}: expected {msg:?} in {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("sync.toml"),
+            "names the file: {}",
+            r.stderr
+        );
+    }
+    // A selection with a typo is refused before anything is written.
+    std::fs::write(
+        &config,
+        format!("[[target]]\nname = \"a\"\nformat = \"nftables\"\nservices = [\"S4\"]\noutput = \"{}/a.nft\"\n", d.display()),
+    )
+    .unwrap();
+    let f = data(AWS_NEW);
+    let r = sync(&config, &["--input", f.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("unknown service \"S4\""), "{}", r.stderr);
+    assert!(!d.join("a.nft").exists());
+    // Another sync holding the lock.
+    std::fs::write(
+        &config,
+        format!("[[target]]\nname = \"a\"\nformat = \"nftables\"\nservices = [\"S3\"]\noutput = \"{}/a.nft\"\n", d.display()),
+    )
+    .unwrap();
+    let lock = std::fs::File::create(d.join("ipfence-state.json.lock")).unwrap();
+    lock.lock().unwrap();
+    let r = sync(&config, &["--input", f.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("another ipfence sync is running"),
+        "{}",
+        r.stderr
+    );
+    drop(lock);
+    ok(&sync(&config, &["--input", f.to_str().unwrap()]));
+    // The example configuration in the repository parses.
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sync.toml");
+    let r = sync(
+        &example,
+        &[
+            "--dry-run",
+            "--input",
+            f.to_str().unwrap(),
+            "--state",
+            d.join("x.json").to_str().unwrap(),
+        ],
+    );
+    ok(&r);
+}
