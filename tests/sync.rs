@@ -818,6 +818,50 @@ fn sync_explains_bad_configurations_and_concurrent_runs() {
     );
     drop(lock);
     ok(&sync(&config, &["--input", f.to_str().unwrap()]));
+    // Over quota: a security group takes 60 rules per family; refused, or summarized.
+    let sg = format!(
+        "[[target]]\nname = \"sg\"\nformat = \"aws-security-group\"\nservices = [\"EC2\"]\nregions = [\"us-east-1\"]\nfamily = \"ipv4\"\noutput = \"{}/sg.json\"\n",
+        d.display()
+    );
+    std::fs::write(&config, &sg).unwrap();
+    let q = d.join("q.json");
+    let quota_run = || {
+        sync(
+            &config,
+            &[
+                "--input",
+                f.to_str().unwrap(),
+                "--state",
+                q.to_str().unwrap(),
+            ],
+        )
+    };
+    let r = quota_run();
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("over its quota of 60"), "{}", r.stderr);
+    assert!(!d.join("sg.json").exists());
+    std::fs::write(&config, format!("{sg}over_quota = \"summarize\"\n")).unwrap();
+    let r = quota_run();
+    ok(&r);
+    assert!(r.stderr.contains("summarized into 60"), "{}", r.stderr);
+    let out: Value = serde_json::from_slice(&read(&d.join("sg.json"))).unwrap();
+    let ranges: Vec<&Value> = out[0]["IpPermissions"][0]["IpRanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["CidrIp"])
+        .collect();
+    assert_eq!(ranges.len(), 60);
+    let fitted = set_of(ranges);
+    let exact = ipfence_set(
+        AWS_NEW,
+        &["--service", "EC2", "--region", "us-east-1", "--ipv4"],
+    );
+    assert_eq!(
+        fitted.union(&exact),
+        fitted,
+        "summarizing never drops an address"
+    );
     // The example configuration in the repository parses.
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sync.toml");
     let r = sync(

@@ -16,6 +16,7 @@ use crate::{Error, Ranges};
 
 pub mod aws;
 pub mod cloudfront;
+pub mod sns;
 pub mod text;
 
 /// How strict to be.

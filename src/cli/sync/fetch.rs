@@ -4,15 +4,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use serde_json::Value;
+use anyhow::{bail, Result};
+use ipfence::core::source::sns;
 
 use super::config::Config;
 
-/// The SNS topic AWS publishes ip-ranges.json changes on.
-pub const TOPIC: &str = "AmazonIpSpaceChanged";
-
-/// An `AmazonIpSpaceChanged` message.
+/// An `AmazonIpSpaceChanged` notification, with its signature status in words.
 #[derive(Debug, Clone)]
 pub struct Notification {
     pub create_time: String,
@@ -24,76 +21,23 @@ pub struct Notification {
     pub signature: String,
 }
 
-/// Reads a notification: the SNS envelope (`Type`, `Message`, `Signature`, ...) or the
-/// bare `Message` (SQS raw delivery, a Lambda that forwards it).
+/// Reads a notification (the SNS envelope or its bare `Message`; the core parses it).
 pub fn read_notification(path: &Path) -> Result<Notification> {
     let (bytes, name) = crate::cli::read_input(path, 1 << 20)?;
-    let top: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| anyhow::anyhow!("{name}: not a JSON notification: {e}"))?;
-    let Some(obj) = top.as_object() else {
-        bail!("{name}: expected a JSON object (the SNS notification or its Message)");
+    let n = sns::parse(&bytes, &name)?;
+    let trust = "the file is trusted for its md5, a newer syncToken and the configured URL";
+    let signature = match &n.signature {
+        Some(s) => format!(
+            "SNS signature (version {}, certificate {}) present but NOT verified: {trust}",
+            s.version, s.cert_url
+        ),
+        None => format!("a bare message without SNS signature: {trust}"),
     };
-    let (message, signature) = if let Some(m) = obj.get("Message") {
-        let text = m
-            .as_str()
-            .with_context(|| format!("{name}: $.Message: expected a string holding JSON"))?;
-        let field = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("");
-        if field("Type") != "Notification" {
-            bail!(
-                "{name}: $.Type is {:?}: expected \"Notification\" (a SubscriptionConfirmation is confirmed once, by visiting its SubscribeURL)",
-                field("Type")
-            );
-        }
-        let topic = field("TopicArn");
-        if !topic.ends_with(&format!(":{TOPIC}")) {
-            bail!("{name}: $.TopicArn is {topic:?}: not AWS's {TOPIC} topic");
-        }
-        let missing: Vec<&str> = ["Signature", "SignatureVersion", "SigningCertURL"]
-            .into_iter()
-            .filter(|k| field(k).is_empty())
-            .collect();
-        if !missing.is_empty() {
-            bail!(
-                "{name}: the SNS envelope lacks {}: not a notification as SNS sends it",
-                missing.join(", ")
-            );
-        }
-        let message: Value = serde_json::from_str(text)
-            .map_err(|e| anyhow::anyhow!("{name}: $.Message: not JSON: {e}"))?;
-        let signature = format!(
-            "SNS signature (version {}, certificate {}) present but NOT verified: the file is trusted for its md5, a newer syncToken and the configured URL",
-            field("SignatureVersion"),
-            field("SigningCertURL")
-        );
-        (message, signature)
-    } else {
-        (
-            top.clone(),
-            "a bare message without SNS signature: the file is trusted for its md5, a newer syncToken and the configured URL".to_string(),
-        )
-    };
-    let field = |k: &str| -> Result<String> {
-        match message.get(k) {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-            Some(v) => bail!("{name}: message field {k:?} is {v}: expected a non-empty string"),
-            None => bail!(
-                "{name}: message field {k:?} is missing (an {TOPIC} message has create-time, synctoken, md5, url)"
-            ),
-        }
-    };
-    let md5 = field("md5")?.to_ascii_lowercase();
-    if md5.len() != 32 || !md5.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("{name}: md5 {md5:?}: expected 32 hexadecimal digits");
-    }
-    let sync_token = field("synctoken")?;
-    if !sync_token.bytes().all(|b| b.is_ascii_digit()) {
-        bail!("{name}: synctoken {sync_token:?}: expected digits (seconds since 1970)");
-    }
     Ok(Notification {
-        create_time: field("create-time")?,
-        sync_token,
-        md5,
-        url: field("url")?,
+        create_time: n.create_time,
+        sync_token: n.sync_token,
+        md5: n.md5,
+        url: n.url,
         signature,
     })
 }
