@@ -618,6 +618,17 @@ fn every_bad_update_is_refused_and_leaves_state_and_outputs_intact() {
         "a replayed or stale file",
     );
 
+    // A pinned digest that the file does not have.
+    let f = data(AWS_NEW);
+    intact(
+        "pinned sha256",
+        &sync(
+            &config,
+            &["--input", f.to_str().unwrap(), "--sha256", &"ab".repeat(32)],
+        ),
+        "not the pinned",
+    );
+
     // A notification whose md5 does not match what is served.
     server.serve(new.clone());
     let note = d.join("sns.json");

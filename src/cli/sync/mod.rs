@@ -79,6 +79,11 @@ pub struct SyncArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Refuse the new file unless its SHA-256 is this (a digest pinned from a channel
+    /// you trust more than the download).
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+
     /// The state file (default: `state` in the configuration, or ipfence-state.json next
     /// to it).
     #[arg(long, value_name = "FILE")]
@@ -239,6 +244,12 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
             bail!("{origin}: the download's md5 is {got}, the notification says {md5}: the file changed since the notification or was damaged in transit; nothing was changed (rerun to fetch again)");
         }
     }
+    let sha = state::sha256(&bytes);
+    if let Some(pinned) = &args.sha256 {
+        if !pinned.eq_ignore_ascii_case(&sha) {
+            bail!("{origin}: the file's SHA-256 is {sha}, not the pinned {pinned}; nothing was changed");
+        }
+    }
     let ranges = source::parse(
         &bytes,
         &origin,
@@ -250,7 +261,6 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
     )
     .context("the new version is not usable; nothing was changed")?;
     let info = ranges.sources.first().cloned().unwrap_or_default();
-    let sha = state::sha256(&bytes);
     if let (Some(new), Some(done)) = (
         info.sync_token
             .as_deref()
