@@ -771,6 +771,83 @@ fn a_sync_killed_midway_converges_on_the_next_run() {
     assert_eq!(st["source"]["sync_token"], "1787411825");
 }
 
+/// A target whose tool fails: the others are still written, the run exits 2 naming it,
+/// the state stays at the old version, and the next run (the tool fixed) retries it.
+#[test]
+fn a_failed_target_is_reported_and_retried() {
+    let server = Server::start();
+    let dir = tempdir();
+    let d = dir.path();
+    let (config, state, output) = file_setup(&server, d);
+    let state0 = read(&state);
+    let base = std::fs::read_to_string(&config).unwrap();
+    let target = |cmd: &str| {
+        format!(
+            "[[target]]\nname = \"fw\"\nformat = \"nftables\"\nservices = [\"S3\"]\noutput = \"{}/fw.nft\"\napply = true\ncommand = {cmd}\n",
+            d.display()
+        )
+    };
+    std::fs::write(
+        &config,
+        format!(
+            "{base}{}",
+            target(r#"["sh", "-c", "echo no such table >&2; exit 1", "sh"]"#)
+        ),
+    )
+    .unwrap();
+    server.serve(fixture(AWS_NEW));
+    let r = sync(&config, &[]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("1 of 3 targets failed (fw)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("no such table"),
+        "the tool's message: {}",
+        r.stderr
+    );
+    assert!(
+        read(&state) == state0,
+        "the state still names the old version"
+    );
+    assert!(
+        String::from_utf8_lossy(&read(&output)).contains("syncToken 1787411825"),
+        "other targets are written"
+    );
+    std::fs::write(&config, format!("{base}{}", target(r#"["true"]"#))).unwrap();
+    ok(&sync(&config, &[]));
+    let st: Value = serde_json::from_slice(&read(&state)).unwrap();
+    assert_eq!(st["source"]["sync_token"], "1787411825");
+    assert!(st["targets"]["fw"]["cidrs"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty()));
+}
+
+/// A download larger than max_bytes is refused without retrying.
+#[test]
+fn an_oversized_download_is_refused() {
+    let server = Server::start();
+    let dir = tempdir();
+    let d = dir.path();
+    let (config, state, _) = file_setup(&server, d);
+    let state0 = read(&state);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("max_bytes = 100000\n{text}")).unwrap();
+    server.serve(fixture(AWS_NEW));
+    let before = server.counts().0;
+    let r = sync(&config, &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("larger than the limit of 100000 bytes"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(server.counts().0, before + 1, "not retried");
+    assert!(read(&state) == state0);
+}
+
 #[test]
 fn sync_explains_bad_configurations_and_concurrent_runs() {
     let dir = tempdir();
