@@ -95,6 +95,8 @@ struct Plan<'a> {
     target: &'a Target,
     set: PrefixSet,
     old: Option<PrefixSet>,
+    /// The last apply used this very configuration, so an incremental file fits.
+    same_config: bool,
     filter: String,
     refusal: Option<String>,
 }
@@ -462,10 +464,12 @@ fn plan<'a>(
                 }
             }
         }
-        let old = match state.targets.get(&t.name) {
+        let last = state.targets.get(&t.name);
+        let old = match last {
             Some(s) => Some(s.set()?),
             None => None,
         };
+        let same_config = last.is_some_and(|s| s.config == fingerprint(t));
         if refusal.is_none() && !force {
             refusal = guard(t, &set, old.as_ref(), config.max_shrink);
         }
@@ -473,6 +477,7 @@ fn plan<'a>(
             target: t,
             set,
             old,
+            same_config,
             filter: args.describe(),
             refusal,
         });
@@ -541,9 +546,10 @@ fn write_and_apply(p: &Plan<'_>, config: &Config, ranges: &Ranges) -> Result<Str
         }
     };
     if t.apply {
+        // An incremental file only fits what the same configuration applied last time.
         let update = match &p.old {
-            Some(old) => Some(apply::render(t, &p.set, Some(old), header, &opts)?),
-            None => None,
+            Some(old) if p.same_config => Some(apply::render(t, &p.set, Some(old), header, &opts)?),
+            _ => None,
         };
         done.push(apply::local(t, &full_path, update.as_deref())?);
     }

@@ -146,6 +146,10 @@ impl Lock {
         let mut name = state.as_os_str().to_owned();
         name.push(".lock");
         let path = PathBuf::from(name);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create the state folder", dir.display()))?;
+        }
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
