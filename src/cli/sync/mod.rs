@@ -555,3 +555,91 @@ fn write_and_apply(p: &Plan<'_>, config: &Config, ranges: &Ranges) -> Result<Str
     }
     Ok(done.join("; "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(extra: &str) -> Target {
+        let text =
+            format!("[[target]]\nname = \"t\"\nformat = \"nftables\"\noutput = \"x\"\n{extra}");
+        let c: Config = toml::from_str(&text).unwrap();
+        c.targets[0].clone()
+    }
+
+    fn set(cidrs: &[&str]) -> PrefixSet {
+        cidrs.iter().map(|c| c.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn guard_refuses_emptying_and_large_shrinks_per_family() {
+        let t = target("");
+        let old = set(&["10.0.0.0/24", "2001:db8::/32"]);
+        assert_eq!(guard(&t, &old, Some(&old), 0.1), None);
+        // 10% of the IPv4 addresses may go, not more.
+        let ok = set(&[
+            "10.0.0.0/25",
+            "10.0.0.128/26",
+            "10.0.0.192/28",
+            "10.0.0.208/29",
+            "2001:db8::/32",
+        ]);
+        assert_eq!(ok.count_v4(), 232);
+        assert_eq!(guard(&t, &ok, Some(&old), 0.1), None);
+        let too_much = set(&["10.0.0.0/25", "2001:db8::/32"]);
+        let why = guard(&t, &too_much, Some(&old), 0.1).unwrap();
+        assert!(
+            why.contains("IPv4 addresses would shrink by 50.0%"),
+            "{why}"
+        );
+        // IPv6 on its own: its huge counts do not hide an IPv4 loss, nor the reverse.
+        let v6_loss = set(&["10.0.0.0/24", "2001:db8::/33"]);
+        assert!(guard(&t, &v6_loss, Some(&old), 0.1)
+            .unwrap()
+            .contains("IPv6"));
+        // Emptying: refused even on a first apply, unless allowed.
+        assert!(guard(&t, &PrefixSet::new(), None, 0.1)
+            .unwrap()
+            .contains("empty"));
+        assert_eq!(
+            guard(&target("allow_empty = true"), &PrefixSet::new(), None, 0.1),
+            None
+        );
+        // Growth is always fine; max_shrink 1.0 allows any shrink but emptying.
+        assert_eq!(
+            guard(&t, &set(&["10.0.0.0/8"]), Some(&set(&["10.0.0.0/24"])), 0.1),
+            None
+        );
+        assert_eq!(guard(&t, &set(&["10.0.0.0/32"]), Some(&old), 1.0), None);
+    }
+
+    #[test]
+    fn quotas_by_format() {
+        assert_eq!(quota(&target("")), None);
+        assert_eq!(quota(&target("max_entries = 5")), Some(5));
+        let aws = |f: &str, extra: &str| {
+            let text =
+                format!("[[target]]\nname = \"t\"\nformat = \"{f}\"\noutput = \"x\"\n{extra}");
+            let c: Config = toml::from_str(&text).unwrap();
+            quota(&c.targets[0])
+        };
+        assert_eq!(aws("aws-waf", ""), Some(10_000));
+        assert_eq!(aws("aws-prefix-list", ""), Some(1_000));
+        assert_eq!(aws("aws-security-group", ""), Some(60));
+        // Each CIDR is one rule per port range.
+        assert_eq!(
+            aws("aws-security-group", "ports = [80, 443, 444]"),
+            Some(30)
+        );
+    }
+
+    #[test]
+    fn ages_read_the_sync_token_as_seconds() {
+        let now = now();
+        assert_eq!(age(Some(&(now - 120).to_string())), "2 min old");
+        assert_eq!(age(Some(&(now - 3 * 3600).to_string())), "3 h old");
+        assert_eq!(age(Some(&(now - 5 * 86400).to_string())), "5 days old");
+        assert_eq!(age(Some("soon")), "age unknown");
+        assert_eq!(age(None), "age unknown");
+    }
+}
