@@ -85,7 +85,10 @@ test('the edge worker answers in workerd', { timeout: 120000 }, async () => {
     assert.equal(r.status, 403);
   } finally {
     proc.kill('SIGTERM');
-    await new Promise((resolve) => (proc.exitCode !== null ? resolve() : proc.on('exit', resolve)));
+    // SIGKILL if it has not stopped after 5 s: never leave a server behind.
+    const stuck = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await new Promise((resolve) => (proc.exitCode !== null || proc.signalCode !== null ? resolve() : proc.on('exit', resolve)));
+    clearTimeout(stuck);
   }
   fs.writeFileSync(path.join(u.outDir('worker'), 'workerd.log'), log.join(''));
 });
