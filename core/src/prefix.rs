@@ -38,15 +38,31 @@ pub fn parse_addr(s: &str) -> Result<IpAddr, String> {
 /// meant network).
 pub fn parse_prefix(s: &str, host_bits: HostBits, allow_bare: bool) -> Result<IpNet, String> {
     let q = crate::error::quote;
-    let (addr_text, len_text) = match s.split_once('/') {
-        Some((a, l)) => (a, Some(l)),
+    let fast =
+        parse_v4_prefix_fast(s.as_bytes()).map(|(a, len)| IpNet::V4(Ipv4Net::new_assert(a, len)));
+    if let Some(net) = fast {
+        let trunc = net.trunc();
+        if trunc == net || host_bits == HostBits::Mask {
+            return Ok(trunc);
+        }
+    }
+    // A byte search: `split_once('/')` sets up a char searcher, which costs more than
+    // the scan itself on strings this short.
+    let (addr_text, len_text) = match s.bytes().position(|b| b == b'/') {
+        Some(i) => match (s.get(..i), s.get(i + 1..)) {
+            (Some(a), Some(l)) => (a, Some(l)),
+            _ => (s, None),
+        },
         None if allow_bare => (s, None),
         None => return Err(format!("{} is not a CIDR prefix (expected ADDR/LEN)", q(s))),
     };
-    let addr = match parse_v4_fast(addr_text) {
+    let addr = match parse_v4_fast(addr_text.as_bytes()) {
         Some(v4) => Ok(IpAddr::V4(v4)),
         // Skip the IPv4 attempt of the general parser for what can only be IPv6.
-        None if addr_text.contains(':') => addr_text.parse::<Ipv6Addr>().map(IpAddr::V6),
+        None if addr_text.contains(':') => match parse_v6_fast(addr_text.as_bytes()) {
+            Some(v6) => Ok(IpAddr::V6(v6)),
+            None => addr_text.parse::<Ipv6Addr>().map(IpAddr::V6),
+        },
         None => addr_text.parse::<IpAddr>(),
     };
     let addr = addr.map_err(|_| {
@@ -84,11 +100,11 @@ pub fn parse_prefix(s: &str, host_bits: HostBits, allow_bare: bool) -> Result<Ip
 /// Dotted-quad IPv4 without leading zeros, the common case in published lists, parsed
 /// without the general parser; `None` for anything else (which the general parser then
 /// accepts or rejects with the same rules).
-fn parse_v4_fast(s: &str) -> Option<Ipv4Addr> {
+fn parse_v4_fast(s: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut parts = s.split('.');
+    let mut parts = s.split(|&b| b == b'.');
     for o in &mut octets {
-        let p = parts.next()?.as_bytes();
+        let p = parts.next()?;
         if p.is_empty() || p.len() > 3 || (p.len() > 1 && p.first() == Some(&b'0')) {
             return None;
         }
@@ -107,13 +123,116 @@ fn parse_v4_fast(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
+/// `a.b.c.d/len` in one pass, as [`parse_v4_fast`] and [`parse_len`] would read it;
+/// `None` for anything else, which the general path then reads.
+fn parse_v4_prefix_fast(s: &[u8]) -> Option<(Ipv4Addr, u8)> {
+    let mut octets = [0u8; 4];
+    let mut it = s.iter();
+    for (k, o) in octets.iter_mut().enumerate() {
+        let end = if k == 3 { b'/' } else { b'.' };
+        let mut v = 0u16;
+        let mut digits = 0;
+        loop {
+            let b = *it.next()?;
+            if b == end {
+                break;
+            }
+            let d = b.wrapping_sub(b'0');
+            // A digit after a leading zero, or a fourth digit.
+            if d > 9 || (digits > 0 && v == 0) || digits == 3 {
+                return None;
+            }
+            v = v * 10 + u16::from(d);
+            digits += 1;
+        }
+        if digits == 0 {
+            return None;
+        }
+        *o = u8::try_from(v).ok()?;
+    }
+    let len = parse_len_bytes(it.as_slice())?;
+    (len <= 32).then(|| (Ipv4Addr::from(octets), len))
+}
+
+/// IPv6 as published: hex groups of one to four digits, at most one `::` standing for
+/// at least one zero group, no embedded IPv4. `None` for anything else, which the
+/// general parser then reads, so this only has to agree with it on what it accepts
+/// (a property test checks that).
+fn parse_v6_fast(s: &[u8]) -> Option<Ipv6Addr> {
+    let mut groups = [0u16; 8];
+    let mut n = 0;
+    // Where `::` stands, as a group index.
+    let mut gap = None;
+    let mut i = 0;
+    if s.starts_with(b"::") {
+        gap = Some(0);
+        i = 2;
+    }
+    while i < s.len() {
+        let mut v = 0u16;
+        let mut digits = 0;
+        while let Some(h) = s.get(i).and_then(|&b| char::from(b).to_digit(16)) {
+            if digits == 4 {
+                return None;
+            }
+            v = (v << 4) | u16::try_from(h).ok()?;
+            digits += 1;
+            i += 1;
+        }
+        if digits == 0 {
+            return None;
+        }
+        *groups.get_mut(n)? = v;
+        n += 1;
+        match s.get(i) {
+            None => break,
+            Some(b':') if s.get(i + 1) == Some(&b':') => {
+                if gap.is_some() {
+                    return None;
+                }
+                gap = Some(n);
+                i += 2;
+            }
+            Some(b':') => {
+                i += 1;
+                if i == s.len() {
+                    return None;
+                }
+            }
+            Some(_) => return None,
+        }
+    }
+    match gap {
+        None if n == 8 => Some(Ipv6Addr::from(groups)),
+        // `::` stands for at least one group.
+        Some(at) if n < 8 => {
+            let tail = groups.get(at..n)?;
+            let mut out = [0u16; 8];
+            out.get_mut(..at)?.copy_from_slice(groups.get(..at)?);
+            out.get_mut(8 - tail.len()..)?.copy_from_slice(tail);
+            Some(Ipv6Addr::from(out))
+        }
+        _ => None,
+    }
+}
+
 /// A prefix length: plain decimal digits, no sign, no leading zero (except `0`).
 fn parse_len(s: &str) -> Option<u8> {
-    let ok = !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
-    if !ok || (s.len() > 1 && s.starts_with('0')) {
+    parse_len_bytes(s.as_bytes())
+}
+
+fn parse_len_bytes(b: &[u8]) -> Option<u8> {
+    if b.is_empty() || b.len() > 3 || (b.len() > 1 && b.first() == Some(&b'0')) {
         return None;
     }
-    s.parse().ok()
+    let mut v = 0u16;
+    for &d in b {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u16::from(d - b'0');
+    }
+    u8::try_from(v).ok()
 }
 
 /// The address a lookup should use: an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`)
@@ -193,14 +312,88 @@ mod tests {
             "999.1.1.1",
             "1.2.3.04",
         ] {
-            assert_eq!(parse_v4_fast(s), s.parse::<Ipv4Addr>().ok(), "{s}");
+            assert_eq!(
+                parse_v4_fast(s.as_bytes()),
+                s.parse::<Ipv4Addr>().ok(),
+                "{s}"
+            );
         }
     }
 
     proptest::proptest! {
         #[test]
         fn fast_ipv4_path_matches_std(s in "[0-9.]{0,16}") {
-            proptest::prop_assert_eq!(parse_v4_fast(&s), s.parse::<Ipv4Addr>().ok());
+            proptest::prop_assert_eq!(parse_v4_fast(s.as_bytes()), s.parse::<Ipv4Addr>().ok());
+        }
+
+        #[test]
+        fn fast_ipv4_prefix_path_matches_the_general_one(s in "[0-9./]{0,20}") {
+            if let Some((a, len)) = parse_v4_prefix_fast(s.as_bytes()) {
+                let (addr, l) = s.split_once('/').unwrap();
+                proptest::prop_assert_eq!(Some(a), parse_v4_fast(addr.as_bytes()));
+                proptest::prop_assert_eq!(Some(len), parse_len(l).filter(|&n| n <= 32));
+            } else if let Some((addr, l)) = s.split_once('/') {
+                let both = parse_v4_fast(addr.as_bytes()).zip(parse_len(l).filter(|&n| n <= 32));
+                proptest::prop_assert_eq!(both, None);
+            }
+        }
+
+        #[test]
+        fn fast_ipv6_path_agrees_with_std(s in "[0-9a-fA-F:.g]{0,42}") {
+            let std = s.parse::<Ipv6Addr>().ok();
+            if let Some(a) = parse_v6_fast(s.as_bytes()) {
+                proptest::prop_assert_eq!(Some(a), std);
+            }
+        }
+
+        #[test]
+        fn fast_ipv6_path_reads_what_std_writes(bits in proptest::prelude::any::<u128>(), zeros in 0usize..8, at in 0usize..8) {
+            // Runs of zero groups, so that `::` appears in every position.
+            let mut g = Ipv6Addr::from(bits).segments();
+            for x in g.iter_mut().skip(at).take(zeros) {
+                *x = 0;
+            }
+            let a = Ipv6Addr::from(g);
+            let text = alloc::string::ToString::to_string(&a);
+            if !text.contains('.') {
+                proptest::prop_assert_eq!(parse_v6_fast(text.as_bytes()), Some(a));
+            }
+            let upper = text.to_uppercase();
+            proptest::prop_assert_eq!(parse_v6_fast(upper.as_bytes()).or(Some(a)), Some(a));
+        }
+    }
+
+    #[test]
+    fn the_fast_ipv6_path_agrees_with_the_standard_parser() {
+        for s in [
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4::6:7:8",
+            "2600:1f14::",
+            "2600:1F14:0fff::",
+            "1:2:3:4:5:6:7:8::",
+            "::1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7",
+            "1::2::3",
+            ":::",
+            ":1",
+            "1:",
+            "1:::2",
+            "12345::",
+            "::ffff:1.2.3.4",
+            "g::",
+            "",
+        ] {
+            let fast = parse_v6_fast(s.as_bytes());
+            let std = s.parse::<Ipv6Addr>().ok();
+            assert!(fast.is_none() || fast == std, "{s}");
+            if !s.contains('.') {
+                assert_eq!(fast, std, "{s}");
+            }
         }
     }
 

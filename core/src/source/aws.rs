@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::{json_error, parse_error, too_many, Options};
 use crate::prefix::parse_prefix;
+use crate::ranges::{Entry, Sym};
 use crate::{Error, Ranges, SourceInfo, Tags};
 
 #[derive(Deserialize)]
@@ -37,10 +38,65 @@ struct Sink<'r> {
     name: &'r str,
     opts: Options,
     failure: Option<Error>,
+    /// Recently seen tags by a cheap key, checked against the string before use: the
+    /// file repeats about 150 tags in no order, so nearly every tag is found here
+    /// without hashing it (371 misses in 51,003 lookups on the 2026-08-22 file).
+    recent: [Sym; 1024],
 }
 
 impl Sink<'_> {
+    fn new<'r>(ranges: &'r mut Ranges, name: &'r str, opts: Options) -> Sink<'r> {
+        Sink {
+            ranges,
+            name,
+            opts,
+            failure: None,
+            recent: [0; 1024],
+        }
+    }
+
+    /// The symbol of `s`, as [`Ranges::push`] would intern it.
+    fn sym(&mut self, s: &str) -> Sym {
+        // Length and the first and last eight bytes (short tags: all of them), mixed by
+        // a multiplication (Fibonacci hashing): tells `EC2` from `EFS`, and the
+        // wavelength zones (`us-east-1-wl1-bos-wlz-1`) apart.
+        let b = s.as_bytes();
+        let (head, tail) = match (word(b, 0), word(b, b.len().saturating_sub(8))) {
+            (Some(h), Some(t)) => (h, t),
+            _ => (b.iter().fold(0, |w, &x| w << 8 | u64::from(x)), 0),
+        };
+        let mix =
+            (head ^ tail.rotate_left(29) ^ b.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let key = (mix >> 54) as usize % self.recent.len();
+        let strings = &mut self.ranges.strings;
+        match self.recent.get_mut(key) {
+            Some(slot) if strings.get(*slot) == s => *slot,
+            Some(slot) => {
+                *slot = strings.intern(s);
+                *slot
+            }
+            None => strings.intern(s),
+        }
+    }
+
     fn push(&mut self, item: &Item<'_>, i: usize, v6: bool) -> Result<(), Error> {
+        let tags = Tags {
+            source: "aws",
+            service: &item.service,
+            region: &item.region,
+            border_group: &item.network_border_group,
+        };
+        self.push_fields(&item.ip_prefix, tags, i, v6)
+    }
+
+    /// Checks and adds entry `i` of one list (`v6`: `ipv6_prefixes`).
+    fn push_fields(
+        &mut self,
+        prefix: &str,
+        tags: Tags<'_>,
+        i: usize,
+        v6: bool,
+    ) -> Result<(), Error> {
         let (list, field) = if v6 {
             ("ipv6_prefixes", "ipv6_prefix")
         } else {
@@ -50,7 +106,7 @@ impl Sink<'_> {
         if self.ranges.len() >= self.opts.max_entries {
             return Err(too_many(self.name, self.opts.max_entries));
         }
-        let net = parse_prefix(&item.ip_prefix, self.opts.host_bits, false)
+        let net = parse_prefix(prefix, self.opts.host_bits, false)
             .map_err(|m| parse_error(self.name, at(), m))?;
         if matches!(net, IpNet::V6(_)) != v6 {
             let (is, want) = if v6 {
@@ -58,20 +114,29 @@ impl Sink<'_> {
             } else {
                 ("IPv6", "IPv4")
             };
-            let value = crate::error::quote(&item.ip_prefix);
+            let value = crate::error::quote(prefix);
             return Err(parse_error(
                 self.name,
                 at(),
                 format!("{value} is an {is} prefix in the {want} list"),
             ));
         }
-        let tags = Tags {
-            source: "aws",
-            service: &item.service,
-            region: &item.region,
-            border_group: &item.network_border_group,
+        // As `Ranges::push`, interning in the same order, with the cache in front.
+        let source = self.sym(tags.source);
+        let service = self.sym(tags.service);
+        let region = self.sym(tags.region);
+        let border_group = if tags.border_group == tags.region {
+            region
+        } else {
+            self.sym(tags.border_group)
         };
-        self.ranges.push(net, tags);
+        self.ranges.entries.push(Entry {
+            prefix: net,
+            source,
+            service,
+            region,
+            border_group,
+        });
         Ok(())
     }
 }
@@ -178,6 +243,228 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
     }
 }
 
+/// Whether `b` ends one of the fast path's strings: the quote, or what it leaves to
+/// serde_json (a backslash, control characters).
+fn is_stop(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const SPACES: u64 = ONES * b' ' as u64;
+
+/// Eight bytes from `at`, little-endian (the first byte lowest), if there are eight.
+fn word(bytes: &[u8], at: usize) -> Option<u64> {
+    let b = bytes.get(at..at.checked_add(8)?)?;
+    <[u8; 8]>::try_from(b).ok().map(u64::from_le_bytes)
+}
+
+/// `N` if `bytes` starts with `lit`, else 0.
+fn starts<const N: usize>(bytes: &[u8], lit: &[u8; N]) -> usize {
+    match bytes.get(..N).map(<[u8; N]>::try_from) {
+        Some(Ok(head)) if head == *lit => N,
+        _ => 0,
+    }
+}
+
+/// The index of the first byte that [`is_stop`], eight bytes at a time: a byte's high bit is
+/// set in `(x - ONES) & !x & HIGH` when it is zero (below 0x20 with `0x20 * ONES`).
+/// Borrows only run upward from a real hit, so the lowest set bit is exact.
+fn stop(bytes: &[u8]) -> Option<usize> {
+    const HIGH: u64 = ONES * 0x80;
+    let mut at = 0;
+    while let Some(x) = word(bytes, at) {
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let slash = x ^ (ONES * u64::from(b'\\'));
+        let hits = (quote.wrapping_sub(ONES) & !quote)
+            | (slash.wrapping_sub(ONES) & !slash)
+            | (x.wrapping_sub(ONES * 0x20) & !x);
+        let hits = hits & HIGH;
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = bytes.get(at..)?;
+    Some(at + tail.iter().position(|&b| is_stop(b))?)
+}
+
+/// The shape every published file has, read without serde_json (which spends most of
+/// its time on generic dispatch here): the four top-level fields once each, entries with
+/// only the four known fields, strings without escapes. It answers `None` at anything
+/// else, valid or not, and then [`parse`] reads the file again with serde_json; so it
+/// only has to be right about what it accepts, and refuses nothing itself.
+struct Scan<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn new(text: &'a str) -> Self {
+        Scan { text, pos: 0 }
+    }
+
+    /// The next byte after JSON whitespace (RFC 8259: space, tab, LF, CR), not consumed.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        match self.text.as_bytes().get(self.pos) {
+            Some(&b) if b > b' ' => Some(b),
+            _ => self.skip_space(),
+        }
+    }
+
+    fn skip_space(&mut self) -> Option<u8> {
+        let rest = self.text.as_bytes().get(self.pos..)?;
+        let mut n = 0;
+        loop {
+            match rest.get(n) {
+                // Indentation: eight spaces at a time.
+                Some(b' ') => match word(rest, n) {
+                    Some(w) if w == SPACES => n += 8,
+                    Some(w) => n += ((w ^ SPACES).trailing_zeros() / 8) as usize,
+                    None => n += 1,
+                },
+                Some(b'\n' | b'\r' | b'\t') => n += 1,
+                Some(&b) => {
+                    self.pos += n;
+                    return Some(b);
+                }
+                None => return None,
+            }
+        }
+    }
+
+    fn eat(&mut self, want: u8) -> Option<()> {
+        (self.peek()? == want).then(|| self.pos += 1)
+    }
+
+    /// After an element: `true` for a comma, `false` for `close`.
+    fn comma_or(&mut self, close: u8) -> Option<bool> {
+        let b = self.peek()?;
+        self.pos += 1;
+        match b {
+            b',' => Some(true),
+            _ if b == close => Some(false),
+            _ => None,
+        }
+    }
+
+    /// A string without escapes or control characters (which serde_json refuses
+    /// unescaped); ending at an ASCII quote, the slice is on character boundaries.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        self.string_rest()
+    }
+
+    /// [`Scan::string`] after its opening quote.
+    fn string_rest(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        let rest = self.text.as_bytes().get(start..)?;
+        let len = stop(rest)?;
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        self.pos = start + len + 1;
+        self.text.get(start..start + len)
+    }
+
+    /// One entry's field: first as published (key `expect`, then `": "` and the value's
+    /// quote, in one comparison), else any known key with any spacing.
+    fn field(&mut self, expect: usize, v6: bool) -> Option<(usize, &'a str)> {
+        self.peek()?;
+        let rest = self.text.as_bytes().get(self.pos..)?;
+        // Fixed-size comparisons, which compile to a few loads instead of a memcmp call.
+        let published = match (expect, v6) {
+            (0, false) => starts(rest, b"\"ip_prefix\": \""),
+            (0, true) => starts(rest, b"\"ipv6_prefix\": \""),
+            (1, _) => starts(rest, b"\"region\": \""),
+            (2, _) => starts(rest, b"\"service\": \""),
+            (3, _) => starts(rest, b"\"network_border_group\": \""),
+            _ => 0,
+        };
+        if published > 0 {
+            self.pos += published;
+            return Some((expect, self.string_rest()?));
+        }
+        let slot = match self.string()? {
+            "ip_prefix" | "ipv6_prefix" => 0,
+            "region" => 1,
+            "service" => 2,
+            "network_border_group" => 3,
+            _ => return None,
+        };
+        self.eat(b':')?;
+        Some((slot, self.string()?))
+    }
+
+    fn file(mut self, sink: &mut Sink<'_>) -> Option<Stamps> {
+        let mut st = Stamps::default();
+        self.eat(b'{')?;
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            match key {
+                "syncToken" if st.sync_token.is_none() => {
+                    st.sync_token = Some(self.string()?.to_string());
+                }
+                "createDate" if st.create_date.is_none() => {
+                    st.create_date = Some(self.string()?.to_string());
+                }
+                "prefixes" if !st.seen_v4 => {
+                    self.list(sink, false)?;
+                    st.seen_v4 = true;
+                }
+                "ipv6_prefixes" if !st.seen_v6 => {
+                    self.list(sink, true)?;
+                    st.seen_v6 = true;
+                }
+                _ => return None,
+            }
+            if !self.comma_or(b'}')? {
+                break;
+            }
+        }
+        // Only whitespace may follow, as for serde_json's `end`.
+        (st.seen_v4 && self.peek().is_none()).then_some(st)
+    }
+
+    fn list(&mut self, sink: &mut Sink<'_>, v6: bool) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Some(());
+        }
+        let mut i = 0;
+        loop {
+            self.eat(b'{')?;
+            let mut fields: [Option<&str>; 4] = [None; 4];
+            let mut n = 0;
+            loop {
+                let (slot, value) = self.field(n, v6)?;
+                n += 1;
+                let field = fields.get_mut(slot)?;
+                if field.replace(value).is_some() {
+                    return None;
+                }
+                if !self.comma_or(b'}')? {
+                    break;
+                }
+            }
+            let [prefix, region, service, border_group] = fields;
+            let tags = Tags {
+                source: "aws",
+                service: service.unwrap_or_default(),
+                region: region.unwrap_or_default(),
+                border_group: border_group.unwrap_or_default(),
+            };
+            sink.push_fields(prefix?, tags, i, v6).ok()?;
+            i += 1;
+            if !self.comma_or(b']')? {
+                return Some(());
+            }
+        }
+    }
+}
+
 /// Parses AWS `ip-ranges.json`.
 ///
 /// # Errors
@@ -185,26 +472,43 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
 /// the wrong type, a bad prefix (with its value), an IPv6 prefix in `prefixes` or the
 /// other way round, more than `opts.max_entries` entries.
 pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
+    parse_with(bytes, name, opts, true)
+}
+
+/// [`parse`], with or without the fast path (tests compare the two).
+fn parse_with(bytes: &[u8], name: &str, opts: Options, fast: bool) -> Result<Ranges, Error> {
     let text = super::utf8(name, WHAT, bytes)?;
-    let mut r = Ranges::new();
-    // About 150 bytes of JSON per entry in published files: reserve once.
-    r.entries.reserve((bytes.len() / 150).min(opts.max_entries));
-    let mut sink = Sink {
-        ranges: &mut r,
-        name,
-        opts,
-        failure: None,
+    let new_ranges = || {
+        let mut r = Ranges::new();
+        // About 150 bytes of JSON per entry in published files: reserve once.
+        r.entries.reserve((bytes.len() / 150).min(opts.max_entries));
+        r
     };
-    let mut de = serde_json::Deserializer::from_str(text);
-    let parsed = serde::Deserializer::deserialize_map(&mut de, FileVisitor(&mut sink))
-        .and_then(|st| de.end().map(|()| st));
-    let stamps = match parsed {
-        Ok(st) => st,
-        Err(e) => {
-            return Err(sink
-                .failure
-                .take()
-                .unwrap_or_else(|| json_error(name, WHAT, &e)))
+    let mut r = new_ranges();
+    let mut sink = Sink::new(&mut r, name, opts);
+    let scanned = if fast {
+        Scan::new(text).file(&mut sink)
+    } else {
+        None
+    };
+    let stamps = match scanned {
+        Some(st) => st,
+        None => {
+            // Anything the fast path does not take, errors included, is read again by
+            // serde_json from the start, so what is accepted and every message stay its.
+            *sink.ranges = new_ranges();
+            let mut de = serde_json::Deserializer::from_str(text);
+            let parsed = serde::Deserializer::deserialize_map(&mut de, FileVisitor(&mut sink))
+                .and_then(|st| de.end().map(|()| st));
+            match parsed {
+                Ok(st) => st,
+                Err(e) => {
+                    return Err(sink
+                        .failure
+                        .take()
+                        .unwrap_or_else(|| json_error(name, WHAT, &e)))
+                }
+            }
         }
     };
     r.sources.push(SourceInfo {
@@ -369,7 +673,121 @@ mod tests {
         assert!(e.contains("file ends early (truncated download?)"), "{e}");
     }
 
+    /// Whether the fast path took `bytes`.
+    fn fast_takes(bytes: &[u8]) -> bool {
+        let text = core::str::from_utf8(bytes).unwrap();
+        let mut r = Ranges::new();
+        let mut sink = Sink::new(&mut r, "x", Options::default());
+        Scan::new(text).file(&mut sink).is_some()
+    }
+
+    /// Same result or the same error with and without the fast path.
+    fn same_both_ways(bytes: &[u8]) {
+        let fast = parse_with(bytes, "x.json", Options::default(), true);
+        let slow = parse_with(bytes, "x.json", Options::default(), false);
+        assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(bytes));
+    }
+
+    #[test]
+    fn the_fast_path_reads_every_real_file_as_serde_json_does() {
+        for (date, bytes) in ALL {
+            assert!(fast_takes(bytes), "{date}");
+            same_both_ways(bytes);
+            // The symbol cache interns as `Ranges::push` does.
+            let r = parse(bytes, date, Options::default()).unwrap();
+            let mut pushed = Ranges::new();
+            pushed.extend(&r);
+            assert_eq!((pushed.entries, pushed.strings), (r.entries, r.strings));
+        }
+    }
+
+    #[test]
+    fn the_fast_path_leaves_the_unusual_to_serde_json() {
+        for (json, taken) in [
+            (r#"{"prefixes": []}"#, true),
+            (r#" {"prefixes":[{"ip_prefix":"1.2.3.0/24"}]} "#, true),
+            (
+                r#"{"prefixes":[{"service":"S","ip_prefix":"1.2.3.0/24","region":"r"}]}"#,
+                true,
+            ),
+            (
+                r#"{"prefixes": [], "ipv6_prefixes": [{"ipv6_prefix": "2600::/16"}]}"#,
+                true,
+            ),
+            (
+                r#"{"prefixes": [{"ip_prefix": "1.2.3.0/24", "region": "é"}]}"#,
+                true,
+            ),
+            // Escapes, unknown or repeated fields, nulls, other types, trailing commas,
+            // bad prefixes: serde_json reads them (and says what is wrong).
+            (r#"{"prefixes": [{"ip_prefix": "1.2.3.0\/24"}]}"#, false),
+            (
+                r#"{"prefixes": [{"ip_prefix": "1.2.3.0/24", "x": 1}]}"#,
+                false,
+            ),
+            (r#"{"prefixes": [], "x": {}}"#, false),
+            (
+                r#"{"prefixes": [{"ip_prefix": "1.2.3.0/24", "ip_prefix": "1.2.3.0/24"}]}"#,
+                false,
+            ),
+            (
+                r#"{"prefixes": [{"ip_prefix": "1.2.3.0/24", "ipv6_prefix": "1.2.3.0/24"}]}"#,
+                false,
+            ),
+            (r#"{"prefixes": [], "prefixes": []}"#, false),
+            (r#"{"syncToken": null, "prefixes": []}"#, false),
+            (
+                r#"{"prefixes": [{"ip_prefix": "1.2.3.0/24", "region": null}]}"#,
+                false,
+            ),
+            (r#"{"prefixes": [{"ip_prefix": 7}]}"#, false),
+            (r#"{"prefixes": [{"ip_prefix": "1.2.3.0/24"},]}"#, false),
+            (r#"{"prefixes": [{"ip_prefix": "1.2.3.0/24",}]}"#, false),
+            (r#"{"prefixes": [],}"#, false),
+            (r#"{"prefixes": [{}]}"#, false),
+            (r#"{"prefixes": [{"region": "r"}]}"#, false),
+            (r#"{"syncToken": "1"}"#, false),
+            (r#"{"prefixes": []} x"#, false),
+            (r#"{"prefixes": []}}"#, false),
+            (
+                "{\"prefixes\": [{\"ip_prefix\": \"1.2.3.0/24\", \"region\": \"a\tb\"}]}",
+                false,
+            ),
+            ("{\"prefixes\":\u{a0}[]}", false),
+            ("{\"prefixes\":\x0c[]}", false),
+            (r#"{"prefixes": [{"ip_prefix": "10.0.0.1/8"}]}"#, false),
+            (r#"{"prefixes": [{"ip_prefix": "2600::/16"}]}"#, false),
+            ("", false),
+        ] {
+            assert_eq!(fast_takes(json.as_bytes()), taken, "{json}");
+            same_both_ways(json.as_bytes());
+        }
+    }
+
     proptest::proptest! {
+        /// Damage a real file's head in one place: wherever the fast path still takes it,
+        /// serde_json must read the same; wherever not, the error is serde_json's.
+        #[test]
+        fn the_fast_path_agrees_on_damaged_files(
+            at in 0usize..3000,
+            with in proptest::sample::select(&b"\"\\{}[],: \t\n0a/.x\x01\xc3"[..]),
+            delete in proptest::prelude::any::<bool>(),
+        ) {
+            let head = &NEW[..3000];
+            let end = head.windows(7).rposition(|w| w == b"    },\n").unwrap();
+            let mut bytes = head[..end].to_vec();
+            bytes.extend_from_slice(b"    }]}");
+            let at = at.min(bytes.len() - 1);
+            if delete {
+                bytes.remove(at);
+            } else {
+                bytes[at] = with;
+            }
+            let fast = parse_with(&bytes, "x.json", Options::default(), true);
+            let slow = parse_with(&bytes, "x.json", Options::default(), false);
+            proptest::prop_assert_eq!(fast, slow);
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
             let _ = parse(&bytes, "fuzz", Options::default());
