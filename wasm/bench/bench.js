@@ -71,6 +71,20 @@ function time(fn, per, rounds = 31) {
   return t[t.length >> 1];
 }
 
+/** Median ns per lookup on a fresh fence: each result object is built, none cached. */
+function coldLookup(qs, rounds = 9) {
+  const t = [];
+  for (let i = 0; i < rounds; i++) {
+    const g = IpFence.fromBlob(blob);
+    const s = process.hrtime.bigint();
+    for (const q of qs) g.lookup(q);
+    t.push(Number(process.hrtime.bigint() - s) / qs.length);
+    g.free();
+  }
+  t.sort((a, b) => a - b);
+  return t[t.length >> 1];
+}
+
 function native(group, name) {
   try {
     const f = path.join(u.ROOT, 'target', 'criterion', group, name, 'new', 'estimates.json');
@@ -99,6 +113,7 @@ const f = IpFence.fromBlob(blob);
 for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
   row(`contains ${fam}, per call`, time(() => { for (const q of qs) f.contains(q); }, BATCH), native(`lookup_${fam}`, 'ipfence_contains'));
   row(`lookup ${fam}, per call`, time(() => { for (const q of qs) f.lookup(q); }, BATCH), native(`lookup_${fam}`, 'ipfence_lookup'));
+  row(`lookup ${fam}, per call, first of each prefix (new fence)`, coldLookup(qs), native(`lookup_${fam}`, 'ipfence_lookup'));
   row(`containsMany ${fam}, per address`, time(() => f.containsMany(qs), BATCH), native(`lookup_${fam}`, 'ipfence_contains'));
   row(`lookupMany ${fam}, per address`, time(() => f.lookupMany(qs), BATCH), native(`lookup_${fam}`, 'ipfence_lookup'));
 }

@@ -145,7 +145,15 @@ impl Fence {
     /// # Errors
     /// The core's blob error with the offset of the problem.
     pub fn from_blob(bytes: &[u8]) -> Result<Fence, String> {
-        let matcher = Matcher::from_vec(bytes.to_vec()).map_err(|e| e.to_string())?;
+        Fence::from_vec(bytes.to_vec())
+    }
+
+    /// [`Fence::from_blob`] taking ownership of the bytes (no copy).
+    ///
+    /// # Errors
+    /// The core's blob error with the offset of the problem.
+    pub fn from_vec(bytes: Vec<u8>) -> Result<Fence, String> {
+        let matcher = Matcher::from_vec(bytes).map_err(|e| e.to_string())?;
         Ok(Fence {
             matcher,
             filter: "as compiled in the blob".into(),
@@ -166,6 +174,14 @@ impl Fence {
     /// `ip` is not an address.
     pub fn contains(&self, ip: &str) -> Result<bool, String> {
         Ok(self.matcher.contains(addr(ip)?))
+    }
+
+    /// The longest match of `ip`.
+    ///
+    /// # Errors
+    /// `ip` is not an address.
+    pub fn lookup(&self, ip: &str) -> Result<Option<Match<'_>>, String> {
+        Ok(self.matcher.lookup(addr(ip)?))
     }
 
     /// Appends the longest match of `ip` as JSON (`null` when none).

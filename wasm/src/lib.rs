@@ -26,6 +26,10 @@ pub use fence::{Fence, FilterSpec};
 
 use ipfence_core::source::Format;
 use ipfence_core::Family;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+
+use ipfence_core::Match;
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -48,8 +52,9 @@ export interface SourceOptions {
   /** Mask host bits (`10.0.0.1/8` becomes `10.0.0.0/8`) instead of refusing them. */
   maskHostBits?: boolean;
 }
-export interface Tags { service: string; region: string; networkBorderGroup: string; }
-export interface LookupResult { prefix: string; entries: Tags[]; }
+export interface Tags { readonly service: string; readonly region: string; readonly networkBorderGroup: string; }
+/** Frozen: every lookup that lands on the same prefix returns the same object. */
+export interface LookupResult { readonly prefix: string; readonly entries: readonly Tags[]; }
 export interface SourceInfo { name: string; format: string; createDate: string | null; syncToken: string | null; }
 export interface Info { sources: SourceInfo[]; filter: string; prefixCount: number; entryCount: number; blobBytes: number; }
 export interface Names { services: string[]; regions: string[]; borderGroups: string[]; }
@@ -350,6 +355,82 @@ fn batch<T>(ips: &JsValue, run: impl Fn(&[&str]) -> Result<T, String>) -> Result
 #[wasm_bindgen]
 pub struct IpFence {
     inner: Fence,
+    js: JsCache,
+}
+
+/// The JS results of `lookup`, made once per prefix and fence.
+///
+/// Decoding strings out of wasm (`TextDecoder`) and setting properties one crossing at a
+/// time cost microseconds per result; a prefix that was looked up before costs one table
+/// read instead (README "WebAssembly": figures). Results are frozen, since every lookup
+/// landing on the same prefix returns the same object.
+#[derive(Default)]
+struct JsCache {
+    keys: OnceCell<[JsValue; 5]>,
+    /// Tag strings by (address, length): they are slices of the fence's immutable blob,
+    /// so the address names one string for the fence's life. At most the blob's
+    /// distinct strings (a few hundred for AWS).
+    tags: RefCell<HashMap<(usize, usize), JsValue>>,
+    /// Result objects by prefix: at most one per prefix of the fence.
+    matches: RefCell<HashMap<(std::net::IpAddr, u8), JsValue>>,
+}
+
+impl JsCache {
+    fn keys(&self) -> &[JsValue; 5] {
+        self.keys.get_or_init(|| {
+            [
+                "prefix",
+                "entries",
+                "service",
+                "region",
+                "networkBorderGroup",
+            ]
+            .map(JsValue::from_str)
+        })
+    }
+
+    fn tag(&self, s: &str) -> JsValue {
+        let key = (s.as_ptr() as usize, s.len());
+        self.tags
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| JsValue::from_str(s))
+            .clone()
+    }
+
+    /// `{ prefix, entries: [{ service, region, networkBorderGroup }] }`, frozen.
+    fn match_object(&self, m: &Match<'_>) -> JsValue {
+        let p = m.prefix();
+        let key = (p.addr(), p.prefix_len());
+        if let Some(v) = self.matches.borrow().get(&key) {
+            return v.clone();
+        }
+        let [prefix, entries, service, region, nbg] = self.keys();
+        let obj = Object::new();
+        let list = Array::new();
+        for t in m.entries() {
+            let e = Object::new();
+            // Setting a data property on a plain new object cannot fail.
+            let _ = Reflect::set(&e, service, &self.tag(t.service));
+            let _ = Reflect::set(&e, region, &self.tag(t.region));
+            let _ = Reflect::set(&e, nbg, &self.tag(t.border_group));
+            list.push(&Object::freeze(&e));
+        }
+        let _ = Reflect::set(&obj, prefix, &JsValue::from_str(&p.to_string()));
+        let _ = Reflect::set(&obj, entries, &Object::freeze(&list));
+        let v: JsValue = Object::freeze(&obj).into();
+        self.matches.borrow_mut().insert(key, v.clone());
+        v
+    }
+}
+
+impl IpFence {
+    fn new(inner: Fence) -> IpFence {
+        IpFence {
+            inner,
+            js: JsCache::default(),
+        }
+    }
 }
 
 fn source(
@@ -363,7 +444,7 @@ fn source(
     let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
     let (name, mask) = read_source_options(&options, default_name).map_err(err)?;
     Fence::from_source(text.as_bytes(), &name, Some(format), &spec, mask)
-        .map(|inner| IpFence { inner })
+        .map(IpFence::new)
         .map_err(err)
 }
 
@@ -431,21 +512,17 @@ impl IpFence {
     }
 
     /// Loads a compiled blob (from `ipfence compile` or `toBlob`). The bytes are copied
-    /// and validated whole, so lookups cannot fail later.
+    /// into wasm memory once (kept as the matcher's own storage) and validated whole, so
+    /// lookups cannot fail later.
     #[wasm_bindgen(js_name = fromBlob)]
-    pub fn from_blob(bytes: &[u8]) -> Result<IpFence, JsError> {
-        Fence::from_blob(bytes)
-            .map(|inner| IpFence { inner })
-            .map_err(err)
+    pub fn from_blob(bytes: Vec<u8>) -> Result<IpFence, JsError> {
+        Fence::from_vec(bytes).map(IpFence::new).map_err(err)
     }
 
     /// A new allowlist with what `filter` selects from this one.
     pub fn select(&self, filter: FilterArg) -> Result<IpFence, JsError> {
         let spec = read_filter(&filter.into()).map_err(err)?;
-        self.inner
-            .select(&spec)
-            .map(|inner| IpFence { inner })
-            .map_err(err)
+        self.inner.select(&spec).map(IpFence::new).map_err(err)
     }
 
     /// Whether `ip` is allowed. Throws when `ip` is not an IPv4 or IPv6 address.
@@ -456,12 +533,10 @@ impl IpFence {
     /// The longest matching prefix of `ip` and its entries, or `null`.
     #[wasm_bindgen(unchecked_return_type = "LookupResult | null")]
     pub fn lookup(&self, ip: &str) -> Result<JsValue, JsError> {
-        let mut out = String::with_capacity(128);
-        self.inner.lookup_json(ip, &mut out).map_err(err)?;
-        if out == "null" {
-            return Ok(JsValue::NULL);
-        }
-        from_json(&out)
+        Ok(match self.inner.lookup(ip).map_err(err)? {
+            Some(m) => self.js.match_object(&m),
+            None => JsValue::NULL,
+        })
     }
 
     /// `lookup` for many addresses at once (one crossing into wasm and back).
@@ -470,7 +545,24 @@ impl IpFence {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string[]")] ips: JsValue,
     ) -> Result<JsValue, JsError> {
-        from_json(&batch(&ips, |ips| self.inner.lookup_many_json(ips))?)
+        let found = batch(&ips, |ips| {
+            ips.iter()
+                .enumerate()
+                .map(|(i, ip)| {
+                    self.inner
+                        .lookup(ip)
+                        .map_err(|why| format!("ips[{i}]: {why}"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        Ok(found
+            .iter()
+            .map(|m| {
+                m.as_ref()
+                    .map_or(JsValue::NULL, |m| self.js.match_object(m))
+            })
+            .collect::<Array>()
+            .into())
     }
 
     /// `contains` for many addresses: a `Uint8Array` of 1 (allowed) and 0.

@@ -35,6 +35,21 @@ test('lookup, contains, lookupMany and containsMany agree with the CLI on 12,000
   f.free();
 });
 
+test('lookup results are frozen and shared per prefix; a new fence starts afresh', () => {
+  const f = IpFence.fromAwsJson(fs.readFileSync(u.AWS, 'utf8'));
+  const a = f.lookup('3.5.140.2');
+  assert.ok(Object.isFrozen(a) && Object.isFrozen(a.entries) && a.entries.every(Object.isFrozen));
+  assert.equal(f.lookup('3.5.140.9'), a);
+  assert.equal(f.lookupMany(['8.8.8.8', '3.5.141.1'])[1], a);
+  assert.throws(() => { 'use strict'; a.prefix = 'x'; }, TypeError);
+  const g = IpFence.fromBlob(f.toBlob());
+  assert.notEqual(g.lookup('3.5.140.2'), a);
+  assert.deepEqual(g.lookup('3.5.140.2'), a);
+  f.free();
+  assert.equal(g.lookup('3.5.140.2').prefix, '3.5.140.0/22');
+  g.free();
+});
+
 test('a filter selects what the CLI selects', () => {
   const sub = ips.filter((_, i) => i % 3 === 0);
   const cases = [
