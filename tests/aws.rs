@@ -27,6 +27,14 @@ pub(crate) fn venv(bin: &str) -> PathBuf {
     p
 }
 
+/// The emulator's fake credentials and region, for anything that runs the `aws` CLI.
+pub(crate) fn fake_credentials(cmd: &mut Command) -> &mut Command {
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+}
+
 /// A moto server on a free loopback port, stopped when dropped.
 pub(crate) struct Emulator {
     child: Child,
@@ -63,13 +71,9 @@ impl Emulator {
 
     /// Runs `aws ARGS --output json`; returns the parsed answer.
     pub(crate) fn aws(&self, args: &[&str]) -> Value {
-        let out = Command::new(venv("aws"))
+        let out = fake_credentials(&mut Command::new(venv("aws")))
             .args(["--endpoint-url", &self.url, "--output", "json"])
             .args(args)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env_remove("AWS_PROFILE")
             .output()
             .unwrap();
         assert!(

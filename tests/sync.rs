@@ -15,7 +15,7 @@ use std::time::Duration;
 use ipfence_core::PrefixSet;
 use serde_json::{json, Value};
 
-use crate::aws::{ipfence_set, set_of, venv, Emulator};
+use crate::aws::{fake_credentials, ipfence_set, set_of, venv, Emulator};
 use crate::firewall::{ipset_set, nft_set, require_tools};
 use crate::util::{data, tempdir, Run, AWS_NEW, AWS_PREV};
 
@@ -190,15 +190,11 @@ fn notification(bytes: &[u8], url: &str, md5: Option<&str>) -> String {
 
 /// Runs `ipfence sync --config CONFIG ARGS` with the emulator's fake credentials.
 fn sync(config: &Path, args: &[&str]) -> Run {
-    Command::new(env!("CARGO_BIN_EXE_ipfence"))
+    fake_credentials(&mut Command::new(env!("CARGO_BIN_EXE_ipfence")))
         .arg("sync")
         .arg("--config")
         .arg(config)
         .args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
         .stdin(Stdio::null())
         .output()
         .expect("ipfence runs")

@@ -120,6 +120,9 @@ impl Filter {
     /// The exact set of addresses this filter selects: the kept entries' addresses minus
     /// every address of an excluded service.
     pub fn select_set(&self, ranges: &Ranges) -> crate::PrefixSet {
+        if self.is_everything() {
+            return ranges.to_set();
+        }
         self.select(ranges).to_set()
     }
 

@@ -110,12 +110,7 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
             let old = super::load(&input).context("--diff-from")?;
             // The filter's names were checked against the new input; the old one may
             // lack a service or region that has just been added (then it held nothing).
-            let f = args.filter.to_filter();
-            Some(if f.is_everything() {
-                old.to_set()
-            } else {
-                f.select(&old).to_set()
-            })
+            Some(args.filter.to_filter().select_set(&old))
         }
     };
     let options = Options {

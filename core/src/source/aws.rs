@@ -69,8 +69,12 @@ impl Sink<'_> {
             (head ^ tail.rotate_left(29) ^ b.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let key = (mix >> 54) as usize % self.recent.len();
         let strings = &mut self.ranges.strings;
+        // Only a symbol the interner knows counts: `get` answers "" for any other.
+        let known = |strings: &crate::ranges::Interner, sym: Sym| {
+            strings.as_slice().get(sym as usize).is_some_and(|x| x == s)
+        };
         match self.recent.get_mut(key) {
-            Some(slot) if strings.get(*slot) == s => *slot,
+            Some(slot) if known(strings, *slot) => *slot,
             Some(slot) => {
                 *slot = strings.intern(s);
                 *slot
@@ -485,9 +489,8 @@ fn parse_with(bytes: &[u8], name: &str, opts: Options, fast: bool) -> Result<Ran
         r
     };
     let mut r = new_ranges();
-    let mut sink = Sink::new(&mut r, name, opts);
     let scanned = if fast {
-        Scan::new(text).file(&mut sink)
+        Scan::new(text).file(&mut Sink::new(&mut r, name, opts))
     } else {
         None
     };
@@ -496,7 +499,10 @@ fn parse_with(bytes: &[u8], name: &str, opts: Options, fast: bool) -> Result<Ran
         None => {
             // Anything the fast path does not take, errors included, is read again by
             // serde_json from the start, so what is accepted and every message stay its.
-            *sink.ranges = new_ranges();
+            // A new sink too: the old one's tag cache names symbols of the discarded
+            // interner.
+            r = new_ranges();
+            let mut sink = Sink::new(&mut r, name, opts);
             let mut de = serde_json::Deserializer::from_str(text);
             let parsed = serde::Deserializer::deserialize_map(&mut de, FileVisitor(&mut sink))
                 .and_then(|st| de.end().map(|()| st));
@@ -674,6 +680,19 @@ mod tests {
     }
 
     /// Whether the fast path took `bytes`.
+    #[test]
+    fn the_tag_cache_never_answers_a_symbol_the_interner_lacks() {
+        let mut r = Ranges::new();
+        let mut sink = Sink::new(&mut r, "x", Options::default());
+        // A slot left from another interner (the fast path's, before a fallback):
+        // `Interner::get` answers "" for it, which must not pass for the empty tag.
+        sink.recent = [57; 1024];
+        assert_eq!(sink.sym(""), 0);
+        let ec2 = sink.sym("EC2");
+        assert_eq!(sink.sym("EC2"), ec2);
+        assert_eq!(r.strings.as_slice(), ["", "EC2"]);
+    }
+
     fn fast_takes(bytes: &[u8]) -> bool {
         let text = core::str::from_utf8(bytes).unwrap();
         let mut r = Ranges::new();

@@ -21,7 +21,7 @@ use super::config::{AwsCli, Target};
 pub fn options(t: &Target) -> Options {
     Options {
         name: t.name.clone(),
-        style: match t.format() {
+        style: match t.format {
             Format::Pf => Some("table".into()),
             _ => None,
         },
@@ -50,7 +50,7 @@ pub fn render(
         header,
         options,
     };
-    let out = export(t.format(), &req).with_context(|| format!("target {:?}", t.name))?;
+    let out = export(t.format, &req).with_context(|| format!("target {:?}", t.name))?;
     for note in &out.notes {
         eprintln!("ipfence: target {:?}: {note}", t.name);
     }
@@ -86,7 +86,7 @@ fn run(cmd: &[String], args: &[&str]) -> Result<String> {
 }
 
 /// A temporary file holding `text`, removed when dropped.
-fn temp_file(text: &str) -> Result<tempfile::NamedTempFile> {
+pub fn temp_file(text: &str) -> Result<tempfile::NamedTempFile> {
     let mut f = tempfile::Builder::new()
         .prefix("ipfence-sync-")
         .tempfile()
@@ -100,12 +100,12 @@ fn temp_file(text: &str) -> Result<tempfile::NamedTempFile> {
 /// Applies a local target: `full` is the path of the complete file (already written),
 /// `update` the incremental text when there is a last applied set. Returns what was done.
 pub fn local(t: &Target, full: &Path, update: Option<&str>) -> Result<String> {
-    let format = t.format();
+    let format = t.format;
     let default = match format {
         Format::Nftables => "nft",
         Format::Ipset => "ipset",
         Format::Pf => "pfctl",
-        _ => bail!("{} targets are not applied locally", t.format),
+        _ => bail!("{} targets are not applied locally", format.name()),
     };
     let cmd = t.command.clone().unwrap_or_else(|| vec![default.into()]);
     let full_str = full.to_string_lossy();
@@ -163,7 +163,7 @@ impl Aws<'_> {
     }
 }
 
-fn cidr_set<'a>(cidrs: impl Iterator<Item = &'a Value>, what: &str) -> Result<PrefixSet> {
+fn cidr_set<'a>(cidrs: impl IntoIterator<Item = &'a Value>, what: &str) -> Result<PrefixSet> {
     let mut nets = Vec::new();
     for c in cidrs {
         let s = c.as_str().unwrap_or_default();
@@ -179,7 +179,7 @@ fn cidr_set<'a>(cidrs: impl Iterator<Item = &'a Value>, what: &str) -> Result<Pr
 pub fn aws(t: &Target, cli: &AwsCli, set: &PrefixSet, header: Header<'_>) -> Result<String> {
     let aws = Aws { cli };
     let id = t.id.as_deref().context("an AWS target needs id")?;
-    match t.format() {
+    match t.format {
         Format::AwsWaf => waf(t, &aws, id, set, header),
         Format::AwsPrefixList => prefix_list(t, &aws, id, set, header),
         _ => security_group(t, &aws, id, set, header),
@@ -282,9 +282,9 @@ fn prefix_list(
     let live = cidr_set(
         entries["Entries"]
             .as_array()
-            .map(|a| a.iter().map(|e| &e["Cidr"]).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter(),
+            .into_iter()
+            .flatten()
+            .map(|e| &e["Cidr"]),
         "get-managed-prefix-list-entries",
     )?;
     if live == *set {
@@ -292,7 +292,7 @@ fn prefix_list(
     }
     let max = pl["MaxEntries"].as_u64().unwrap_or(0);
     let needed = set.cidr_count() as u64;
-    if needed > max {
+    let pl = if needed > max {
         aws.call(&[
             "ec2",
             "modify-managed-prefix-list",
@@ -302,10 +302,16 @@ fn prefix_list(
             &needed.to_string(),
         ])
         .with_context(|| format!("raising MaxEntries of {id} from {max} to {needed}"))?;
-    }
-    let mut version = prefix_list_ready(aws, id)?["Version"]
-        .as_u64()
-        .with_context(|| format!("prefix list {id}: no Version"))?;
+        prefix_list_ready(aws, id)?
+    } else {
+        pl
+    };
+    let version_of = |pl: &Value| {
+        pl["Version"]
+            .as_u64()
+            .with_context(|| format!("prefix list {id}: no Version"))
+    };
+    let mut version = version_of(&pl)?;
     let mut opts = options(t);
     opts.current_version = Some(version);
     opts.max_entries = Some(usize::try_from(max.max(needed)).unwrap_or(usize::MAX));
@@ -321,20 +327,15 @@ fn prefix_list(
         if let Some(o) = call.as_object_mut() {
             o.remove("MaxEntries");
         }
-        let answer = aws.call(&[
+        aws.call(&[
             "ec2",
             "modify-managed-prefix-list",
             "--cli-input-json",
             &call.to_string(),
         ])?;
         done += 1;
-        version = match answer["PrefixList"]["Version"].as_u64() {
-            Some(v) if v > version => v,
-            _ => prefix_list_ready(aws, id)?["Version"]
-                .as_u64()
-                .unwrap_or(version + 1),
-        };
-        prefix_list_ready(aws, id)?;
+        // The next call needs the list settled, and its new version.
+        version = version_of(&prefix_list_ready(aws, id)?)?;
     }
     Ok(format!("prefix list {id} modified in {done} call(s)"))
 }
@@ -387,7 +388,7 @@ fn security_group(
             }
         }
     }
-    let live = cidr_set(live.iter(), "describe-security-groups")?;
+    let live = cidr_set(&live, "describe-security-groups")?;
     if live == *set {
         return Ok(format!("security group {id} already holds the set"));
     }

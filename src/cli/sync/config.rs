@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use ipfence_exporters::Format;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::cli::FilterArgs;
 
@@ -78,7 +78,8 @@ pub struct Target {
     /// in the output (checked against the tool's rules).
     pub name: String,
     /// nftables, ipset, iptables, pf, aws-waf, aws-prefix-list, aws-security-group.
-    pub format: String,
+    #[serde(deserialize_with = "format_name")]
+    pub format: Format,
     /// Write the full rules here (atomically).
     pub output: Option<PathBuf>,
     /// Keep entries of these services (none: every service).
@@ -94,7 +95,7 @@ pub struct Target {
     #[serde(default)]
     pub border_groups: Vec<String>,
     /// `ipv4` or `ipv6` (both when not given).
-    pub family: Option<String>,
+    pub family: Option<Family>,
     /// Destination ports the rules allow (all when empty).
     #[serde(default)]
     pub ports: Vec<u16>,
@@ -116,11 +117,38 @@ pub struct Target {
     pub max_entries: Option<usize>,
     /// Over the quota: `refuse` (default) or `summarize` (fit into it, admitting the
     /// fewest extra addresses, reported).
-    #[serde(default = "default_over_quota")]
-    pub over_quota: String,
+    #[serde(default)]
+    pub over_quota: OverQuota,
     /// Accept a selection with no address at all.
     #[serde(default)]
     pub allow_empty: bool,
+}
+
+/// One address family.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+/// What a target over its quota does.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OverQuota {
+    #[default]
+    Refuse,
+    Summarize,
+}
+
+/// `format = "..."`, read with the exporters' names.
+fn format_name<'de, D: Deserializer<'de>>(d: D) -> Result<Format, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "format = {s:?}: expected one of nftables, ipset, iptables, pf, aws-waf, aws-prefix-list, aws-security-group"
+        ))
+    })
 }
 
 fn default_url() -> String {
@@ -149,9 +177,6 @@ fn default_protocol() -> String {
 }
 fn default_scope() -> String {
     "REGIONAL".into()
-}
-fn default_over_quota() -> String {
-    "refuse".into()
 }
 
 impl Config {
@@ -219,23 +244,12 @@ fn config_dir(config_path: &Path) -> PathBuf {
 }
 
 impl Target {
-    /// The export format.
-    pub fn format(&self) -> Format {
-        // Checked in `check`.
-        self.format.parse().unwrap_or(Format::Nftables)
-    }
-
     /// Whether this is an AWS object (applied through the `aws` CLI).
     pub fn is_aws(&self) -> bool {
         matches!(
-            self.format(),
+            self.format,
             Format::AwsWaf | Format::AwsPrefixList | Format::AwsSecurityGroup
         )
-    }
-
-    /// Whether the target fits its quota by summarizing.
-    pub fn summarize(&self) -> bool {
-        self.over_quota == "summarize"
     }
 
     /// The selection as the CLI's filter flags.
@@ -245,36 +259,20 @@ impl Target {
             exclude_services: self.exclude_services.clone(),
             regions: self.regions.clone(),
             border_groups: self.border_groups.clone(),
-            ipv4: self.family.as_deref() == Some("ipv4"),
-            ipv6: self.family.as_deref() == Some("ipv6"),
+            ipv4: self.family == Some(Family::Ipv4),
+            ipv6: self.family == Some(Family::Ipv6),
             allow_empty: true,
         }
     }
 
     fn check(&self) -> Result<()> {
-        let format: Format = self.format.parse().map_err(|_| {
-            anyhow::anyhow!(
-                "format = {:?}: expected one of nftables, ipset, iptables, pf, aws-waf, aws-prefix-list, aws-security-group",
-                self.format
-            )
-        })?;
-        if let Some(f) = &self.family {
-            if f != "ipv4" && f != "ipv6" {
-                bail!("family = {f:?}: expected \"ipv4\" or \"ipv6\" (leave it out for both)");
-            }
-        }
-        if self.over_quota != "refuse" && self.over_quota != "summarize" {
-            bail!(
-                "over_quota = {:?}: expected \"refuse\" or \"summarize\"",
-                self.over_quota
-            );
-        }
         if self.output.is_none() && !self.apply {
             bail!("neither output nor apply = true: the target would do nothing");
         }
         if self.command.as_ref().is_some_and(Vec::is_empty) {
             bail!("command = []: name the program, e.g. [\"nft\"]");
         }
+        let format = self.format;
         match format {
             Format::Iptables if self.apply => bail!(
                 "apply = true: iptables rules are loaded with iptables-restore by you, once; keep the changing addresses in an ipset target (format = \"ipset\", apply = true) that the rules match"
@@ -292,7 +290,7 @@ impl Target {
             Format::AwsWaf | Format::AwsPrefixList | Format::AwsSecurityGroup
                 if self.apply && self.id.is_none() =>
             {
-                bail!("apply = true needs the id of the existing AWS object (id = \"...\"); create it once with `ipfence export --format {}`", self.format)
+                bail!("apply = true needs the id of the existing AWS object (id = \"...\"); create it once with `ipfence export --format {}`", format.name())
             }
             _ => {}
         }

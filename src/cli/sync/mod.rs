@@ -15,7 +15,7 @@ use ipfence::core::source::{self, Options as SourceOptions};
 use ipfence::core::{budget, PrefixSet, Ranges};
 use ipfence_exporters::{cover_changes, Format, Header};
 
-use config::{Config, Target};
+use config::{Config, OverQuota, Target};
 use fetch::Fetched;
 use state::{Applied, Lock, State, TargetState};
 
@@ -109,7 +109,7 @@ impl Plan<'_> {
     /// `target api (nftables): +1 -0 CIDRs, IPv4 +256 -0 addresses, IPv6 +0 -0`.
     fn describe(&self) -> String {
         let t = self.target;
-        let head = format!("target {} ({})", t.name, t.format);
+        let head = format!("target {} ({})", t.name, t.format.name());
         let Some(old) = &self.old else {
             return format!(
                 "{head}: first apply, {} CIDRs ({} IPv4 addresses)",
@@ -143,9 +143,14 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `3 h`, `2 days`: how long ago a syncToken (seconds since 1970) was.
+/// A syncToken as the seconds since 1970 it is.
+fn seconds(token: Option<&str>) -> Option<u64> {
+    token.and_then(|t| t.parse().ok())
+}
+
+/// `3 h`, `2 days`: how long ago a syncToken was.
 fn age(token: Option<&str>) -> String {
-    let Some(t) = token.and_then(|t| t.parse::<u64>().ok()) else {
+    let Some(t) = seconds(token) else {
         return "age unknown".into();
     };
     let s = now().saturating_sub(t);
@@ -154,6 +159,16 @@ fn age(token: Option<&str>) -> String {
         5400..=172_799 => format!("{} h old", s / 3600),
         _ => format!("{} days old", s / 86400),
     }
+}
+
+/// `current: syncToken ... (createDate ..., 3 h old), N targets`.
+fn current(a: &Applied, targets: usize) -> String {
+    format!(
+        "ipfence sync: current: syncToken {} (createDate {}, {}), {targets} targets",
+        a.sync_token.as_deref().unwrap_or("-"),
+        a.create_date.as_deref().unwrap_or("-"),
+        age(a.sync_token.as_deref()),
+    )
 }
 
 /// A target's configuration, digested: a changed filter or format forces a new plan
@@ -205,8 +220,8 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
                     n.url
                 );
             }
-            if let Some(done) = applied_token.as_deref().and_then(|t| t.parse::<u64>().ok()) {
-                let new: u64 = n.sync_token.parse().unwrap_or(0);
+            if let Some(done) = seconds(applied_token.as_deref()) {
+                let new = seconds(Some(&n.sync_token)).unwrap_or(0);
                 if new < done && !args.force {
                     bail!("the notification's syncToken {new} is older than the applied {done}: a replayed or stale notification, refused (--force applies it anyway)");
                 }
@@ -226,13 +241,8 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
         match fetch::download(&from, &config, etag, lm)? {
             Fetched::NotModified => {
                 let a = applied.clone().unwrap_or_default();
-                println!(
-                    "ipfence sync: current: syncToken {} (createDate {}, {}), {} targets; {from} is unchanged (HTTP 304)",
-                    a.sync_token.as_deref().unwrap_or("-"),
-                    a.create_date.as_deref().unwrap_or("-"),
-                    age(a.sync_token.as_deref()),
-                    config.targets.len()
-                );
+                let line = current(&a, config.targets.len());
+                println!("{line}; {from} is unchanged (HTTP 304)");
                 return Ok(0);
             }
             Fetched::New(d) => (d.bytes, from, d.etag, d.last_modified),
@@ -264,10 +274,8 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
     .context("the new version is not usable; nothing was changed")?;
     let info = ranges.sources.first().cloned().unwrap_or_default();
     if let (Some(new), Some(done)) = (
-        info.sync_token
-            .as_deref()
-            .and_then(|t| t.parse::<u64>().ok()),
-        applied_token.as_deref().and_then(|t| t.parse::<u64>().ok()),
+        seconds(info.sync_token.as_deref()),
+        seconds(applied_token.as_deref()),
     ) {
         let same_file = applied.as_ref().is_some_and(|a| a.sha256 == sha);
         if new < done && !args.force {
@@ -287,13 +295,7 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
     if args.check {
         let a = applied.clone().unwrap_or_default();
         if up_to_date {
-            println!(
-                "ipfence sync: current: syncToken {} (createDate {}, {}), {} targets",
-                a.sync_token.as_deref().unwrap_or("-"),
-                a.create_date.as_deref().unwrap_or("-"),
-                age(a.sync_token.as_deref()),
-                plans.len()
-            );
+            println!("{}", current(&a, plans.len()));
             return Ok(0);
         }
         let what: Vec<String> = plans
@@ -376,8 +378,8 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
     }
 
     // 6. Record the state.
-    let mut new_state = State {
-        version: 0,
+    let new_state = State {
+        version: state::VERSION,
         source: Some(Applied {
             origin,
             etag,
@@ -392,7 +394,7 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
             .map(|p| {
                 (
                     p.target.name.clone(),
-                    TargetState::new(&p.target.format, &p.set, fingerprint(p.target)),
+                    TargetState::new(p.target.format.name(), &p.set, fingerprint(p.target)),
                 )
             })
             .collect(),
@@ -412,7 +414,7 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
 fn quota(t: &Target) -> Option<usize> {
     use ipfence_exporters::aws;
     let ranges = aws::port_ranges(&t.ports).len().max(1);
-    match t.format() {
+    match t.format {
         Format::AwsWaf => Some(t.max_entries.unwrap_or(aws::WAF_MAX_ADDRESSES)),
         Format::AwsPrefixList => Some(t.max_entries.unwrap_or(aws::PREFIX_LIST_MAX_ENTRIES)),
         Format::AwsSecurityGroup => {
@@ -436,11 +438,7 @@ fn plan<'a>(
         filter
             .check(ranges)
             .with_context(|| format!("target {}", t.name))?;
-        let mut set = if filter.is_everything() {
-            ranges.to_set()
-        } else {
-            filter.select(ranges).to_set()
-        };
+        let mut set = filter.select_set(ranges);
         let mut refusal = None;
         if let Some(q) = quota(t) {
             for part in [set.ipv4(), set.ipv6()] {
@@ -448,7 +446,7 @@ fn plan<'a>(
                 if n <= q {
                     continue;
                 }
-                if t.summarize() {
+                if t.over_quota == OverQuota::Summarize {
                     let fit =
                         budget::fit(&part, q).with_context(|| format!("target {}", t.name))?;
                     eprintln!(
@@ -465,10 +463,7 @@ fn plan<'a>(
             }
         }
         let last = state.targets.get(&t.name);
-        let old = match last {
-            Some(s) => Some(s.set()?),
-            None => None,
-        };
+        let old = last.map(|s| s.set.clone());
         let same_config = last.is_some_and(|s| s.config == fingerprint(t));
         if refusal.is_none() && !force {
             refusal = guard(t, &set, old.as_ref(), config.max_shrink);
@@ -536,12 +531,7 @@ fn write_and_apply(p: &Plan<'_>, config: &Config, ranges: &Ranges) -> Result<Str
             out.clone()
         }
         None => {
-            temp = tempfile::Builder::new()
-                .prefix("ipfence-sync-")
-                .tempfile()
-                .context("cannot create a temporary file")?;
-            std::fs::write(temp.path(), full.as_bytes())
-                .context("cannot write a temporary file")?;
+            temp = apply::temp_file(&full)?;
             temp.path().to_path_buf()
         }
     };

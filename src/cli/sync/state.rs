@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The state file's layout version.
-const VERSION: u32 = 1;
+pub const VERSION: u32 = 1;
 
 /// The whole state file.
 #[derive(Serialize, Deserialize, Debug, Default)]
@@ -52,6 +52,9 @@ pub struct TargetState {
     pub sha256: String,
     /// The minimal cover, in order.
     pub cidrs: Vec<String>,
+    /// `cidrs` as a set, read once when the state is loaded.
+    #[serde(skip)]
+    pub set: PrefixSet,
 }
 
 impl TargetState {
@@ -63,11 +66,12 @@ impl TargetState {
             config,
             sha256: digest_lines(&cidrs),
             cidrs,
+            set: set.clone(),
         }
     }
 
-    /// The applied set.
-    pub fn set(&self) -> Result<PrefixSet> {
+    /// Reads `cidrs`.
+    fn parse_cidrs(&self) -> Result<PrefixSet> {
         let mut nets = Vec::with_capacity(self.cidrs.len());
         for c in &self.cidrs {
             let n: IpNet = c
@@ -108,7 +112,7 @@ impl State {
             Err(e) => return Err(e).with_context(|| format!("{shown}: cannot read the state")),
         };
         let fix = "move it aside to start over: the next sync then applies every target in full";
-        let state: State = serde_json::from_slice(&bytes)
+        let mut state: State = serde_json::from_slice(&bytes)
             .map_err(|e| anyhow::anyhow!("{shown}: not an ipfence state file ({e}); {fix}"))?;
         if state.version != VERSION {
             bail!(
@@ -116,19 +120,19 @@ impl State {
                 state.version
             );
         }
-        for (name, t) in &state.targets {
+        for (name, t) in &mut state.targets {
             if digest_lines(&t.cidrs) != t.sha256 {
                 bail!("{shown}: target {name:?}: its CIDRs do not match their sha256 (damaged or edited); {fix}");
             }
-            t.set()
+            t.set = t
+                .parse_cidrs()
                 .with_context(|| format!("{shown}: target {name:?}; {fix}"))?;
         }
         Ok(state)
     }
 
     /// Writes the state atomically.
-    pub fn save(&mut self, path: &Path) -> Result<()> {
-        self.version = VERSION;
+    pub fn save(&self, path: &Path) -> Result<()> {
         let mut text = serde_json::to_string_pretty(self).context("cannot encode the state")?;
         text.push('\n');
         crate::cli::write_output(Some(path), text.as_bytes())
