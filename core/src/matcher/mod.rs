@@ -43,6 +43,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::num::NonZeroU32;
 use ipnet::IpNet;
 
 use addr::{Addr, STRIDE};
@@ -69,7 +70,8 @@ pub struct Match<'a> {
     bytes: &'a [u8],
     lay: &'a Layout,
     v6: bool,
-    idx: u32,
+    /// 1 + the prefix index: the zero niche makes `Option<Match>` free to build.
+    value: NonZeroU32,
 }
 
 impl Matcher<Vec<u8>> {
@@ -194,14 +196,12 @@ impl<B: AsRef<[u8]>> Matcher<B> {
 
     #[inline(always)]
     fn hit(&self, v6: bool, value: u32) -> Option<Match<'_>> {
-        if value == 0 {
-            return None;
-        }
-        Some(Match {
+        // No branch on a miss: `None` is the zero niche of `value`.
+        NonZeroU32::new(value).map(|value| Match {
             bytes: self.bytes.as_ref(),
             lay: &self.lay,
             v6,
-            idx: value - 1,
+            value,
         })
     }
 
@@ -297,7 +297,7 @@ impl<B: AsRef<[u8]>> Matcher<B> {
                     bytes: self.as_bytes(),
                     lay: &self.lay,
                     v6,
-                    idx: idx as u32,
+                    value: NonZeroU32::MIN.saturating_add(idx as u32),
                 };
                 let p = m.prefix();
                 for t in m.entries() {
@@ -343,6 +343,11 @@ fn string<'a>(b: &'a [u8], l: &Layout, sym: u32) -> &'a str {
 }
 
 impl<'a> Match<'a> {
+    /// The prefix index.
+    fn idx(&self) -> u32 {
+        self.value.get() - 1
+    }
+
     fn record(&self) -> (usize, usize) {
         if self.v6 {
             let r = prefix_record::<u128>();
@@ -350,7 +355,7 @@ impl<'a> Match<'a> {
                 self.lay
                     .v6
                     .prefixes
-                    .wrapping_add(r.wrapping_mul(self.idx as usize)),
+                    .wrapping_add(r.wrapping_mul(self.idx() as usize)),
                 16,
             )
         } else {
@@ -359,7 +364,7 @@ impl<'a> Match<'a> {
                 self.lay
                     .v4
                     .prefixes
-                    .wrapping_add(r.wrapping_mul(self.idx as usize)),
+                    .wrapping_add(r.wrapping_mul(self.idx() as usize)),
                 4,
             )
         }
@@ -399,7 +404,10 @@ impl<'a> Match<'a> {
         let (at, n) = self.record();
         let p = u32_at(self.bytes, at + n + 4);
         // Validation guarantees parent < idx, so a chain of parents always ends.
-        (p != NONE && p < self.idx).then_some(Match { idx: p, ..*self })
+        (p != NONE && p < self.idx()).then_some(Match {
+            value: NonZeroU32::MIN.saturating_add(p),
+            ..*self
+        })
     }
 }
 
