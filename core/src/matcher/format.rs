@@ -175,9 +175,7 @@ pub(crate) fn checksum(b: &[u8]) -> u64 {
     for (l, c) in lanes.iter_mut().zip(blocks.remainder().chunks(8)) {
         *l = step(*l, word(c));
     }
-    lanes
-        .into_iter()
-        .fold(step(BASIS, b.len() as u64), |h, l| step(h, l))
+    lanes.into_iter().fold(step(BASIS, b.len() as u64), step)
 }
 
 /// 4 bytes (from `chunks_exact(4)`) as a little-endian `u32`.

@@ -317,6 +317,24 @@ impl<B: AsRef<[u8]>> Matcher<B> {
     pub fn prefix_count(&self) -> usize {
         self.lay.v4.n_prefixes + self.lay.v6.n_prefixes
     }
+
+    /// The prefix with [`Match::index`] `index`, or `None` past [`Matcher::prefix_count`].
+    pub fn prefix_at(&self, index: usize) -> Option<Match<'_>> {
+        let n4 = self.lay.v4.n_prefixes;
+        let (v6, idx) = match index.checked_sub(n4) {
+            None => (false, index),
+            Some(i) if i < self.lay.v6.n_prefixes => (true, i),
+            Some(_) => return None,
+        };
+        // Both counts are below 2^31 (validated), so `idx + 1` fits.
+        let value = NonZeroU32::new(u32::try_from(idx).ok()?.checked_add(1)?)?;
+        Some(Match {
+            bytes: self.as_bytes(),
+            lay: &self.lay,
+            v6,
+            value,
+        })
+    }
 }
 
 impl<B: AsRef<[u8]>> fmt::Debug for Matcher<B> {
@@ -368,6 +386,30 @@ impl<'a> Match<'a> {
                 4,
             )
         }
+    }
+
+    /// A dense number for this prefix within its matcher: IPv4 prefixes are
+    /// `0..n4` in address order, IPv6 prefixes follow, up to
+    /// [`Matcher::prefix_count`]. Keep per-prefix data (say, a result built once) in a
+    /// `Vec` indexed by it; [`Matcher::prefix_at`] goes back.
+    ///
+    /// ```
+    /// use ipfence_core::{matcher::Matcher, Ranges, Tags};
+    /// let mut r = Ranges::new();
+    /// let t = Tags { source: "text", service: "", region: "", border_group: "" };
+    /// r.push("10.0.0.0/8".parse()?, t);
+    /// r.push("2001:db8::/32".parse()?, t);
+    /// let m = Matcher::build(&r)?;
+    /// let hit = m.lookup("2001:db8::1".parse()?).expect("inside");
+    /// assert_eq!(hit.index(), 1);
+    /// assert_eq!(m.prefix_at(1).map(|h| h.prefix()), Some(hit.prefix()));
+    /// assert!(m.prefix_at(2).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn index(&self) -> usize {
+        let base = if self.v6 { self.lay.v4.n_prefixes } else { 0 };
+        base + self.idx() as usize
     }
 
     /// The published prefix.

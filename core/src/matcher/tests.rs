@@ -62,6 +62,11 @@ fn check_against_brute<B: AsRef<[u8]>>(m: &Matcher<B>, r: &Ranges, ip: IpAddr) {
         "lookup({ip})"
     );
     assert_eq!(m.contains(ip), !want.is_empty(), "contains({ip})");
+    for h in m.matches(ip) {
+        let again = m.prefix_at(h.index()).expect("index in range");
+        assert!(h.index() < m.prefix_count(), "index({ip})");
+        assert_eq!(again, h, "prefix_at(index) for {ip}");
+    }
 }
 
 /// First, last and neighbouring addresses of every prefix, plus the extremes.
