@@ -1,17 +1,42 @@
 //! Native Rust lookups, measured exactly as `bench/bench.c` measures them through the C
 //! API: same AWS file, same address files, same loops, best of several runs.
 //!
+//! Two native references for `lookup`:
+//! - `lookup core`: what a Rust user of `ipfence-core` writes to get what the C call
+//!   returns (prefix, length, number of tag sets, first tag set): `lookup_v4` +
+//!   `Match::prefix` + `Match::entries`, which resolves the tag strings on every call.
+//! - `lookup same`: the very code the C API runs (`src/lookup.rs`, included below), with
+//!   its per-prefix index, inlined into a Rust loop: the same work without the C
+//!   boundary. The call overhead is the C figure minus this one.
+//!
+//! Every `lookup same` row writes the whole `ipfence_match` to memory (`black_box`), as
+//! the C call must, so the compiler cannot drop the fields C does not read.
+//!
 //! usage: native_lookup AWS_JSON V4_ADDRS V6_ADDRS
-//! (run by scripts/bench-ffi, which prints both programs' figures side by side)
+//! (run by scripts/bench-ffi, which prints the programs' figures side by side)
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
-use ipfence_core::matcher::Matcher;
+use ipfence_core::matcher::{Match, Matcher};
 
-const RUNS: usize = 7;
-const TARGET_LOOKUPS: usize = 4_000_000;
+#[allow(dead_code)]
+#[path = "../src/lookup.rs"]
+mod lookup;
+
+use lookup::{contains_v6, ipfence_match, lookup_v4, Index};
+
+/// As the C API looks up 16 bytes: an IPv4-mapped address as IPv4.
+fn lookup_v6<'a>(m: &'a Matcher<&'a [u8]>, a: [u8; 16]) -> Option<Match<'a>> {
+    match ipfence_core::prefix::canonical(IpAddr::V6(Ipv6Addr::from(a))) {
+        IpAddr::V4(a) => m.lookup_v4(a),
+        IpAddr::V6(a) => m.lookup_v6(a),
+    }
+}
+
+const RUNS: usize = 9;
+const TARGET_LOOKUPS: usize = 2_000_000;
 
 fn read_addrs(path: &str) -> Vec<IpAddr> {
     std::fs::read_to_string(path)
@@ -45,6 +70,109 @@ fn report(what: &str, ns: f64) {
     );
 }
 
+/// What the C benchmark reads of a match: the prefix length and the service's length.
+fn consume(x: &ipfence_match) -> u64 {
+    u64::from(x.prefix_len) + x.tags.service.len as u64
+}
+
+/// The `lookup core` work: everything the C call returns, through the core's API.
+fn core_answer(hit: &Match<'_>) -> u64 {
+    let mut entries = hit.entries();
+    let count = entries.size_hint().0;
+    let first = entries.next().map_or(0, |t| {
+        black_box((t.source, t.service, t.region, t.border_group));
+        t.service.len()
+    });
+    let p = hit.prefix();
+    black_box(p.network());
+    u64::from(p.prefix_len()) + (first + black_box(count)) as u64
+}
+
+/// The rows of one family; `contains`, `lookup` take the packed address.
+/// (`black_box(m)` once per pass, as in a real loop: the compiler may keep the matcher's
+/// fields in registers across lookups, which a C call cannot.)
+fn family<'m, const N: usize>(
+    name: &str,
+    m: &'m Matcher<&'m [u8]>,
+    addrs: &[[u8; N]],
+    contains: impl Fn(&'m Matcher<&'m [u8]>, [u8; N]) -> bool,
+    lookup: impl Fn(&'m Matcher<&'m [u8]>, [u8; N]) -> Option<Match<'m>>,
+    index: &Index,
+) {
+    let n = addrs.len();
+    let mut found = vec![false; n];
+    let mut matches = vec![
+        ipfence_match {
+            addr: [0; 16],
+            family: 0,
+            prefix_len: 0,
+            entry_count: 0,
+            tags: lookup::ipfence_tags {
+                source: lookup::ipfence_str::of(""),
+                service: lookup::ipfence_str::of(""),
+                region: lookup::ipfence_str::of(""),
+                border_group: lookup::ipfence_str::of(""),
+            },
+        };
+        n
+    ];
+    let ns = best(n, || {
+        let m = black_box(m);
+        black_box(addrs)
+            .iter()
+            .map(|a| u64::from(contains(m, *a)))
+            .sum()
+    });
+    report(&format!("{name} contains single"), ns);
+    let ns = best(n, || {
+        let m = black_box(m);
+        for (o, a) in found.iter_mut().zip(black_box(addrs)) {
+            *o = contains(m, *a);
+        }
+        black_box(&found).iter().filter(|f| **f).count() as u64
+    });
+    report(&format!("{name} contains batch"), ns);
+    let ns = best(n, || {
+        let m = black_box(m);
+        black_box(addrs)
+            .iter()
+            .map(|a| lookup(m, *a).map_or(0, |hit| core_answer(&hit)))
+            .sum()
+    });
+    report(&format!("{name} lookup core"), ns);
+    let ns = best(n, || {
+        let (m, index) = black_box((m, index));
+        black_box(addrs)
+            .iter()
+            .map(|a| match lookup(m, *a) {
+                Some(hit) => {
+                    let x = index.fill(&hit);
+                    consume(black_box(&x))
+                }
+                None => 0,
+            })
+            .sum()
+    });
+    report(&format!("{name} lookup same single"), ns);
+    let ns = best(n, || {
+        let (m, index) = black_box((m, index));
+        for ((o, f), a) in matches.iter_mut().zip(&mut found).zip(black_box(addrs)) {
+            let hit = lookup(m, *a);
+            if let Some(hit) = &hit {
+                *o = index.fill(hit);
+            }
+            *f = hit.is_some();
+        }
+        let (matches, found) = black_box((&matches, &found));
+        matches
+            .iter()
+            .zip(found)
+            .map(|(x, f)| if *f { consume(x) } else { 0 })
+            .sum()
+    });
+    report(&format!("{name} lookup same batch"), ns);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, json, v4, v6] = args.as_slice() else {
@@ -54,7 +182,19 @@ fn main() {
     let bytes = std::fs::read(json).expect("AWS file");
     let ranges =
         ipfence_core::source::parse(&bytes, json, None, Default::default()).expect("parses");
-    let m = Matcher::build(&ranges).expect("compiles");
+    // As the C API holds it: a matcher over borrowed bytes (`Matcher<&[u8]>`).
+    let built = Matcher::build(&ranges).expect("compiles");
+    let blob = built.to_bytes();
+    let (m, _) = Matcher::from_bytes(&blob).expect("loads");
+    let m = &m;
+    let t = Instant::now();
+    let index = Index::new(m);
+    eprintln!(
+        "native: lookup index of {} prefixes built in {:.1} ms, {} KB",
+        m.prefix_count(),
+        t.elapsed().as_secs_f64() * 1e3,
+        index.heap_size() / 1024
+    );
 
     let v4: Vec<[u8; 4]> = read_addrs(v4)
         .into_iter()
@@ -70,63 +210,16 @@ fn main() {
             IpAddr::V4(_) => None,
         })
         .collect();
-    let mut found = vec![false; v4.len().max(v6.len())];
 
-    // The C API's single calls and batches take packed network-order bytes; so do these.
-    let ns = best(v4.len(), || {
-        let m = black_box(&m);
-        black_box(&v4)
-            .iter()
-            .map(|a| u64::from(m.contains_v4(Ipv4Addr::from(*a))))
-            .sum()
-    });
-    report("v4 contains single", ns);
-    let ns = best(v4.len(), || {
-        let m = black_box(&m);
-        for (o, a) in found.iter_mut().zip(black_box(&v4)) {
-            *o = m.contains_v4(Ipv4Addr::from(*a));
-        }
-        black_box(&found).iter().filter(|f| **f).count() as u64
-    });
-    report("v4 contains batch", ns);
-    let ns = best(v4.len(), || {
-        let m = black_box(&m);
-        black_box(&v4)
-            .iter()
-            .map(|a| match m.lookup_v4(Ipv4Addr::from(*a)) {
-                // What the C API hands over: the prefix (network address and length),
-                // the number of tag sets and the first tag set (all four strings).
-                Some(hit) => {
-                    let mut entries = hit.entries();
-                    let count = entries.size_hint().0;
-                    let first = entries.next().map_or(0, |t| {
-                        t.source.len() + t.service.len() + t.region.len() + t.border_group.len()
-                    });
-                    let net = match hit.prefix() {
-                        ipfence_core::IpNet::V4(n) => u64::from(u32::from(n.network())),
-                        ipfence_core::IpNet::V6(n) => u128::from(n.network()) as u64,
-                    };
-                    net + u64::from(hit.prefix().prefix_len()) + (first + count) as u64
-                }
-                None => 0,
-            })
-            .sum()
-    });
-    report("v4 lookup single", ns);
-    let ns = best(v6.len(), || {
-        let m = black_box(&m);
-        black_box(&v6)
-            .iter()
-            .map(|a| u64::from(m.contains(IpAddr::V6(Ipv6Addr::from(*a)))))
-            .sum()
-    });
-    report("v6 contains single", ns);
-    let ns = best(v6.len(), || {
-        let m = black_box(&m);
-        for (o, a) in found.iter_mut().zip(black_box(&v6)) {
-            *o = m.contains(IpAddr::V6(Ipv6Addr::from(*a)));
-        }
-        black_box(&found).iter().filter(|f| **f).count() as u64
-    });
-    report("v6 contains batch", ns);
+    // The C API's single calls and batches take packed network-order bytes; so do these,
+    // and IPv6 goes through the same IPv4-mapped check.
+    family(
+        "v4",
+        m,
+        &v4,
+        |m, a| m.contains_v4(Ipv4Addr::from(a)),
+        lookup_v4,
+        &index,
+    );
+    family("v6", m, &v6, contains_v6, lookup_v6, &index);
 }

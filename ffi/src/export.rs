@@ -6,7 +6,8 @@ use ipfence_core::diff::{diff, TaggedPrefix};
 use ipfence_core::{PrefixSet, Ranges};
 use ipfence_exporters::{export, Format, Header, Options, Request};
 
-use crate::matcher::{handle, ipfence_str, with_matcher, Handle};
+use crate::lookup::ipfence_str;
+use crate::matcher::{handle, with_matcher, Handle};
 use crate::{
     boundary, boundary_value, ipfence_result, opt_str, try_out, try_ref, try_slice, write_text,
     Failure,

@@ -33,9 +33,11 @@ use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 mod export;
+mod lookup;
 mod matcher;
 
 pub use export::*;
+pub use lookup::{ipfence_match, ipfence_str, ipfence_tags};
 pub use matcher::*;
 
 /// Major version of the library (`0` in `0.1.2`).

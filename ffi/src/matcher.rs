@@ -3,11 +3,12 @@
 use std::ffi::c_char;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipfence_core::matcher::{Match, Matcher};
+use ipfence_core::matcher::Matcher;
 use ipfence_core::prefix::HostBits;
 use ipfence_core::source::{self, Format, Options};
-use ipfence_core::{Family, Filter, IpNet, Tags};
+use ipfence_core::{Family, Filter};
 
+use crate::lookup::{contains_v6, ipfence_match, ipfence_tags, lookup_v4, Index};
 use crate::{
     boundary, boundary_value, ipfence_result, opt_str, try_out, try_out_slice, try_ref, try_slice,
     try_str, Failure,
@@ -34,6 +35,8 @@ pub(crate) struct Handle {
     owned: Option<*mut [u8]>,
     /// The filter in words (`service=AMAZON family=ipv4`), for export headers.
     pub(crate) filter: String,
+    /// What lookups hand to C, per prefix, with the NUL-terminated tag strings.
+    pub(crate) index: Index,
 }
 
 /// Binds `$m` to the handle's matcher for `$body`.
@@ -72,6 +75,7 @@ impl Handle {
             .and_then(|(m, used)| whole(used, bytes.len()).map(|()| m));
         match m {
             Ok(m) => Ok(Handle {
+                index: Index::new(&m),
                 m,
                 owned: Some(raw),
                 filter,
@@ -171,110 +175,6 @@ pub struct ipfence_filter {
     pub border_groups_len: usize,
     /// An `ipfence_family` value: `IPFENCE_FAMILY_ANY` (0), `_V4` (4) or `_V6` (6).
     pub family: u32,
-}
-
-/// A string inside a matcher or diff: `len` bytes of UTF-8 at `data`, **not**
-/// NUL-terminated (print with `printf("%.*s", (int)s.len, s.data)`). `data` is never
-/// NULL; an empty tag (not published by the source) has `len == 0`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct ipfence_str {
-    /// The first byte.
-    pub data: *const c_char,
-    /// The length in bytes.
-    pub len: usize,
-}
-
-impl ipfence_str {
-    pub(crate) fn of(s: &str) -> Self {
-        if s.is_empty() {
-            // A real, NUL-terminated pointer even for an empty string.
-            return ipfence_str {
-                data: c"".as_ptr(),
-                len: 0,
-            };
-        }
-        ipfence_str {
-            data: s.as_ptr().cast(),
-            len: s.len(),
-        }
-    }
-}
-
-/// One published tag set of a prefix. The strings live as long as the matcher (for a
-/// borrowed blob: as long as the caller's buffer too).
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct ipfence_tags {
-    /// The input kind: `aws`, `cloudfront`, `text`.
-    pub source: ipfence_str,
-    /// `AMAZON`, `EC2`, `CLOUDFRONT_GLOBAL_IP_LIST`, ... (empty for CIDR text).
-    pub service: ipfence_str,
-    /// `us-east-1`, `GLOBAL`, ... (empty when not published).
-    pub region: ipfence_str,
-    /// Network border group (empty when not published).
-    pub border_group: ipfence_str,
-}
-
-impl ipfence_tags {
-    fn of(t: &Tags<'_>) -> Self {
-        ipfence_tags {
-            source: ipfence_str::of(t.source),
-            service: ipfence_str::of(t.service),
-            region: ipfence_str::of(t.region),
-            border_group: ipfence_str::of(t.border_group),
-        }
-    }
-}
-
-/// The longest published prefix containing an address, as filled by
-/// `ipfence_matcher_lookup`. Caller-owned; holds pointers into the matcher.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct ipfence_match {
-    /// The prefix's network address in network byte order: the first 4 bytes for IPv4
-    /// (the rest zero), all 16 for IPv6.
-    pub addr: [u8; 16],
-    /// 4 or 6.
-    pub family: u8,
-    /// The prefix length (0-32 or 0-128).
-    pub prefix_len: u8,
-    /// How many tag sets are published for this prefix (at least 1): AWS lists many
-    /// prefixes under both `AMAZON` and `EC2`. Read them with `ipfence_matcher_match_tags`.
-    pub entry_count: u32,
-    /// The first tag set published for the prefix.
-    pub tags: ipfence_tags,
-}
-
-fn net_parts(net: IpNet) -> ([u8; 16], u8, u8) {
-    let mut addr = [0u8; 16];
-    match net {
-        IpNet::V4(n) => {
-            addr[..4].copy_from_slice(&n.network().octets());
-            (addr, 4, n.prefix_len())
-        }
-        IpNet::V6(n) => (n.network().octets(), 6, n.prefix_len()),
-    }
-}
-
-#[inline]
-fn fill(hit: &Match<'_>) -> ipfence_match {
-    let (addr, family, prefix_len) = net_parts(hit.prefix());
-    let mut entries = hit.entries();
-    let count = entries.size_hint().0;
-    let first = entries.next().unwrap_or(Tags {
-        source: "",
-        service: "",
-        region: "",
-        border_group: "",
-    });
-    ipfence_match {
-        addr,
-        family,
-        prefix_len,
-        entry_count: u32::try_from(count).unwrap_or(u32::MAX),
-        tags: ipfence_tags::of(&first),
-    }
 }
 
 /// The error of a single lookup call: the first NULL argument, else the length.
@@ -448,6 +348,12 @@ pub unsafe extern "C" fn ipfence_matcher_from_source(
 /// The blob is validated completely here (every offset, index and string), so later
 /// lookups cannot fail. `data_len` must be exactly the blob's length.
 ///
+/// Every matcher also builds its lookup index when it is made: each prefix's answer
+/// (tag strings copied and NUL-terminated), so that `ipfence_matcher_lookup` only copies
+/// it. It takes 24 to 48 bytes per IPv4 prefix and 64 to 128 per IPv6 prefix (hash
+/// tables kept at most half full), plus the distinct tag sets and strings: 534 KB for
+/// all of AWS (11,013 prefixes), built in a few milliseconds.
+///
 /// Errors: `BLOB_ERROR` with the offset of the problem (corrupt, truncated, another
 /// version, trailing bytes), `NULL_PARAMETER`.
 ///
@@ -473,9 +379,11 @@ pub unsafe extern "C" fn ipfence_matcher_from_blob(
 /// (for example a file mapped with `mmap`).
 ///
 /// The caller must keep the `data_len` bytes at `data` alive and unchanged until the
-/// matcher is released with `ipfence_matcher_free`; strings returned by lookups point
-/// into them. Validation is as complete as `ipfence_matcher_from_blob`'s, and
-/// `data_len` must be exactly the blob's length. No alignment is required.
+/// matcher is released with `ipfence_matcher_free`. Validation is as complete as
+/// `ipfence_matcher_from_blob`'s, and `data_len` must be exactly the blob's length. No
+/// alignment is required. The lookup index is built as for `ipfence_matcher_from_blob`
+/// (the blob is not copied; the index and the tag strings lookups return are the
+/// matcher's own memory).
 ///
 /// # Safety
 /// As above: `data` points to `data_len` readable bytes that outlive the matcher and are
@@ -497,6 +405,7 @@ pub unsafe extern "C" fn ipfence_matcher_from_blob_borrowed(
         whole(used, bytes.len())?;
         out.set(
             Handle {
+                index: Index::new(&m),
                 m,
                 owned: None,
                 filter: String::from("compiled blob"),
@@ -586,17 +495,6 @@ pub unsafe extern "C" fn ipfence_matcher_entry_count(m: *const ipfence_matcher) 
     })
 }
 
-#[inline(always)]
-fn lookup_one<'a, B: AsRef<[u8]>>(m: &'a Matcher<B>, addr: &[u8]) -> Option<Option<Match<'a>>> {
-    if let Ok(a) = <[u8; 4]>::try_from(addr) {
-        Some(m.lookup_v4(Ipv4Addr::from(a)))
-    } else if let Ok(a) = <[u8; 16]>::try_from(addr) {
-        Some(m.lookup(IpAddr::V6(Ipv6Addr::from(a))))
-    } else {
-        None
-    }
-}
-
 /// Whether an address is inside any published prefix of the matcher.
 ///
 /// `addr` is `addr_len` bytes in network byte order: 4 for IPv4, 16 for IPv6 (an
@@ -615,6 +513,7 @@ pub unsafe extern "C" fn ipfence_matcher_contains(
     out_found: *mut bool,
 ) -> ipfence_result {
     boundary(|| {
+        // One test for the common case; the error is worked out off the hot path.
         if m.is_null() || addr.is_null() || out_found.is_null() || (addr_len != 4 && addr_len != 16)
         {
             return Err(bad_lookup_args(
@@ -632,12 +531,11 @@ pub unsafe extern "C" fn ipfence_matcher_contains(
         let found = if addr_len == 4 {
             // SAFETY: checked non-NULL; the caller promises `addr_len` (4) readable bytes.
             let a = unsafe { addr.cast::<[u8; 4]>().read_unaligned() };
-            with_matcher!(h, m => m.contains_v4(Ipv4Addr::from(a)))
+            h.m.contains_v4(Ipv4Addr::from(a))
         } else {
             // SAFETY: checked non-NULL; the caller promises `addr_len` (16) readable bytes.
             let a = unsafe { addr.cast::<[u8; 16]>().read_unaligned() };
-            // Through `contains`, so an IPv4-mapped address is looked up as IPv4.
-            with_matcher!(h, m => m.contains(IpAddr::V6(Ipv6Addr::from(a))))
+            contains_v6(&h.m, a)
         };
         // SAFETY: checked non-NULL; the caller promises it is writable.
         unsafe { out_found.write(found) };
@@ -650,8 +548,9 @@ pub unsafe extern "C" fn ipfence_matcher_contains(
 /// `addr`, `addr_len` as for `ipfence_matcher_contains`. On success `*out_found` says
 /// whether a prefix contains the address and, only when it does, `*out_match` receives
 /// the prefix, its length, its number of tag sets and its first tag set. The strings in
-/// `*out_match` point into the matcher and stay valid until it is released. Allocates
-/// nothing; safe to call from many threads on one matcher.
+/// `*out_match` point into the matcher (NUL-terminated) and stay valid until it is
+/// released. The answer for every prefix is prepared when the matcher is made, so this
+/// copies it: it allocates nothing and is safe to call from many threads on one matcher.
 ///
 /// Errors: `INVALID_LENGTH` (addr_len not 4 or 16), `NULL_PARAMETER`.
 ///
@@ -688,16 +587,14 @@ pub unsafe extern "C" fn ipfence_matcher_lookup(
         let h = unsafe { &*m.cast::<Handle>() };
         let hit = if addr_len == 4 {
             // SAFETY: checked non-NULL; the caller promises `addr_len` (4) readable bytes.
-            let a = unsafe { addr.cast::<[u8; 4]>().read_unaligned() };
-            with_matcher!(h, m => m.lookup_v4(Ipv4Addr::from(a)).map(|x| fill(&x)))
+            answer_v4(h, unsafe { addr.cast::<[u8; 4]>().read_unaligned() })
         } else {
             // SAFETY: checked non-NULL; the caller promises `addr_len` (16) readable bytes.
-            let a = unsafe { addr.cast::<[u8; 16]>().read_unaligned() };
-            with_matcher!(h, m => m.lookup(IpAddr::V6(Ipv6Addr::from(a))).map(|x| fill(&x)))
+            answer_v6(h, unsafe { addr.cast::<[u8; 16]>().read_unaligned() })
         };
-        if let Some(x) = hit {
+        if let Some(x) = &hit {
             // SAFETY: checked non-NULL; the caller promises it is writable.
-            unsafe { out_match.write(x) };
+            unsafe { out_match.write(*x) };
         }
         // SAFETY: checked non-NULL; the caller promises it is writable.
         unsafe { out_found.write(hit.is_some()) };
@@ -705,9 +602,28 @@ pub unsafe extern "C" fn ipfence_matcher_lookup(
     })
 }
 
+/// What `ipfence_matcher_lookup` answers for an IPv4 address.
+///
+/// Every lookup of the crate goes through here (and `answer_v6`), once per address, so
+/// that `Matcher::lookup_v4` has a single call site: LLVM then inlines it (it is just
+/// over the inlining threshold, and a trie walk behind a call is a few ns slower).
+#[inline(never)]
+fn answer_v4(h: &Handle, a: [u8; 4]) -> Option<ipfence_match> {
+    lookup_v4(&h.m, a).map(|x| h.index.fill(&x))
+}
+
+/// What `ipfence_matcher_lookup` answers for an IPv6 address (IPv4-mapped: as IPv4).
+#[inline(never)]
+fn answer_v6(h: &Handle, a: [u8; 16]) -> Option<ipfence_match> {
+    match ipfence_core::prefix::canonical(IpAddr::V6(Ipv6Addr::from(a))) {
+        IpAddr::V4(v4) => answer_v4(h, v4.octets()),
+        IpAddr::V6(v6) => h.m.lookup_v6(v6).map(|x| h.index.fill(&x)),
+    }
+}
+
 /// Reads tag set number `index` (0 to `entry_count - 1`) of a match filled by
 /// `ipfence_matcher_lookup` or `ipfence_matcher_lookup_batch` on the same matcher, in
-/// published order. `*out_tags` points into the matcher.
+/// published order. `*out_tags` points into the matcher (NUL-terminated strings).
 ///
 /// Errors: `INVALID_ARGUMENT` (index out of range, or a match that is not from this
 /// matcher), `NULL_PARAMETER`.
@@ -742,26 +658,35 @@ pub unsafe extern "C" fn ipfence_matcher_match_tags(
                 ))
             }
         };
-        // An IPv4-mapped IPv6 prefix would be looked up as IPv4: compare the family too.
-        let tags = with_matcher!(h, m => {
-            let found = m.matches(ip).find(|x| {
-                let (_, fam, len) = net_parts(x.prefix());
-                fam == hit.family && len == hit.prefix_len
-            });
-            let Some(found) = found else {
-                return Err(Failure::new(
-                    ipfence_result::InvalidArgument,
-                    format!("match: {ip}/{} is not a prefix of this matcher", hit.prefix_len),
-                ));
-            };
-            let count = found.entries().size_hint().0;
-            found.entries().nth(index).map(|t| ipfence_tags::of(&t)).ok_or_else(|| {
+        // An IPv4-mapped IPv6 prefix would be looked up as IPv4: `IpAddr` equality
+        // compares the family too.
+        let found = h.m.matches(ip).find(|x| {
+            let p = x.prefix();
+            p.network() == ip && p.prefix_len() == hit.prefix_len
+        });
+        let Some(found) = found else {
+            return Err(Failure::new(
+                ipfence_result::InvalidArgument,
+                format!(
+                    "match: {ip}/{} is not a prefix of this matcher",
+                    hit.prefix_len
+                ),
+            ));
+        };
+        let count = found.entries().size_hint().0;
+        let tags = found
+            .entries()
+            .nth(index)
+            .map(|t| h.index.tags(&t))
+            .ok_or_else(|| {
                 Failure::new(
                     ipfence_result::InvalidArgument,
-                    format!("index: {index} is out of range: {ip}/{} has {count} tag sets", hit.prefix_len),
+                    format!(
+                        "index: {index} is out of range: {ip}/{} has {count} tag sets",
+                        hit.prefix_len
+                    ),
                 )
-            })?
-        });
+            })?;
         out.set(tags);
         Ok(())
     })
@@ -782,7 +707,8 @@ fn batch_len(addr_len: usize, count: usize) -> Result<usize, Failure> {
 /// `ipfence_matcher_contains` for `count` addresses of `addr_len` bytes each (all IPv4
 /// with 4, all IPv6 with 16), packed one after another in `addrs`; `out_found[i]`
 /// receives the answer for address `i`. `count == 0` is allowed (pointers may then be
-/// NULL). Allocates nothing; safe to call from many threads on one matcher.
+/// NULL). The arguments are checked once; the loop runs inside the library. Allocates
+/// nothing; safe to call from many threads on one matcher.
 ///
 /// Errors: `INVALID_LENGTH`, `NULL_PARAMETER` (then nothing is written).
 ///
@@ -805,28 +731,28 @@ pub unsafe extern "C" fn ipfence_matcher_contains_batch(
         let addrs = unsafe { try_slice(addrs, n, "addrs") }?;
         // SAFETY: the caller's contract.
         let mut out = unsafe { try_out_slice(out_found, count, "out_found") }?;
-        with_matcher!(h, m => {
-            if addr_len == 4 {
-                for (i, a) in addrs.chunks_exact(4).enumerate() {
-                    let mut b = [0u8; 4];
-                    b.copy_from_slice(a);
-                    out.set(i, m.contains_v4(Ipv4Addr::from(b)));
-                }
-            } else {
-                for (i, a) in addrs.chunks_exact(16).enumerate() {
-                    let mut b = [0u8; 16];
-                    b.copy_from_slice(a);
-                    out.set(i, m.contains(IpAddr::V6(Ipv6Addr::from(b))));
+        let m = &h.m;
+        if addr_len == 4 {
+            for (i, a) in addrs.chunks_exact(4).enumerate() {
+                if let Ok(a) = <[u8; 4]>::try_from(a) {
+                    out.set(i, m.contains_v4(Ipv4Addr::from(a)));
                 }
             }
-        });
+        } else {
+            for (i, a) in addrs.chunks_exact(16).enumerate() {
+                if let Ok(a) = <[u8; 16]>::try_from(a) {
+                    out.set(i, contains_v6(m, a));
+                }
+            }
+        }
         Ok(())
     })
 }
 
 /// `ipfence_matcher_lookup` for `count` packed addresses of `addr_len` bytes each:
 /// `out_found[i]` says whether address `i` is inside a prefix and, only when it is,
-/// `out_matches[i]` is written. Allocates nothing; safe to call from many threads.
+/// `out_matches[i]` is written. The arguments are checked once; the loop runs inside the
+/// library. Allocates nothing; safe to call from many threads.
 ///
 /// Errors: `INVALID_LENGTH`, `NULL_PARAMETER` (then nothing is written).
 ///
@@ -853,15 +779,27 @@ pub unsafe extern "C" fn ipfence_matcher_lookup_batch(
         let mut matches = unsafe { try_out_slice(out_matches, count, "out_matches") }?;
         // SAFETY: the caller's contract.
         let mut found = unsafe { try_out_slice(out_found, count, "out_found") }?;
-        with_matcher!(h, m => {
-            for (i, a) in addrs.chunks_exact(addr_len).enumerate() {
-                let hit = lookup_one(m, a).flatten();
-                if let Some(hit) = hit {
-                    matches.set(i, fill(&hit));
+        if addr_len == 4 {
+            for (i, a) in addrs.chunks_exact(4).enumerate() {
+                if let Ok(a) = <[u8; 4]>::try_from(a) {
+                    let hit = answer_v4(h, a);
+                    if let Some(x) = hit {
+                        matches.set(i, x);
+                    }
+                    found.set(i, hit.is_some());
                 }
-                found.set(i, hit.is_some());
             }
-        });
+        } else {
+            for (i, a) in addrs.chunks_exact(16).enumerate() {
+                if let Ok(a) = <[u8; 16]>::try_from(a) {
+                    let hit = answer_v6(h, a);
+                    if let Some(x) = hit {
+                        matches.set(i, x);
+                    }
+                    found.set(i, hit.is_some());
+                }
+            }
+        }
         Ok(())
     })
 }

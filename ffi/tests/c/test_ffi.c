@@ -80,6 +80,11 @@ static int str_eq(ipfence_str s, const char *c, size_t clen) {
     return s.data != NULL && s.len == clen && memcmp(s.data, c, clen) == 0;
 }
 
+/* A string from a matcher: equal, and NUL-terminated as the header promises. */
+static int mstr_eq(ipfence_str s, const char *c, size_t clen) {
+    return str_eq(s, c, clen) && s.data[s.len] == '\0' && strlen(s.data) == s.len;
+}
+
 static ipfence_matcher *load_source(const char *path, uint32_t format, const ipfence_filter *filter) {
     size_t len;
     unsigned char *data = read_file(path, &len);
@@ -212,17 +217,19 @@ static int match_ok(const ipfence_matcher *m, const expect *e, int found, const 
             fprintf(stderr, "%s %s: tag set %u missing\n", how, e->ip, i);
             return 0;
         }
-        if (!str_eq(t.service, p, (size_t)(bar1 - p)) ||
-            !str_eq(t.region, bar1 + 1, (size_t)(bar2 - bar1 - 1)) ||
-            !str_eq(t.border_group, bar2 + 1, (size_t)(p + n - bar2 - 1)) ||
-            !str_eq(t.source, "aws", 3)) {
+        if (!mstr_eq(t.service, p, (size_t)(bar1 - p)) ||
+            !mstr_eq(t.region, bar1 + 1, (size_t)(bar2 - bar1 - 1)) ||
+            !mstr_eq(t.border_group, bar2 + 1, (size_t)(p + n - bar2 - 1)) ||
+            !mstr_eq(t.source, "aws", 3)) {
             fprintf(stderr, "%s %s: tag set %u differs: %.*s|%.*s|%.*s\n", how, e->ip, i,
                     (int)t.service.len, t.service.data, (int)t.region.len, t.region.data,
                     (int)t.border_group.len, t.border_group.data);
             return 0;
         }
-        if (i == 0 && !(str_eq(x->tags.service, t.service.data, t.service.len) &&
-                        str_eq(x->tags.region, t.region.data, t.region.len))) {
+        if (i == 0 && !(mstr_eq(x->tags.service, t.service.data, t.service.len) &&
+                        mstr_eq(x->tags.region, t.region.data, t.region.len) &&
+                        mstr_eq(x->tags.border_group, t.border_group.data, t.border_group.len) &&
+                        mstr_eq(x->tags.source, "aws", 3))) {
             fprintf(stderr, "%s %s: the match's first tags differ from tag set 0\n", how, e->ip);
             return 0;
         }
@@ -724,7 +731,8 @@ static void test_features(const char *data_dir, const ipfence_matcher *m) {
     free(p_cl);
     unsigned char cfl[4] = {104, 16, 0, 1};
     CHECK(ipfence_matcher_lookup(cl, cfl, 4, &x, &found) == IPFENCE_RESULT_OK && found &&
-              str_eq(x.tags.source, "text", 4) && x.tags.service.len == 0,
+              mstr_eq(x.tags.source, "text", 4) && mstr_eq(x.tags.service, "", 0) &&
+              mstr_eq(x.tags.region, "", 0),
           "cloudflare text list");
     ipfence_matcher_free(cf);
     ipfence_matcher_free(cl);

@@ -1,0 +1,556 @@
+//! What a lookup hands to C, built once per matcher so that answering is a few stores.
+//!
+//! The core's [`Match`] resolves its tag strings from the blob on every call (offsets,
+//! bounds and UTF-8 checks for four strings: most of a lookup's cost). C wants the same
+//! answer for the same prefix every time, so [`Index::new`] resolves every prefix once:
+//! its tag strings are copied, NUL-terminated, into an arena owned by the index, and a
+//! hash table maps each published prefix to its number of tag sets and its first tag set.
+//! A lookup is then the core's trie walk, [`Match::prefix`], one probe and a copy.
+//!
+//! Self-contained (only `ipfence-core` and std): `bench/native.rs` includes this file to
+//! measure the same work in native Rust, without the C boundary.
+
+use std::collections::HashMap;
+use std::ffi::{c_char, CString};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipfence_core::matcher::{Match, Matcher};
+use ipfence_core::{IpNet, Tags};
+
+/// A string inside a matcher or diff: `len` bytes of UTF-8 at `data`. `data` is never
+/// NULL; an empty tag (not published by the source) has `len == 0`.
+///
+/// Strings from a matcher (`ipfence_matcher_lookup`, `_lookup_batch`, `_match_tags`) are
+/// also NUL-terminated (`data[len] == 0`), so `data` can be used as a C string. Strings
+/// from a diff are **not**: print them with `printf("%.*s", (int)s.len, s.data)`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ipfence_str {
+    /// The first byte.
+    pub data: *const c_char,
+    /// The length in bytes (not counting a terminating NUL).
+    pub len: usize,
+}
+
+impl ipfence_str {
+    /// A view of `s`, which is not NUL-terminated (diff strings).
+    pub(crate) fn of(s: &str) -> Self {
+        if s.is_empty() {
+            return Self::empty();
+        }
+        ipfence_str {
+            data: s.as_ptr().cast(),
+            len: s.len(),
+        }
+    }
+
+    /// The empty string, as a real NUL-terminated pointer.
+    fn empty() -> Self {
+        ipfence_str {
+            data: c"".as_ptr(),
+            len: 0,
+        }
+    }
+}
+
+/// One published tag set of a prefix. The strings live as long as the matcher.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ipfence_tags {
+    /// The input kind: `aws`, `cloudfront`, `text`.
+    pub source: ipfence_str,
+    /// `AMAZON`, `EC2`, `CLOUDFRONT_GLOBAL_IP_LIST`, ... (empty for CIDR text).
+    pub service: ipfence_str,
+    /// `us-east-1`, `GLOBAL`, ... (empty when not published).
+    pub region: ipfence_str,
+    /// Network border group (empty when not published).
+    pub border_group: ipfence_str,
+}
+
+/// The longest published prefix containing an address, as filled by
+/// `ipfence_matcher_lookup`. Caller-owned; holds pointers into the matcher.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ipfence_match {
+    /// The prefix's network address in network byte order: the first 4 bytes for IPv4
+    /// (the rest zero), all 16 for IPv6.
+    pub addr: [u8; 16],
+    /// 4 or 6.
+    pub family: u8,
+    /// The prefix length (0-32 or 0-128).
+    pub prefix_len: u8,
+    /// How many tag sets are published for this prefix (at least 1): AWS lists many
+    /// prefixes under both `AMAZON` and `EC2`. Read them with `ipfence_matcher_match_tags`.
+    pub entry_count: u32,
+    /// The first tag set published for the prefix.
+    pub tags: ipfence_tags,
+}
+
+/// What every lookup landing on one prefix delivers besides the prefix itself.
+#[derive(Clone, Copy)]
+struct Rec {
+    entry_count: u32,
+    tags: ipfence_tags,
+}
+
+/// Marks an empty slot: no prefix length is 255.
+const EMPTY: u8 = u8::MAX;
+
+/// Fibonacci hashing: the top bits of the product depend on every bit of the key.
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// One slot of a [`Table`]: a published prefix and its [`Rec`].
+#[derive(Clone, Copy)]
+struct Slot<A> {
+    net: A,
+    len: u8,
+    rec: u32,
+}
+
+/// An open-addressing (linear probing) map from prefix to record, at most half full.
+struct Table<A> {
+    slots: Vec<Slot<A>>,
+    /// `64 - log2(slots.len())`.
+    shift: u32,
+}
+
+/// The address types the two tables are keyed by.
+trait Key: Copy + Eq + Default {
+    fn hash(self, len: u8) -> u64;
+}
+
+impl Key for u32 {
+    #[inline(always)]
+    fn hash(self, len: u8) -> u64 {
+        (u64::from(self) << 8) | u64::from(len)
+    }
+}
+
+impl Key for u128 {
+    #[inline(always)]
+    fn hash(self, len: u8) -> u64 {
+        // Truncations are the point: fold the halves into one word.
+        let (hi, lo) = ((self >> 64) as u64, self as u64);
+        hi ^ lo.rotate_left(29) ^ (u64::from(len) << 56)
+    }
+}
+
+impl<A: Key> Table<A> {
+    fn new(entries: &[(A, u8, u32)]) -> Self {
+        let size = entries.len().saturating_mul(2).max(2).next_power_of_two();
+        let mut t = Table {
+            slots: vec![
+                Slot {
+                    net: A::default(),
+                    len: EMPTY,
+                    rec: 0,
+                };
+                size
+            ],
+            shift: 64 - size.trailing_zeros(),
+        };
+        let mask = size - 1;
+        for &(net, len, rec) in entries {
+            let mut at = t.start(net, len);
+            // At most half full: an empty slot is always found.
+            while let Some(s) = t.slots.get_mut(at) {
+                if s.len == EMPTY {
+                    *s = Slot { net, len, rec };
+                    break;
+                }
+                at = (at + 1) & mask;
+            }
+        }
+        t
+    }
+
+    #[inline(always)]
+    fn start(&self, net: A, len: u8) -> usize {
+        // `shift >= 33` for any table that fits in memory: the result fits in `usize`.
+        (net.hash(len).wrapping_mul(K) >> self.shift) as usize
+    }
+
+    /// The record of `net/len`; `None` only if the prefix was never inserted.
+    #[inline(always)]
+    fn get(&self, net: A, len: u8) -> Option<u32> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut at = self.start(net, len);
+        // Bounded, so that even a logic bug cannot loop forever.
+        for _ in 0..self.slots.len() {
+            let s = self.slots.get(at)?;
+            if s.len == len && s.net == net {
+                return Some(s.rec);
+            }
+            if s.len == EMPTY {
+                return None;
+            }
+            at = (at + 1) & mask;
+        }
+        None
+    }
+}
+
+/// The lookup index of one matcher: the answer for every published prefix.
+///
+/// Holds pointers into its own string arena; they stay valid as long as the index (the
+/// arena's `CString`s are heap buffers that never move or change).
+pub(crate) struct Index {
+    v4: Table<u32>,
+    v6: Table<u128>,
+    recs: Vec<Rec>,
+    /// Every tag string of the matcher, NUL-terminated.
+    strings: HashMap<String, CString>,
+}
+
+impl Index {
+    /// Resolves every prefix of `m` once. Allocates 24 to 48 bytes per IPv4 prefix, 64
+    /// to 128 per IPv6 prefix (tables at most half full) and 72 per distinct (count,
+    /// first tag set) pair, plus the strings.
+    pub(crate) fn new<B: AsRef<[u8]>>(m: &Matcher<B>) -> Index {
+        let ranges = m.to_ranges();
+        let mut strings: HashMap<String, CString> = HashMap::new();
+        for s in ranges.strings.as_slice() {
+            // A published tag cannot hold a NUL (the parsers refuse control characters);
+            // one that did would be cut there, which is what C would read anyway.
+            let c = CString::new(s.as_str()).unwrap_or_else(|e| {
+                let n = e.nul_position();
+                CString::new(s.get(..n).unwrap_or_default()).unwrap_or_default()
+            });
+            strings.insert(s.clone(), c);
+        }
+        let mut index = Index {
+            v4: Table::new(&[]),
+            v6: Table::new(&[]),
+            recs: Vec::new(),
+            strings,
+        };
+        // `to_ranges` lists each prefix's entries together; the record is built from the
+        // prefix's own `Match`, the one lookups return, so both agree by construction.
+        let mut seen: Option<IpNet> = None;
+        let mut recs: HashMap<(u32, [usize; 4]), u32> = HashMap::new();
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for e in &ranges.entries {
+            if seen == Some(e.prefix) {
+                continue;
+            }
+            seen = Some(e.prefix);
+            let Some(hit) = m
+                .matches(e.prefix.network())
+                .find(|h| h.prefix() == e.prefix)
+            else {
+                continue;
+            };
+            let rec = index.resolve(&hit);
+            let key = (
+                rec.entry_count,
+                [
+                    rec.tags.source,
+                    rec.tags.service,
+                    rec.tags.region,
+                    rec.tags.border_group,
+                ]
+                .map(|s| s.data as usize),
+            );
+            let n = u32::try_from(index.recs.len()).unwrap_or(u32::MAX);
+            let id = *recs.entry(key).or_insert_with(|| {
+                index.recs.push(rec);
+                n
+            });
+            match e.prefix {
+                IpNet::V4(p) => v4.push((u32::from(p.network()), p.prefix_len(), id)),
+                IpNet::V6(p) => v6.push((u128::from(p.network()), p.prefix_len(), id)),
+            }
+        }
+        index.v4 = Table::new(&v4);
+        index.v6 = Table::new(&v6);
+        index
+    }
+
+    /// The heap bytes the index holds (tables, records, strings), roughly. For the tests
+    /// and `bench/native.rs`.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn heap_size(&self) -> usize {
+        use std::mem::size_of;
+        self.v4.slots.capacity() * size_of::<Slot<u32>>()
+            + self.v6.slots.capacity() * size_of::<Slot<u128>>()
+            + self.recs.capacity() * size_of::<Rec>()
+            + self
+                .strings
+                .iter()
+                .map(|(k, v)| k.capacity() + v.as_bytes_with_nul().len() + 64)
+                .sum::<usize>()
+    }
+
+    /// The arena's copy of a tag string of this matcher.
+    pub(crate) fn str(&self, s: &str) -> ipfence_str {
+        match self.strings.get(s) {
+            Some(c) => ipfence_str {
+                data: c.as_ptr(),
+                len: c.as_bytes().len(),
+            },
+            // Every string of the matcher is in the arena; if one were not, C gets an
+            // empty string rather than a pointer that is not NUL-terminated.
+            None => ipfence_str::empty(),
+        }
+    }
+
+    /// A tag set with the arena's strings.
+    pub(crate) fn tags(&self, t: &Tags<'_>) -> ipfence_tags {
+        ipfence_tags {
+            source: self.str(t.source),
+            service: self.str(t.service),
+            region: self.str(t.region),
+            border_group: self.str(t.border_group),
+        }
+    }
+
+    /// The record of a match, the slow way (the core resolves the strings).
+    fn resolve(&self, hit: &Match<'_>) -> Rec {
+        let mut entries = hit.entries();
+        let count = entries.size_hint().0;
+        let tags = match entries.next() {
+            Some(t) => self.tags(&t),
+            None => {
+                let e = ipfence_str::empty();
+                ipfence_tags {
+                    source: e,
+                    service: e,
+                    region: e,
+                    border_group: e,
+                }
+            }
+        };
+        Rec {
+            entry_count: u32::try_from(count).unwrap_or(u32::MAX),
+            tags,
+        }
+    }
+
+    /// What `ipfence_matcher_lookup` writes for a match of this matcher.
+    #[inline(always)]
+    pub(crate) fn fill(&self, hit: &Match<'_>) -> ipfence_match {
+        let (addr, family, prefix_len, rec) = match hit.prefix() {
+            IpNet::V4(p) => {
+                let net = u32::from(p.network());
+                let [a, b, c, d] = net.to_be_bytes();
+                let addr = [a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+                (addr, 4, p.prefix_len(), self.v4.get(net, p.prefix_len()))
+            }
+            IpNet::V6(p) => {
+                let net = u128::from(p.network());
+                let addr = net.to_be_bytes();
+                (addr, 6, p.prefix_len(), self.v6.get(net, p.prefix_len()))
+            }
+        };
+        let rec = match rec.and_then(|r| self.recs.get(r as usize)) {
+            Some(r) => *r,
+            None => self.resolve_cold(hit),
+        };
+        ipfence_match {
+            addr,
+            family,
+            prefix_len,
+            entry_count: rec.entry_count,
+            tags: rec.tags,
+        }
+    }
+
+    /// Every prefix is in the tables; this only runs if one were not.
+    #[cold]
+    #[inline(never)]
+    fn resolve_cold(&self, hit: &Match<'_>) -> Rec {
+        self.resolve(hit)
+    }
+}
+
+/// An IPv4 lookup of 4 network-order bytes.
+#[inline(always)]
+pub(crate) fn lookup_v4<'a, B: AsRef<[u8]>>(m: &'a Matcher<B>, a: [u8; 4]) -> Option<Match<'a>> {
+    m.lookup_v4(Ipv4Addr::from(a))
+}
+
+/// `contains` of 16 network-order bytes, IPv4-mapped addresses as IPv4.
+#[inline(always)]
+pub(crate) fn contains_v6<B: AsRef<[u8]>>(m: &Matcher<B>, a: [u8; 16]) -> bool {
+    match ipfence_core::prefix::canonical(IpAddr::V6(Ipv6Addr::from(a))) {
+        IpAddr::V4(a) => m.contains_v4(a),
+        IpAddr::V6(a) => m.contains_v6(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn aws() -> Matcher<Vec<u8>> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json"
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let ranges = ipfence_core::source::parse(&bytes, path, None, Default::default()).unwrap();
+        Matcher::build(&ranges).unwrap()
+    }
+
+    /// The string C reads: `len` bytes, then a NUL.
+    fn c_str(s: ipfence_str) -> &'static str {
+        // SAFETY: `data` is never NULL and, for matcher strings, NUL-terminated and alive
+        // as long as the index (every test keeps it until the end).
+        let c = unsafe { CStr::from_ptr(s.data) }.to_str().unwrap();
+        assert_eq!(c.len(), s.len, "NUL at data[len]");
+        c
+    }
+
+    /// What the core's API says C should get for a match.
+    fn check(x: &ipfence_match, hit: &Match<'_>) {
+        let p = hit.prefix();
+        match p.network() {
+            IpAddr::V4(a) => {
+                assert_eq!(x.family, 4);
+                assert_eq!(x.addr[..4], a.octets());
+                assert_eq!(x.addr[4..], [0; 12]);
+            }
+            IpAddr::V6(a) => {
+                assert_eq!(x.family, 6);
+                assert_eq!(x.addr, a.octets());
+            }
+        }
+        assert_eq!(x.prefix_len, p.prefix_len());
+        assert_eq!(x.entry_count as usize, hit.entries().count());
+        let first = hit.entries().next().unwrap();
+        assert_eq!(c_str(x.tags.source), first.source);
+        assert_eq!(c_str(x.tags.service), first.service);
+        assert_eq!(c_str(x.tags.region), first.region);
+        assert_eq!(c_str(x.tags.border_group), first.border_group);
+    }
+
+    #[test]
+    fn every_prefix_is_indexed_and_answers_as_the_core() {
+        let m = aws();
+        let index = Index::new(&m);
+        let ranges = m.to_ranges();
+        let mut n = 0;
+        for e in &ranges.entries {
+            let hit = m
+                .matches(e.prefix.network())
+                .find(|h| h.prefix() == e.prefix)
+                .unwrap();
+            let found = match e.prefix {
+                IpNet::V4(p) => index.v4.get(u32::from(p.network()), p.prefix_len()),
+                IpNet::V6(p) => index.v6.get(u128::from(p.network()), p.prefix_len()),
+            };
+            assert!(found.is_some(), "{} is not in the index", e.prefix);
+            check(&index.fill(&hit), &hit);
+            n += 1;
+        }
+        assert!(n > 10_000, "{n} entries");
+    }
+
+    #[test]
+    fn the_index_of_all_of_aws_is_small() {
+        let m = aws();
+        let index = Index::new(&m);
+        let (p4, p6) = (index.v4.slots.len() / 2, index.v6.slots.len() / 2);
+        let size = index.heap_size();
+        // What the header says: well under a megabyte for the whole AWS file.
+        assert!(
+            size < 700_000,
+            "{size} bytes for {} prefixes",
+            m.prefix_count()
+        );
+        assert!(p4 >= 4096 && p6 >= 2048, "{p4} {p6}");
+        assert!(
+            index.recs.len() < m.prefix_count() / 4,
+            "{} records",
+            index.recs.len()
+        );
+    }
+
+    #[test]
+    fn lookups_of_many_addresses_answer_as_the_core() {
+        let m = aws();
+        let index = Index::new(&m);
+        // A deterministic spread over both families (xorshift), plus IPv4-mapped forms.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let (mut hits, mut misses) = (0, 0);
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Mostly inside AWS's busy ranges (3.x, 52.x, 2600:1f00::/24), some anywhere.
+            let v4 = match x % 4 {
+                0 => 0x0300_0000 | (x >> 40) as u32 & 0x00ff_ffff,
+                1 => 0x3400_0000 | (x >> 40) as u32 & 0x00ff_ffff,
+                _ => (x >> 32) as u32,
+            };
+            let v6 = (0x2600_1f00u128 << 96) | (u128::from(x) << 32 & ((1u128 << 104) - 1));
+            let mapped = Ipv4Addr::from(v4).to_ipv6_mapped().octets();
+            for (hit, via) in [
+                (lookup_v4(&m, v4.to_be_bytes()), "v4"),
+                (m.lookup_v6(Ipv6Addr::from(v6)), "v6"),
+                (m.lookup(IpAddr::V6(Ipv6Addr::from(mapped))), "mapped"),
+            ] {
+                match hit {
+                    Some(h) => {
+                        check(&index.fill(&h), &h);
+                        hits += 1;
+                    }
+                    None => misses += 1,
+                }
+                let _ = via;
+            }
+        }
+        assert!(
+            hits > 100_000 && misses > 10_000,
+            "{hits} hits, {misses} misses"
+        );
+        assert!(contains_v6(
+            &m,
+            Ipv4Addr::new(3, 5, 140, 7).to_ipv6_mapped().octets()
+        ));
+    }
+
+    #[test]
+    fn cidr_text_has_empty_nul_terminated_tags() {
+        let ranges = ipfence_core::source::parse(
+            b"10.0.0.0/8\n10.1.0.0/16\n2001:db8::/32\n",
+            "list.txt",
+            None,
+            Default::default(),
+        )
+        .unwrap();
+        let m = Matcher::build(&ranges).unwrap();
+        let index = Index::new(&m);
+        let hit = m.lookup_v4(Ipv4Addr::new(10, 1, 2, 3)).unwrap();
+        let x = index.fill(&hit);
+        check(&x, &hit);
+        assert_eq!((x.prefix_len, x.entry_count), (16, 1));
+        assert_eq!(c_str(x.tags.source), "text");
+        assert_eq!(c_str(x.tags.service), "");
+        assert!(m.lookup_v4(Ipv4Addr::new(11, 0, 0, 0)).is_none());
+    }
+
+    #[test]
+    fn table_finds_every_key_and_nothing_else() {
+        let empty: Table<u32> = Table::new(&[]);
+        assert_eq!(empty.get(0, 0), None);
+        // Keys that differ only in length or in low bits, to force collisions.
+        let keys: Vec<(u32, u8, u32)> = (0..5000u32)
+            .map(|i| (i << 8, (i % 25) as u8, i))
+            .chain((1..=32u8).map(|l| (0, l, 10_000 + u32::from(l))))
+            .collect();
+        let t = Table::new(&keys);
+        assert!(t.slots.len() >= 2 * keys.len());
+        for &(net, len, rec) in &keys {
+            assert_eq!(t.get(net, len), Some(rec), "{net:#x}/{len}");
+        }
+        assert_eq!(t.get(1 << 8, 2), None);
+        assert_eq!(t.get(0, 33), None);
+        assert_eq!(t.get(0, 0), Some(0));
+        let t6 = Table::new(&[(1u128 << 127, 1, 7), (0, 0, 8)]);
+        assert_eq!(t6.get(1u128 << 127, 1), Some(7));
+        assert_eq!(t6.get(0, 0), Some(8));
+        assert_eq!(t6.get(0, 1), None);
+    }
+}
