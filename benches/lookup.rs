@@ -155,6 +155,33 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Floors, not lookups: what any structure within the 1 MiB blob budget pays at
+    // least. One random read of a 1 MiB table per query (a random address mostly needs
+    // one), and two dependent reads (an address inside a published prefix longer than
+    // the first level needs at least two).
+    let floor: Vec<u32> = (0..1u32 << 18)
+        .map(|i| i.wrapping_mul(0x9e37_79b9) >> 14)
+        .collect();
+    g.bench_function("floor_one_read_1mib", |b| {
+        b.iter(|| {
+            for &a in &q4 {
+                black_box(floor.get((u32::from(black_box(a)) >> 14) as usize).copied());
+            }
+        })
+    });
+    g.bench_function("floor_two_reads_1mib", |b| {
+        b.iter(|| {
+            for &a in &q4 {
+                let a = u32::from(black_box(a));
+                let first = floor.get((a >> 14) as usize).copied().unwrap_or(0);
+                black_box(
+                    floor
+                        .get(((first << 4) ^ (a & 0x3ffff)) as usize & 0x3ffff)
+                        .copied(),
+                );
+            }
+        })
+    });
     g.bench_function("poptrie", |b| {
         b.iter(|| {
             for &a in &q4 {
