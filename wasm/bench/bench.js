@@ -1,5 +1,5 @@
 // Node benchmark of the wasm package on the real AWS data: contains and lookup per call
-// and via lookupMany/containsMany, fromBlob and fromAwsJson start-up. Addresses are drawn
+// and via lookupMany/containsMany (strings and binary), fromBlob and fromAwsJson start-up. Addresses are drawn
 // like benches/lookup.rs (4,096 per batch: half inside a random published prefix, half
 // random). Prints the criterion figures of the native matcher beside them when
 // target/criterion holds them (`cargo bench --bench lookup`).
@@ -116,6 +116,10 @@ for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
   row(`lookup ${fam}, per call, first of each prefix (new fence)`, coldLookup(qs), native(`lookup_${fam}`, 'ipfence_lookup'));
   row(`containsMany ${fam}, per address`, time(() => f.containsMany(qs), BATCH), native(`lookup_${fam}`, 'ipfence_contains'));
   row(`lookupMany ${fam}, per address`, time(() => f.lookupMany(qs), BATCH), native(`lookup_${fam}`, 'ipfence_lookup'));
+  // Binary batches: a Uint32Array of IPv4 numbers or 16-byte IPv6 records, no strings.
+  const packed = fam === 'v4' ? u.pack(qs).v4 : u.pack(qs).v6;
+  row(`containsMany ${fam} (${packed.constructor.name}), per address`, time(() => f.containsMany(packed), BATCH), native(`lookup_${fam}`, 'ipfence_contains'));
+  row(`lookupMany ${fam} (${packed.constructor.name}), per address`, time(() => f.lookupMany(packed), BATCH), native(`lookup_${fam}`, 'ipfence_lookup'));
 }
 f.free();
 

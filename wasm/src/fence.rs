@@ -75,8 +75,12 @@ pub struct Fence {
 }
 
 /// Parses an address for a lookup: strict (no leading zeros), IPv4-mapped IPv6 as IPv4.
-fn addr(ip: &str) -> Result<std::net::IpAddr, String> {
-    parse_addr(ip).map(canonical)
+/// The core's fast parsers first; `parse_addr` (which accepts the same) for the message.
+pub fn addr(ip: &str) -> Result<std::net::IpAddr, String> {
+    match crate::fast::parse(ip) {
+        Some(a) => Ok(a),
+        None => parse_addr(ip).map(canonical),
+    }
 }
 
 fn select(ranges: ipfence_core::Ranges, spec: &FilterSpec) -> Result<Fence, String> {
@@ -158,6 +162,11 @@ impl Fence {
             matcher,
             filter: "as compiled in the blob".into(),
         })
+    }
+
+    /// The compiled matcher.
+    pub fn matcher(&self) -> &Matcher<Vec<u8>> {
+        &self.matcher
     }
 
     /// A new fence with what `spec` selects from this one's entries.

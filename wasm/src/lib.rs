@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod fast;
 mod fence;
 mod json;
 
@@ -28,6 +29,7 @@ use ipfence_core::source::Format;
 use ipfence_core::Family;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use ipfence_core::Match;
 use js_sys::{Array, Object, Reflect, JSON};
@@ -312,7 +314,7 @@ fn read_export_options(v: &JsValue) -> Result<ipfence_exporters::Options, String
 fn strings_of(ips: &JsValue) -> Result<Vec<String>, String> {
     if !Array::is_array(ips) {
         return Err(format!(
-            "ips: expected an array of strings, got {}",
+            "ips: expected an array of strings, a Uint32Array or a Uint8Array, got {}",
             kind(ips)
         ));
     }
@@ -348,6 +350,17 @@ fn batch<T>(ips: &JsValue, run: impl Fn(&[&str]) -> Result<T, String>) -> Result
     run(&refs).map_err(err)
 }
 
+/// The 16-byte IPv6 addresses of a `Uint8Array`.
+fn v6_chunks(ips: &[u8]) -> Result<std::slice::ChunksExact<'_, u8>, JsError> {
+    if ips.len() % 16 != 0 {
+        return Err(JsError::new(&format!(
+            "ips: a Uint8Array of IPv6 addresses needs 16 bytes per address, got {} bytes",
+            ips.len()
+        )));
+    }
+    Ok(ips.chunks_exact(16))
+}
+
 /// An allowlist: published IP ranges compiled into a longest-prefix matcher.
 ///
 /// Memory lives in the wasm heap: call `.free()` when done (or `using`), or let the
@@ -356,6 +369,7 @@ fn batch<T>(ips: &JsValue, run: impl Fn(&[&str]) -> Result<T, String>) -> Result
 pub struct IpFence {
     inner: Fence,
     js: JsCache,
+    ids: fast::Ids,
 }
 
 /// The JS results of `lookup`, made once per prefix and fence.
@@ -363,7 +377,8 @@ pub struct IpFence {
 /// Decoding strings out of wasm (`TextDecoder`) and setting properties one crossing at a
 /// time cost microseconds per result; a prefix that was looked up before costs one table
 /// read instead (README "WebAssembly": figures). Results are frozen, since every lookup
-/// landing on the same prefix returns the same object.
+/// landing on the same prefix returns the same object. The JS fast path
+/// (`wasm/js/fast.js`) keeps its own array of the same objects, by the same ids.
 #[derive(Default)]
 struct JsCache {
     keys: OnceCell<[JsValue; 5]>,
@@ -371,8 +386,8 @@ struct JsCache {
     /// so the address names one string for the fence's life. At most the blob's
     /// distinct strings (a few hundred for AWS).
     tags: RefCell<HashMap<(usize, usize), JsValue>>,
-    /// Result objects by prefix: at most one per prefix of the fence.
-    matches: RefCell<HashMap<(std::net::IpAddr, u8), JsValue>>,
+    /// Result objects by prefix id ([`fast::Ids`]) minus one.
+    results: RefCell<Vec<JsValue>>,
 }
 
 impl JsCache {
@@ -398,13 +413,28 @@ impl JsCache {
             .clone()
     }
 
-    /// `{ prefix, entries: [{ service, region, networkBorderGroup }] }`, frozen.
-    fn match_object(&self, m: &Match<'_>) -> JsValue {
-        let p = m.prefix();
-        let key = (p.addr(), p.prefix_len());
-        if let Some(v) = self.matches.borrow().get(&key) {
+    /// The result object for prefix id `id` (`null` for 0), built from `m` the first
+    /// time.
+    fn result(&self, id: u32, m: impl FnOnce() -> Option<JsValue>) -> JsValue {
+        let Some(i) = usize::try_from(id).ok().and_then(|i| i.checked_sub(1)) else {
+            return JsValue::NULL;
+        };
+        if let Some(v) = self.results.borrow().get(i).filter(|v| !v.is_undefined()) {
             return v.clone();
         }
+        let v = m().unwrap_or(JsValue::NULL);
+        let mut results = self.results.borrow_mut();
+        if results.len() <= i {
+            results.resize(i + 1, JsValue::UNDEFINED);
+        }
+        if let Some(slot) = results.get_mut(i) {
+            *slot = v.clone();
+        }
+        v
+    }
+
+    /// `{ prefix, entries: [{ service, region, networkBorderGroup }] }`, frozen.
+    fn match_object(&self, m: &Match<'_>) -> JsValue {
         let [prefix, entries, service, region, nbg] = self.keys();
         let obj = Object::new();
         let list = Array::new();
@@ -416,11 +446,9 @@ impl JsCache {
             let _ = Reflect::set(&e, nbg, &self.tag(t.border_group));
             list.push(&Object::freeze(&e));
         }
-        let _ = Reflect::set(&obj, prefix, &JsValue::from_str(&p.to_string()));
+        let _ = Reflect::set(&obj, prefix, &JsValue::from_str(&m.prefix().to_string()));
         let _ = Reflect::set(&obj, entries, &Object::freeze(&list));
-        let v: JsValue = Object::freeze(&obj).into();
-        self.matches.borrow_mut().insert(key, v.clone());
-        v
+        Object::freeze(&obj).into()
     }
 }
 
@@ -429,7 +457,42 @@ impl IpFence {
         IpFence {
             inner,
             js: JsCache::default(),
+            ids: fast::Ids::default(),
         }
+    }
+
+    /// The prefix ids of `ips` (strings, a `Uint32Array` or a `Uint8Array`).
+    fn ids_of(&self, ips: &JsValue) -> Result<Vec<u32>, JsError> {
+        if let Some(a) = ips.dyn_ref::<js_sys::Uint32Array>() {
+            return Ok(self.lookup_v4(&a.to_vec()));
+        }
+        if let Some(a) = ips.dyn_ref::<js_sys::Uint8Array>() {
+            return self.lookup_v6(&a.to_vec());
+        }
+        batch(ips, |ips| {
+            ips.iter()
+                .enumerate()
+                .map(|(i, ip)| {
+                    fence::addr(ip)
+                        .map(|ip| self.id(ip))
+                        .map_err(|why| format!("ips[{i}]: {why}"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+    }
+
+    /// The prefix id of `ip`'s longest match (0: none).
+    fn id(&self, ip: IpAddr) -> u32 {
+        self.ids.of(self.inner.matcher().lookup(ip), ip)
+    }
+
+    /// The result object of prefix id `id` (`null` for 0).
+    fn result(&self, id: u32) -> JsValue {
+        self.js.result(id, || {
+            let ip = self.ids.address(id)?;
+            let m = self.inner.matcher().lookup(ip)?;
+            Some(self.js.match_object(&m))
+        })
     }
 }
 
@@ -533,45 +596,138 @@ impl IpFence {
     /// The longest matching prefix of `ip` and its entries, or `null`.
     #[wasm_bindgen(unchecked_return_type = "LookupResult | null")]
     pub fn lookup(&self, ip: &str) -> Result<JsValue, JsError> {
-        Ok(match self.inner.lookup(ip).map_err(err)? {
-            Some(m) => self.js.match_object(&m),
-            None => JsValue::NULL,
-        })
+        let ip = fence::addr(ip).map_err(err)?;
+        Ok(self.result(self.id(ip)))
     }
 
-    /// `lookup` for many addresses at once (one crossing into wasm and back).
+    /// `lookup` for many addresses at once: strings, or binary addresses (see
+    /// `containsMany`).
     #[wasm_bindgen(js_name = lookupMany, unchecked_return_type = "(LookupResult | null)[]")]
     pub fn lookup_many(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "string[]")] ips: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string[] | Uint32Array | Uint8Array")] ips: JsValue,
     ) -> Result<JsValue, JsError> {
-        let found = batch(&ips, |ips| {
-            ips.iter()
-                .enumerate()
-                .map(|(i, ip)| {
-                    self.inner
-                        .lookup(ip)
-                        .map_err(|why| format!("ips[{i}]: {why}"))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        Ok(found
+        let ids = self.ids_of(&ips)?;
+        Ok(ids
             .iter()
-            .map(|m| {
-                m.as_ref()
-                    .map_or(JsValue::NULL, |m| self.js.match_object(m))
-            })
+            .map(|&id| self.result(id))
             .collect::<Array>()
             .into())
     }
 
-    /// `contains` for many addresses: a `Uint8Array` of 1 (allowed) and 0.
+    /// `contains` for many addresses: a `Uint8Array` of 1 (allowed) and 0. `ips` is an
+    /// array of strings, a `Uint32Array` of IPv4 addresses as numbers (`0x03058c02` is
+    /// `3.5.140.2`) or a `Uint8Array` of IPv6 addresses, 16 bytes each in network order.
     #[wasm_bindgen(js_name = containsMany)]
     pub fn contains_many(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "string[]")] ips: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string[] | Uint32Array | Uint8Array")] ips: JsValue,
     ) -> Result<Vec<u8>, JsError> {
+        if let Some(a) = ips.dyn_ref::<js_sys::Uint32Array>() {
+            return Ok(self.contains_v4(&a.to_vec()));
+        }
+        if let Some(a) = ips.dyn_ref::<js_sys::Uint8Array>() {
+            return self.contains_v6(&a.to_vec());
+        }
         batch(&ips, |ips| self.inner.contains_many(ips))
+    }
+
+    /// Fast path: the scratch buffer's address in wasm memory (`wasm/js/fast.js`).
+    #[wasm_bindgen(js_name = __scratch, skip_typescript)]
+    pub fn scratch() -> usize {
+        fast::scratch_ptr()
+    }
+
+    /// Fast path: `contains` of the `len` bytes in the scratch buffer: 1, 0, or
+    /// `0xffffffff` when they are not an address.
+    #[wasm_bindgen(js_name = __containsAt, skip_typescript)]
+    pub fn contains_at(&self, len: u32) -> u32 {
+        match fast::scratch_addr(len) {
+            Some(ip) => u32::from(self.inner.matcher().contains(ip)),
+            None => fast::NOT_AN_ADDRESS,
+        }
+    }
+
+    /// Fast path: the prefix id of the `len` bytes in the scratch buffer (0: no match),
+    /// or `0xffffffff` when they are not an address.
+    #[wasm_bindgen(js_name = __lookupAt, skip_typescript)]
+    pub fn lookup_at(&self, len: u32) -> u32 {
+        match fast::scratch_addr(len) {
+            Some(ip) => self.id(ip),
+            None => fast::NOT_AN_ADDRESS,
+        }
+    }
+
+    /// Fast path: `contains` of one IPv4 address as a number (`wasm/js/fast.js` reads
+    /// dotted quads itself).
+    #[wasm_bindgen(js_name = __containsV4One, skip_typescript)]
+    pub fn contains_v4_one(&self, ip: u32) -> bool {
+        self.inner
+            .matcher()
+            .contains_v4(std::net::Ipv4Addr::from(ip))
+    }
+
+    /// Fast path: `contains` of one IPv6 address as four 32-bit words, most
+    /// significant first (IPv4-mapped ones as IPv4).
+    #[wasm_bindgen(js_name = __containsV6One, skip_typescript)]
+    pub fn contains_v6_one(&self, a: u32, b: u32, c: u32, d: u32) -> bool {
+        self.inner
+            .matcher()
+            .contains(fast::v6_from_words(a, b, c, d))
+    }
+
+    /// Fast path: the prefix id of one IPv6 address as four 32-bit words (0: none).
+    #[wasm_bindgen(js_name = __lookupV6One, skip_typescript)]
+    pub fn lookup_v6_one(&self, a: u32, b: u32, c: u32, d: u32) -> u32 {
+        self.id(fast::v6_from_words(a, b, c, d))
+    }
+
+    /// Fast path: the prefix id of one IPv4 address as a number (0: no match).
+    #[wasm_bindgen(js_name = __lookupV4One, skip_typescript)]
+    pub fn lookup_v4_one(&self, ip: u32) -> u32 {
+        self.id(fast::v4_from_u32(ip))
+    }
+
+    /// Fast path: the result object of a prefix id from `__lookupAt` (`null` for 0).
+    #[wasm_bindgen(js_name = __result, skip_typescript)]
+    pub fn result_of(&self, id: u32) -> JsValue {
+        self.result(id)
+    }
+
+    /// Fast path: `containsMany` of IPv4 addresses as numbers.
+    #[wasm_bindgen(js_name = __containsV4, skip_typescript)]
+    pub fn contains_v4(&self, ips: &[u32]) -> Vec<u8> {
+        let m = self.inner.matcher();
+        ips.iter()
+            .map(|&n| u8::from(m.contains(fast::v4_from_u32(n))))
+            .collect()
+    }
+
+    /// Fast path: `containsMany` of IPv6 addresses, 16 bytes each.
+    #[wasm_bindgen(js_name = __containsV6, skip_typescript)]
+    pub fn contains_v6(&self, ips: &[u8]) -> Result<Vec<u8>, JsError> {
+        let m = self.inner.matcher();
+        Ok(v6_chunks(ips)?
+            .map(|b| {
+                fast::v6_from_bytes(b)
+                    .is_some_and(|ip| m.contains(ip))
+                    .into()
+            })
+            .collect())
+    }
+
+    /// Fast path: `lookupMany` of IPv4 addresses as numbers: prefix ids (0: none).
+    #[wasm_bindgen(js_name = __lookupV4, skip_typescript)]
+    pub fn lookup_v4(&self, ips: &[u32]) -> Vec<u32> {
+        ips.iter().map(|&n| self.id(fast::v4_from_u32(n))).collect()
+    }
+
+    /// Fast path: `lookupMany` of IPv6 addresses, 16 bytes each: prefix ids (0: none).
+    #[wasm_bindgen(js_name = __lookupV6, skip_typescript)]
+    pub fn lookup_v6(&self, ips: &[u8]) -> Result<Vec<u32>, JsError> {
+        Ok(v6_chunks(ips)?
+            .map(|b| fast::v6_from_bytes(b).map_or(0, |ip| self.id(ip)))
+            .collect())
     }
 
     /// Renders every address as firewall rules or AWS payloads: `format` is one of

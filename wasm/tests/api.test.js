@@ -35,12 +35,112 @@ test('lookup, contains, lookupMany and containsMany agree with the CLI on 12,000
   f.free();
 });
 
+test('binary batches (Uint32Array IPv4, 16-byte Uint8Array IPv6) answer like the strings', () => {
+  const f = IpFence.fromAwsJson(awsText);
+  const p = u.pack(ips);
+  assert.ok(p.v4s.length > 5000 && p.v6s.length > 1000, `${p.v4s.length} / ${p.v6s.length}`);
+  // The IPv4-mapped ones among the IPv6 records are looked up as IPv4, like the strings.
+  assert.ok(p.v6s.some((s) => s.startsWith('::ffff:')));
+  for (const [strs, bin] of [[p.v4s, p.v4], [p.v6s, p.v6]]) {
+    const want = f.lookupMany(strs);
+    const got = f.lookupMany(bin);
+    assert.equal(got.length, strs.length);
+    for (let i = 0; i < strs.length; i++) assert.equal(got[i], want[i], strs[i]); // the same objects
+    assert.deepEqual(f.containsMany(bin), f.containsMany(strs));
+    assert.ok(want.some((m) => m === null) && want.some((m) => m !== null));
+  }
+  assert.deepEqual(f.containsMany(new Uint32Array(0)), new Uint8Array(0));
+  assert.deepEqual(f.lookupMany(new Uint8Array(0)), []);
+  f.free();
+});
+
+test('the fast path answers and throws like the ordinary one at its edges', () => {
+  const f = IpFence.fromAwsJson(awsText);
+  const notAddr = (s) => ({ name: 'Error', message: `${JSON.stringify(s)} is not an IPv4 or IPv6 address` });
+  for (const s of ['', ' 3.5.140.2', '3.5.140.2 ', '3.5.140.2/32', '3.5.140.256', '3.5.140', 'é', '3.5.140.２',
+    '1:2:3:4:5:6:7:8:9', '1::2::3', '3'.repeat(65), '2600:1f18::1%eth0']) {
+    assert.throws(() => f.contains(s), notAddr(s));
+    assert.throws(() => f.lookup(s), notAddr(s));
+    assert.throws(() => f.containsMany(['3.5.140.2', s]), { message: `ips[1]: ${notAddr(s).message}` });
+    assert.throws(() => f.lookupMany(['3.5.140.2', s]), { message: `ips[1]: ${notAddr(s).message}` });
+  }
+  // Every length up to the scratch size and past it.
+  const full = '0000:0000:0000:0000:0000:ffff:3.5.140.2';
+  for (const s of ['3.5.140.2', full, '::ffff:3.5.140.2', 'ABCD:EF::1', '2600:1F18::1']) {
+    assert.equal(f.contains(s), f.contains(s.toLowerCase().replace('0000:0000:0000:0000:0000:', '::')));
+  }
+  assert.equal(f.lookup(full), f.lookup('3.5.140.2'));
+  // A fence made while another is in use grows wasm memory (detaching the JS views the
+  // fast path writes through); the first fence still answers right afterwards.
+  const before = f.lookup('3.5.140.2');
+  const more = Array.from({ length: 4 }, () => IpFence.fromAwsJson(awsText));
+  assert.equal(f.contains('3.5.140.2'), true);
+  assert.equal(f.contains('8.8.8.8'), false);
+  assert.equal(f.lookup('3.5.140.9'), before);
+  for (const g of more) {
+    assert.equal(g.contains('3.5.140.2'), true);
+    g.free();
+  }
+  f.free();
+  // A freed fence throws (the generated methods' error), on the fast path's methods too.
+  assert.throws(() => f.contains('3.5.140.2'), Error);
+  assert.throws(() => f.lookup('3.5.140.2'), Error);
+  assert.throws(() => f.lookupMany(new Uint32Array(1)), Error);
+});
+
+test('the JS address readers of the fast path agree with the Rust parser (random near-addresses)', () => {
+  const f = IpFence.fromAwsJson(awsText);
+  const next = u.rng(5);
+  const pick = (chars) => chars[next() % chars.length];
+  const answer = (fn) => { try { return fn(); } catch (e) { assert.ok(e instanceof Error); return e.message; } };
+  const v4s = [];
+  const v6s = [];
+  for (let i = 0; i < 6000; i++) {
+    // Dotted quads with odd octets (leading zeros, 256, empty, 4 digits, extra dots) ...
+    let a = '';
+    const parts = next() % 5 ? 4 : 3 + 2 * (next() % 2);
+    for (let k = 0; k < parts; k++) {
+      if (k) a += next() % 50 ? '.' : pick(['..', ':', '']);
+      const r = next() % 10;
+      a += r < 7 ? String(next() % 256) : r < 8 ? '0' + (next() % 30) : r < 9 ? String(250 + (next() % 10)) : pick(['', '1000', 'a', '-1']);
+    }
+    v4s.push(a);
+    // ... and colon groups inside published IPv6 prefixes, with odd groups and separators.
+    let b = '';
+    const groups = next() % 3 ? 8 : 2 + (next() % 8);
+    const hexd = '0123456789abcdefABCDEF';
+    for (let k = 0; k < groups; k++) {
+      if (k) b += next() % 12 ? ':' : pick(['::', '::', ':::', '.']);
+      const len = next() % 10 ? 1 + (next() % 4) : pick([0, 5]);
+      for (let d = 0; d < len; d++) b += k === 0 && d === 0 ? pick(['2', '2', ':']) : pick(hexd);
+    }
+    v6s.push(next() % 4 ? b : `2600:1f18::${b}`);
+  }
+  let ok = 0;
+  let ok6 = 0;
+  for (const s of v4s.concat(v6s)) {
+    const fast = answer(() => f.contains(s));
+    assert.deepEqual(fast, answer(() => f.__containsSlow(s)), s);
+    const m = answer(() => f.lookup(s));
+    assert.deepEqual(m, answer(() => f.__lookupSlow(s)), s);
+    if (typeof fast === 'boolean') {
+      ok++;
+      if (s.includes(':')) ok6++;
+    }
+  }
+  // Both valid and invalid forms of both families, and hits among the valid ones.
+  assert.ok(ok > 2000 && ok < 10000 && ok6 > 600, `${ok} valid, ${ok6} IPv6`);
+  assert.ok(v6s.some((s) => answer(() => f.contains(s)) === true));
+  f.free();
+});
+
 test('lookup results are frozen and shared per prefix; a new fence starts afresh', () => {
   const f = IpFence.fromAwsJson(fs.readFileSync(u.AWS, 'utf8'));
   const a = f.lookup('3.5.140.2');
   assert.ok(Object.isFrozen(a) && Object.isFrozen(a.entries) && a.entries.every(Object.isFrozen));
   assert.equal(f.lookup('3.5.140.9'), a);
   assert.equal(f.lookupMany(['8.8.8.8', '3.5.141.1'])[1], a);
+  assert.equal(f.lookupMany(new Uint32Array([u.v4Number('3.5.143.255')]))[0], a);
   assert.throws(() => { 'use strict'; a.prefix = 'x'; }, TypeError);
   const g = IpFence.fromBlob(f.toBlob());
   assert.notEqual(g.lookup('3.5.140.2'), a);
@@ -159,7 +259,9 @@ test('errors are Errors with the core message: what, where, why', () => {
   assert.throws(() => f.contains('nope'), { name: 'Error', message: '"nope" is not an IPv4 or IPv6 address' });
   assert.throws(() => f.lookup('01.2.3.4'), { message: /"01\.2\.3\.4" is not an IPv4 or IPv6 address/ });
   assert.throws(() => f.lookupMany(['1.2.3.4', 'x']), { message: /^ips\[1\]: "x" is not an IPv4 or IPv6 address$/ });
-  assert.throws(() => f.lookupMany('1.2.3.4'), { message: 'ips: expected an array of strings, got string' });
+  assert.throws(() => f.lookupMany('1.2.3.4'), { message: 'ips: expected an array of strings, a Uint32Array or a Uint8Array, got string' });
+  assert.throws(() => f.containsMany(new Uint8Array(17)), { message: 'ips: a Uint8Array of IPv6 addresses needs 16 bytes per address, got 17 bytes' });
+  assert.throws(() => f.lookupMany(new Uint8Array(15)), { message: /needs 16 bytes per address, got 15 bytes/ });
   assert.throws(() => f.containsMany([1]), { message: 'ips[0]: expected a string, got number' });
   assert.throws(() => IpFence.fromAwsJson('{"prefixes": [', {}), { message: /^ip-ranges\.json: line 1, column \d+: / });
   const bad = awsText.replace('"ip_prefix": "3.', '"ip_prefix": "3.5.140.1/22", "x": "');

@@ -101,6 +101,41 @@ function cliLookups(args, ips) {
   });
 }
 
+/** The 32-bit number of a dotted-quad IPv4 address (`3.5.140.2` is 0x03058c02). */
+function v4Number(s) {
+  return s.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+}
+
+/** The 16 bytes (network order) of an IPv6 address, `::` and a dotted-quad tail included. */
+function v6Bytes(s) {
+  let words = (t) => (t ? t.split(':') : []);
+  const [head, tail] = s.includes('::') ? s.split('::') : [s, null];
+  let h = words(head);
+  let t = tail === null ? [] : words(tail);
+  const last = tail === null ? h : t;
+  if (last.length && last[last.length - 1].includes('.')) {
+    const n = v4Number(last.pop());
+    last.push((n >>> 16).toString(16), (n & 0xffff).toString(16));
+  }
+  const all = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const out = new Uint8Array(16);
+  all.forEach((w, i) => {
+    const v = parseInt(w, 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 255;
+  });
+  return out;
+}
+
+/** IPv4 addresses as a Uint32Array and IPv6 ones as 16-byte records, for the binary batches. */
+function pack(ips) {
+  const v4s = ips.filter((s) => !s.includes(':'));
+  const v6s = ips.filter((s) => s.includes(':'));
+  const bytes = new Uint8Array(16 * v6s.length);
+  v6s.forEach((s, i) => bytes.set(v6Bytes(s), 16 * i));
+  return { v4s, v6s, v4: Uint32Array.from(v4s, v4Number), v6: bytes };
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -120,5 +155,5 @@ function outDir(name) {
 
 module.exports = {
   WASM, ROOT, DATA, AWS, AWS_OLDER, CLI, pkgNode, cli, rng, sampleAddresses, cliLookups,
-  freePort, outDir,
+  freePort, outDir, v4Number, v6Bytes, pack,
 };

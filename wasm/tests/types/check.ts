@@ -18,6 +18,10 @@ if (m) {
 }
 const many: (LookupResult | null)[] = f.lookupMany(['3.5.140.2', '8.8.8.8']);
 const flags: Uint8Array = f.containsMany(['3.5.140.2']);
+const flags4: Uint8Array = f.containsMany(Uint32Array.of(0x03058c02));
+const flags6: Uint8Array = f.containsMany(new Uint8Array(16));
+const many4: (LookupResult | null)[] = f.lookupMany(Uint32Array.of(0x03058c02));
+const many6: (LookupResult | null)[] = f.lookupMany(new Uint8Array(32));
 const out: ExportOutput = f.export('nftables', { name: 'web', ports: [443], summarize: false });
 const up: ExportOutput = f.exportUpdate('nftables', g, {});
 const d: Diff = g.diff(f);
@@ -28,7 +32,9 @@ const names: Names = f.names();
 const blob: Uint8Array = f.toBlob();
 const s: IpFence = g.select({ services: ['S3'] });
 const fmt: string = IpFence.detectFormat(text);
-void [yes, many, flags, out, up, v4added, created, names, blob, s, fmt, c, t];
+void [yes, many, flags, flags4, flags6, many4, many6, out, up, v4added, created, names, blob, s, fmt, c, t];
 f.free();
+// @ts-expect-error binary batches are Uint32Array (IPv4) or Uint8Array (IPv6)
+f.containsMany(new Float64Array(1));
 // @ts-expect-error family is 'ipv4' | 'ipv6'
 IpFence.fromAwsJson(text, { family: 'ipv5' });
