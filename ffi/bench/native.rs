@@ -35,8 +35,8 @@ fn lookup_v6<'a>(m: &'a Matcher<&'a [u8]>, a: [u8; 16]) -> Option<Match<'a>> {
     }
 }
 
-const RUNS: usize = 9;
-const TARGET_LOOKUPS: usize = 2_000_000;
+const RUNS: usize = 15;
+const TARGET_LOOKUPS: usize = 1_000_000;
 
 fn read_addrs(path: &str) -> Vec<IpAddr> {
     std::fs::read_to_string(path)
@@ -46,21 +46,17 @@ fn read_addrs(path: &str) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Best (lowest) nanoseconds per lookup over `RUNS` runs of `reps` passes.
-fn best(n: usize, mut pass: impl FnMut() -> u64) -> f64 {
+/// A row: its name, the number of lookups of one pass, and the pass (returns a checksum).
+type Row<'a> = (String, usize, Box<dyn FnMut() -> u64 + 'a>);
+
+/// Nanoseconds per lookup of one run of about `TARGET_LOOKUPS` lookups.
+fn run(n: usize, pass: &mut dyn FnMut() -> u64, sink: &mut u64) -> f64 {
     let reps = (TARGET_LOOKUPS / n).max(1);
-    let mut sink = 0u64;
-    let mut best = f64::INFINITY;
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        for _ in 0..reps {
-            sink = sink.wrapping_add(pass());
-        }
-        let ns = t.elapsed().as_nanos() as f64 / (reps * n) as f64;
-        best = best.min(ns);
+    let t = Instant::now();
+    for _ in 0..reps {
+        *sink = sink.wrapping_add(pass());
     }
-    black_box(sink);
-    best
+    t.elapsed().as_nanos() as f64 / (reps * n) as f64
 }
 
 fn report(what: &str, ns: f64) {
@@ -91,86 +87,97 @@ fn core_answer(hit: &Match<'_>) -> u64 {
 /// The rows of one family; `contains`, `lookup` take the packed address.
 /// (`black_box(m)` once per pass, as in a real loop: the compiler may keep the matcher's
 /// fields in registers across lookups, which a C call cannot.)
-fn family<'m, const N: usize>(
+fn family<'a, 'm: 'a, const N: usize>(
     name: &str,
     m: &'m Matcher<&'m [u8]>,
-    addrs: &[[u8; N]],
-    contains: impl Fn(&'m Matcher<&'m [u8]>, [u8; N]) -> bool,
-    lookup: impl Fn(&'m Matcher<&'m [u8]>, [u8; N]) -> Option<Match<'m>>,
-    index: &Index,
-) {
+    addrs: &'a [[u8; N]],
+    contains: impl Fn(&'m Matcher<&'m [u8]>, [u8; N]) -> bool + Copy + 'a,
+    lookup: impl Fn(&'m Matcher<&'m [u8]>, [u8; N]) -> Option<Match<'m>> + Copy + 'a,
+    index: &'a Index,
+) -> Vec<Row<'a>> {
     let n = addrs.len();
+    let blank = ipfence_match {
+        addr: [0; 16],
+        family: 0,
+        prefix_len: 0,
+        entry_count: 0,
+        tags: lookup::ipfence_tags {
+            source: lookup::ipfence_str::of(""),
+            service: lookup::ipfence_str::of(""),
+            region: lookup::ipfence_str::of(""),
+            border_group: lookup::ipfence_str::of(""),
+        },
+    };
     let mut found = vec![false; n];
-    let mut matches = vec![
-        ipfence_match {
-            addr: [0; 16],
-            family: 0,
-            prefix_len: 0,
-            entry_count: 0,
-            tags: lookup::ipfence_tags {
-                source: lookup::ipfence_str::of(""),
-                service: lookup::ipfence_str::of(""),
-                region: lookup::ipfence_str::of(""),
-                border_group: lookup::ipfence_str::of(""),
-            },
-        };
-        n
-    ];
-    let ns = best(n, || {
-        let m = black_box(m);
-        black_box(addrs)
-            .iter()
-            .map(|a| u64::from(contains(m, *a)))
-            .sum()
-    });
-    report(&format!("{name} contains single"), ns);
-    let ns = best(n, || {
-        let m = black_box(m);
-        for (o, a) in found.iter_mut().zip(black_box(addrs)) {
-            *o = contains(m, *a);
-        }
-        black_box(&found).iter().filter(|f| **f).count() as u64
-    });
-    report(&format!("{name} contains batch"), ns);
-    let ns = best(n, || {
-        let m = black_box(m);
-        black_box(addrs)
-            .iter()
-            .map(|a| lookup(m, *a).map_or(0, |hit| core_answer(&hit)))
-            .sum()
-    });
-    report(&format!("{name} lookup core"), ns);
-    let ns = best(n, || {
-        let (m, index) = black_box((m, index));
-        black_box(addrs)
-            .iter()
-            .map(|a| match lookup(m, *a) {
-                Some(hit) => {
-                    let x = index.fill(&hit);
-                    consume(black_box(&x))
+    let (mut found2, mut matches) = (vec![false; n], vec![blank; n]);
+    let row = |what: &str, pass: Box<dyn FnMut() -> u64 + 'a>| (format!("{name} {what}"), n, pass);
+    vec![
+        row(
+            "contains single",
+            Box::new(move || {
+                let m = black_box(m);
+                black_box(addrs)
+                    .iter()
+                    .map(|a| u64::from(contains(m, *a)))
+                    .sum()
+            }),
+        ),
+        row(
+            "contains batch",
+            Box::new(move || {
+                let m = black_box(m);
+                for (o, a) in found.iter_mut().zip(black_box(addrs)) {
+                    *o = contains(m, *a);
                 }
-                None => 0,
-            })
-            .sum()
-    });
-    report(&format!("{name} lookup same single"), ns);
-    let ns = best(n, || {
-        let (m, index) = black_box((m, index));
-        for ((o, f), a) in matches.iter_mut().zip(&mut found).zip(black_box(addrs)) {
-            let hit = lookup(m, *a);
-            if let Some(hit) = &hit {
-                *o = index.fill(hit);
-            }
-            *f = hit.is_some();
-        }
-        let (matches, found) = black_box((&matches, &found));
-        matches
-            .iter()
-            .zip(found)
-            .map(|(x, f)| if *f { consume(x) } else { 0 })
-            .sum()
-    });
-    report(&format!("{name} lookup same batch"), ns);
+                black_box(&found).iter().filter(|f| **f).count() as u64
+            }),
+        ),
+        row(
+            "lookup core",
+            Box::new(move || {
+                let m = black_box(m);
+                black_box(addrs)
+                    .iter()
+                    .map(|a| lookup(m, *a).map_or(0, |hit| core_answer(&hit)))
+                    .sum()
+            }),
+        ),
+        row(
+            "lookup same single",
+            Box::new(move || {
+                let (m, index) = black_box((m, index));
+                black_box(addrs)
+                    .iter()
+                    .map(|a| match lookup(m, *a) {
+                        Some(hit) => {
+                            let x = index.fill(&hit);
+                            consume(black_box(&x))
+                        }
+                        None => 0,
+                    })
+                    .sum()
+            }),
+        ),
+        row(
+            "lookup same batch",
+            Box::new(move || {
+                let (m, index) = black_box((m, index));
+                for ((o, f), a) in matches.iter_mut().zip(&mut found2).zip(black_box(addrs)) {
+                    let hit = lookup(m, *a);
+                    if let Some(hit) = &hit {
+                        *o = index.fill(hit);
+                    }
+                    *f = hit.is_some();
+                }
+                let (matches, found) = black_box((&matches, &found2));
+                matches
+                    .iter()
+                    .zip(found)
+                    .map(|(x, f)| if *f { consume(x) } else { 0 })
+                    .sum()
+            }),
+        ),
+    ]
 }
 
 fn main() {
@@ -213,7 +220,7 @@ fn main() {
 
     // The C API's single calls and batches take packed network-order bytes; so do these,
     // and IPv6 goes through the same IPv4-mapped check.
-    family(
+    let mut rows = family(
         "v4",
         m,
         &v4,
@@ -221,5 +228,18 @@ fn main() {
         lookup_v4,
         &index,
     );
-    family("v6", m, &v6, contains_v6, lookup_v6, &index);
+    rows.extend(family("v6", m, &v6, contains_v6, lookup_v6, &index));
+    // Runs of every row take turns, so that a busy spell of a shared machine lands on
+    // all rows alike; each row keeps its best run.
+    let mut best = vec![f64::INFINITY; rows.len()];
+    let mut sink = 0u64;
+    for _ in 0..RUNS {
+        for ((_, n, pass), b) in rows.iter_mut().zip(&mut best) {
+            *b = b.min(run(*n, pass, &mut sink));
+        }
+    }
+    black_box(sink);
+    for ((what, _, _), ns) in rows.iter().zip(best) {
+        report(what, ns);
+    }
 }

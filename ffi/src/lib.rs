@@ -247,6 +247,15 @@ impl<T> OutSlice<T> {
         self.len
     }
 
+    /// Element `i` as an out-param; `None` past the end (never happens: callers iterate
+    /// up to `len`, and this keeps even a logic bug in bounds).
+    #[inline(always)]
+    pub(crate) fn at(&mut self, i: usize) -> Option<Out<T>> {
+        // SAFETY: `i < len`, and `try_out_slice`'s caller promised `len` writable
+        // elements at `p`; `add` stays inside that allocation.
+        (i < self.len).then(|| Out(unsafe { self.p.add(i) }))
+    }
+
     /// Writes element `i`; an index past the end is ignored (never happens: callers
     /// iterate up to `len`, and this keeps even a logic bug in bounds).
     #[inline(always)]

@@ -11,7 +11,7 @@ use ipfence_core::{Family, Filter};
 use crate::lookup::{contains_v6, ipfence_match, ipfence_tags, lookup_v4, Index};
 use crate::{
     boundary, boundary_value, ipfence_result, opt_str, try_out, try_out_slice, try_ref, try_slice,
-    try_str, Failure,
+    try_str, Failure, Out,
 };
 
 /// A compiled longest-prefix-match table with the tags of every published prefix.
@@ -350,8 +350,7 @@ pub unsafe extern "C" fn ipfence_matcher_from_source(
 ///
 /// Every matcher also builds its lookup index when it is made: each prefix's answer
 /// (tag strings copied and NUL-terminated), so that `ipfence_matcher_lookup` only copies
-/// it. It takes 24 to 48 bytes per IPv4 prefix and 64 to 128 per IPv6 prefix (hash
-/// tables kept at most half full), plus the distinct tag sets and strings: 534 KB for
+/// it. It takes 24 bytes per prefix plus the distinct tag sets and strings: 344 KB for
 /// all of AWS (11,013 prefixes), built in a few milliseconds.
 ///
 /// Errors: `BLOB_ERROR` with the offset of the problem (corrupt, truncated, another
@@ -585,39 +584,52 @@ pub unsafe extern "C" fn ipfence_matcher_lookup(
         // SAFETY: checked non-NULL; the caller promises a live matcher from this library,
         // which is a `Box<Handle>` cast (`Handle::into_ptr`).
         let h = unsafe { &*m.cast::<Handle>() };
-        let hit = if addr_len == 4 {
+        // SAFETY: checked non-NULL; the caller promises it is writable.
+        let out = unsafe { try_out(out_match, "out_match") }?;
+        let found = if addr_len == 4 {
             // SAFETY: checked non-NULL; the caller promises `addr_len` (4) readable bytes.
-            answer_v4(h, unsafe { addr.cast::<[u8; 4]>().read_unaligned() })
+            answer_v4(h, unsafe { addr.cast::<[u8; 4]>().read_unaligned() }, out)
         } else {
             // SAFETY: checked non-NULL; the caller promises `addr_len` (16) readable bytes.
-            answer_v6(h, unsafe { addr.cast::<[u8; 16]>().read_unaligned() })
+            answer_v6(h, unsafe { addr.cast::<[u8; 16]>().read_unaligned() }, out)
         };
-        if let Some(x) = &hit {
-            // SAFETY: checked non-NULL; the caller promises it is writable.
-            unsafe { out_match.write(*x) };
-        }
         // SAFETY: checked non-NULL; the caller promises it is writable.
-        unsafe { out_found.write(hit.is_some()) };
+        unsafe { out_found.write(found) };
         Ok(())
     })
 }
 
-/// What `ipfence_matcher_lookup` answers for an IPv4 address.
+/// Writes what `ipfence_matcher_lookup` answers for an IPv4 address to `out`, if a
+/// prefix contains it; returns whether one does.
 ///
 /// Every lookup of the crate goes through here (and `answer_v6`), once per address, so
 /// that `Matcher::lookup_v4` has a single call site: LLVM then inlines it (it is just
-/// over the inlining threshold, and a trie walk behind a call is a few ns slower).
+/// over the inlining threshold, and a trie walk behind a call is a few ns slower). The
+/// answer is stored straight into the caller's struct, not returned through the stack.
 #[inline(never)]
-fn answer_v4(h: &Handle, a: [u8; 4]) -> Option<ipfence_match> {
-    lookup_v4(&h.m, a).map(|x| h.index.fill(&x))
+fn answer_v4(h: &Handle, a: [u8; 4], out: Out<ipfence_match>) -> bool {
+    match lookup_v4(&h.m, a) {
+        Some(x) => {
+            out.set(h.index.fill(&x));
+            true
+        }
+        None => false,
+    }
 }
 
-/// What `ipfence_matcher_lookup` answers for an IPv6 address (IPv4-mapped: as IPv4).
+/// As `answer_v4` for an IPv6 address (IPv4-mapped: as IPv4).
 #[inline(never)]
-fn answer_v6(h: &Handle, a: [u8; 16]) -> Option<ipfence_match> {
-    match ipfence_core::prefix::canonical(IpAddr::V6(Ipv6Addr::from(a))) {
-        IpAddr::V4(v4) => answer_v4(h, v4.octets()),
-        IpAddr::V6(v6) => h.m.lookup_v6(v6).map(|x| h.index.fill(&x)),
+fn answer_v6(h: &Handle, a: [u8; 16], out: Out<ipfence_match>) -> bool {
+    let hit = match ipfence_core::prefix::canonical(IpAddr::V6(Ipv6Addr::from(a))) {
+        IpAddr::V4(v4) => return answer_v4(h, v4.octets(), out),
+        IpAddr::V6(v6) => h.m.lookup_v6(v6),
+    };
+    match hit {
+        Some(x) => {
+            out.set(h.index.fill(&x));
+            true
+        }
+        None => false,
     }
 }
 
@@ -781,22 +793,14 @@ pub unsafe extern "C" fn ipfence_matcher_lookup_batch(
         let mut found = unsafe { try_out_slice(out_found, count, "out_found") }?;
         if addr_len == 4 {
             for (i, a) in addrs.chunks_exact(4).enumerate() {
-                if let Ok(a) = <[u8; 4]>::try_from(a) {
-                    let hit = answer_v4(h, a);
-                    if let Some(x) = hit {
-                        matches.set(i, x);
-                    }
-                    found.set(i, hit.is_some());
+                if let (Ok(a), Some(out)) = (<[u8; 4]>::try_from(a), matches.at(i)) {
+                    found.set(i, answer_v4(h, a, out));
                 }
             }
         } else {
             for (i, a) in addrs.chunks_exact(16).enumerate() {
-                if let Ok(a) = <[u8; 16]>::try_from(a) {
-                    let hit = answer_v6(h, a);
-                    if let Some(x) = hit {
-                        matches.set(i, x);
-                    }
-                    found.set(i, hit.is_some());
+                if let (Ok(a), Some(out)) = (<[u8; 16]>::try_from(a), matches.at(i)) {
+                    found.set(i, answer_v6(h, a, out));
                 }
             }
         }
