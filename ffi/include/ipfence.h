@@ -23,7 +23,10 @@
  * ABI stability: within one IPFENCE_ABI_VERSION (the number in the soname,
  * libipfence.so.0) functions, types and constants are only added, never changed or
  * removed. Result codes keep their numbers forever; retired codes stay reserved.
- * Changing a struct's layout or a function's signature bumps the ABI version.
+ * Changing a struct's layout or a function's signature bumps the ABI version. The
+ * library is pre-1.0 (0.x): ABI version 0 is what 0.x releases keep; guarantees may
+ * only grow within it (e.g. matcher strings became NUL-terminated without a layout
+ * change).
  */
 
 
