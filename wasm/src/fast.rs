@@ -6,22 +6,19 @@
 //! - the JS side (`wasm/js/fast.js`, appended to the generated bindings) writes the
 //!   address's ASCII bytes into [`SCRATCH`], a fixed buffer in wasm memory, and calls a
 //!   method that takes only numbers and returns a number;
-//! - a lookup returns a small id per matched prefix (see [`Ids`]), which JS maps to the
-//!   result object it built the first time;
+//! - a lookup returns the matched prefix's id ([`id`]: the core's `Match::index` plus
+//!   one), which JS maps to the result object it built the first time;
 //! - batches of binary addresses (`Uint32Array` IPv4, 16-byte `Uint8Array` IPv6) cross
 //!   as one typed array each way.
 //!
 //! Anything unusual (not ASCII, too long, not an address) answers "error", and JS then
 //! calls the ordinary method, which throws the core's message.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use ipfence_core::prefix::{canonical, parse_prefix, HostBits};
-use ipfence_core::{IpNet, Match};
+use ipfence_core::Match;
 
 /// Room for the longest address text (`ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`
 /// is 45 bytes), rounded up.
@@ -255,68 +252,12 @@ pub fn v4_from_u32(n: u32) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(n))
 }
 
-/// FxHash (rustc's): a multiply and a rotate per word. The keys are prefixes of a
-/// published list, not chosen by an attacker against this process, and at most one
-/// per prefix of the fence.
-#[derive(Default, Clone, Copy)]
-pub struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u128(&mut self, n: u128) {
-        self.write_u64(n as u64);
-        self.write_u64((n >> 64) as u64);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-/// A small id (1, 2, ...) per matched prefix, in the order prefixes are first matched,
-/// and for each id an address that matches it (to build its result object later).
-///
-/// The core's `Match` has no public index of its prefix, so the prefix itself is the
-/// key (README "WebAssembly": a core change that would remove this map).
-#[derive(Default)]
-pub struct Ids {
-    by_prefix: RefCell<HashMap<IpNet, u32, BuildHasherDefault<Fx>>>,
-    first: RefCell<Vec<IpAddr>>,
-}
-
-impl Ids {
-    /// The id of `m`'s prefix (0 for no match), given the address that found it.
-    pub fn of(&self, m: Option<Match<'_>>, ip: IpAddr) -> u32 {
-        let Some(m) = m else { return 0 };
-        let mut map = self.by_prefix.borrow_mut();
-        let next = map.len();
-        *map.entry(m.prefix()).or_insert_with(|| {
-            self.first.borrow_mut().push(ip);
-            // At most one id per prefix of the fence (the blob format allows 2^31).
-            u32::try_from(next + 1).unwrap_or(NOT_AN_ADDRESS)
-        })
-    }
-
-    /// An address whose longest match has id `id`.
-    pub fn address(&self, id: u32) -> Option<IpAddr> {
-        let i = usize::try_from(id).ok()?.checked_sub(1)?;
-        self.first.borrow().get(i).copied()
-    }
+/// The prefix id of a match: its core index plus one (0 is "no match").
+pub fn id(m: Option<Match<'_>>) -> u32 {
+    // At most 2^31 prefixes (the blob format's limit), so the id fits.
+    m.map_or(0, |m| {
+        u32::try_from(m.index() + 1).unwrap_or(NOT_AN_ADDRESS)
+    })
 }
 
 #[cfg(test)]

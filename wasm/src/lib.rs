@@ -13,6 +13,11 @@
 //! f.free();               // or `using f = ...` where explicit resource management exists
 //! ```
 //!
+//! `contains`, `lookup`, `containsMany` and `lookupMany` have fast paths that pass only
+//! numbers across the JS/wasm boundary (the `fast` module and `wasm/js/fast.js`, which
+//! `scripts/build-wasm` appends to the generated bindings); the batch calls also take
+//! binary addresses (`Uint32Array` IPv4, 16-byte `Uint8Array` IPv6).
+//!
 //! # Crate features
 //! - `panic-hook` (default): a panic (a bug: none should happen on any input) is reported
 //!   on `console.error` with its message before the module traps.
@@ -369,7 +374,6 @@ fn v6_chunks(ips: &[u8]) -> Result<std::slice::ChunksExact<'_, u8>, JsError> {
 pub struct IpFence {
     inner: Fence,
     js: JsCache,
-    ids: fast::Ids,
 }
 
 /// The JS results of `lookup`, made once per prefix and fence.
@@ -386,7 +390,7 @@ struct JsCache {
     /// so the address names one string for the fence's life. At most the blob's
     /// distinct strings (a few hundred for AWS).
     tags: RefCell<HashMap<(usize, usize), JsValue>>,
-    /// Result objects by prefix id ([`fast::Ids`]) minus one.
+    /// Result objects by prefix id ([`fast::id`]) minus one.
     results: RefCell<Vec<JsValue>>,
 }
 
@@ -457,7 +461,6 @@ impl IpFence {
         IpFence {
             inner,
             js: JsCache::default(),
-            ids: fast::Ids::default(),
         }
     }
 
@@ -483,14 +486,14 @@ impl IpFence {
 
     /// The prefix id of `ip`'s longest match (0: none).
     fn id(&self, ip: IpAddr) -> u32 {
-        self.ids.of(self.inner.matcher().lookup(ip), ip)
+        fast::id(self.inner.matcher().lookup(ip))
     }
 
     /// The result object of prefix id `id` (`null` for 0).
     fn result(&self, id: u32) -> JsValue {
         self.js.result(id, || {
-            let ip = self.ids.address(id)?;
-            let m = self.inner.matcher().lookup(ip)?;
+            let i = usize::try_from(id).ok()?.checked_sub(1)?;
+            let m = self.inner.matcher().prefix_at(i)?;
             Some(self.js.match_object(&m))
         })
     }
