@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{c_char, CString};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipfence_core::matcher::{Match, Matcher};
@@ -94,6 +95,34 @@ struct Rec {
     tags: ipfence_tags,
 }
 
+/// A multiply-rotate hasher (the FxHash recipe) for the maps `Index::new` fills: keys
+/// are addresses and small integers, and SipHash's protection against chosen keys is not
+/// needed for data the matcher itself holds.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
 /// One prefix: what `ipfence_match` says besides the record.
 #[derive(Clone, Copy)]
 struct Prefix {
@@ -119,34 +148,67 @@ impl Index {
     /// Resolves every prefix of `m` once. Allocates 24 bytes per prefix and 72 per
     /// distinct (count, first tag set) pair, plus the strings.
     pub(crate) fn new<B: AsRef<[u8]>>(m: &Matcher<B>) -> Index {
-        let ranges = m.to_ranges();
-        let mut strings: HashMap<String, CString> = HashMap::new();
-        for s in ranges.strings.as_slice() {
-            // A published tag cannot hold a NUL (the parsers refuse control characters);
-            // one that did would be cut there, which is what C would read anyway.
-            let c = CString::new(s.as_str()).unwrap_or_else(|e| {
-                let n = e.nul_position();
-                CString::new(s.get(..n).unwrap_or_default()).unwrap_or_default()
-            });
-            strings.insert(s.clone(), c);
-        }
         let mut index = Index {
             prefixes: Vec::with_capacity(m.prefix_count()),
             recs: Vec::new(),
-            strings,
+            strings: HashMap::new(),
         };
-        let mut recs: HashMap<(u32, [usize; 4]), u32> = HashMap::new();
+        // The blob stores each distinct string once: its address identifies it, which
+        // hashes faster than its text (this loop is most of a matcher's load time).
+        let mut by_ptr: FxMap<(usize, usize), ipfence_str> = FxMap::default();
+        let mut intern = |strings: &mut HashMap<String, CString>, s: &str| {
+            *by_ptr
+                .entry((s.as_ptr() as usize, s.len()))
+                .or_insert_with(|| {
+                    let c = strings.entry(s.to_owned()).or_insert_with(|| {
+                        // A published tag cannot hold a NUL (the parsers refuse control
+                        // characters); one that did would be cut there, as C would read it.
+                        CString::new(s).unwrap_or_else(|e| {
+                            let n = e.nul_position();
+                            CString::new(s.get(..n).unwrap_or_default()).unwrap_or_default()
+                        })
+                    });
+                    ipfence_str {
+                        data: c.as_ptr(),
+                        len: c.as_bytes().len(),
+                    }
+                })
+        };
+        let mut recs: FxMap<(u32, [usize; 4]), u32> = FxMap::default();
         // `prefix_at(i).index() == i`: the table is in `Match::index` order.
         for hit in (0..m.prefix_count()).map_while(|i| m.prefix_at(i)) {
-            let rec = index.resolve(&hit);
-            let t = rec.tags;
+            // Every tag set goes into the arena (`ipfence_matcher_match_tags` reads them
+            // all); the first is the record's.
+            let (mut first, mut count) = (None, 0u32);
+            for t in hit.entries() {
+                let strings = &mut index.strings;
+                let tags = ipfence_tags {
+                    source: intern(strings, t.source),
+                    service: intern(strings, t.service),
+                    region: intern(strings, t.region),
+                    border_group: intern(strings, t.border_group),
+                };
+                first.get_or_insert(tags);
+                count = count.saturating_add(1);
+            }
+            let e = ipfence_str::empty();
+            let tags = first.unwrap_or(ipfence_tags {
+                source: e,
+                service: e,
+                region: e,
+                border_group: e,
+            });
             let key = (
-                rec.entry_count,
-                [t.source, t.service, t.region, t.border_group].map(|s| s.data as usize),
+                count,
+                [tags.source, tags.service, tags.region, tags.border_group]
+                    .map(|s| s.data as usize),
             );
             let n = u32::try_from(index.recs.len()).unwrap_or(u32::MAX);
             let id = *recs.entry(key).or_insert_with(|| {
-                index.recs.push(rec);
+                index.recs.push(Rec {
+                    entry_count: count,
+                    tags,
+                });
                 n
             });
             let (addr, family, prefix_len) = match hit.prefix() {
