@@ -238,6 +238,7 @@ fn parse_len_bytes(b: &[u8]) -> Option<u8> {
 /// The address a lookup should use: an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`)
 /// is looked up as the IPv4 address it carries, the way dual-stack sockets report
 /// IPv4 clients. Every other address is returned as is.
+#[inline]
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

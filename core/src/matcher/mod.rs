@@ -238,7 +238,7 @@ impl<B: AsRef<[u8]>> Matcher<B> {
     }
 
     /// The longest published IPv4 prefix containing `ip`.
-    #[inline]
+    #[inline(always)]
     pub fn lookup_v4(&self, ip: Ipv4Addr) -> Option<Match<'_>> {
         self.hit(
             false,
@@ -247,7 +247,7 @@ impl<B: AsRef<[u8]>> Matcher<B> {
     }
 
     /// The longest published IPv6 prefix containing `ip` (no IPv4-mapped translation).
-    #[inline]
+    #[inline(always)]
     pub fn lookup_v6(&self, ip: Ipv6Addr) -> Option<Match<'_>> {
         self.hit(
             true,
@@ -413,6 +413,7 @@ impl<'a> Match<'a> {
     }
 
     /// The published prefix.
+    #[inline]
     pub fn prefix(&self) -> IpNet {
         let (at, n) = self.record();
         let len = u8_at(self.bytes, at + n + 10);
