@@ -239,8 +239,15 @@ IpFence.prototype.lookupMany = function lookupMany(ips) {
       }
     }
     if (ids !== null) {
-      const out = new Array(ids.length);
-      for (let i = 0; i < ids.length; i++) out[i] = __ipfResult(this, ids[i]);
+      const n = ids.length;
+      const out = new Array(n);
+      let c = this.__ipfResults;
+      if (c === undefined) c = this.__ipfResults = [null];
+      for (let i = 0; i < n; i++) {
+        const id = ids[i];
+        const o = c[id];
+        out[i] = o !== undefined ? o : __ipfResult(this, id);
+      }
       return out;
     }
   }
