@@ -26,6 +26,15 @@ pub enum HostBits {
 /// # Errors
 /// A message that quotes the value and says why it is not an address.
 pub fn parse_addr(s: &str) -> Result<IpAddr, String> {
+    // The one-pass readers answer the usual forms (checked against std's parser by the
+    // property tests below); std's parser reads the rest and words no errors.
+    let b = s.as_bytes();
+    if let Some(v4) = parse_v4_fast(b) {
+        return Ok(IpAddr::V4(v4));
+    }
+    if let Some(v6) = parse_v6_fast(b) {
+        return Ok(IpAddr::V6(v6));
+    }
     s.parse::<IpAddr>()
         .map_err(|_| format!("{} is not an IPv4 or IPv6 address", crate::error::quote(s)))
 }
@@ -337,6 +346,11 @@ mod tests {
                 let both = parse_v4_fast(addr.as_bytes()).zip(parse_len(l).filter(|&n| n <= 32));
                 proptest::prop_assert_eq!(both, None);
             }
+        }
+
+        #[test]
+        fn parse_addr_agrees_with_std(s in "[0-9a-fA-F:.]{0,42}") {
+            proptest::prop_assert_eq!(parse_addr(&s).ok(), s.parse::<IpAddr>().ok());
         }
 
         #[test]
