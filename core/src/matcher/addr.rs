@@ -16,6 +16,13 @@ pub(crate) trait Addr: Copy + Ord + Eq + Default + core::fmt::Debug {
     /// The six bits starting at bit `off` (0 = most significant), zero-padded past the
     /// end of the address. `off < WIDTH`.
     fn chunk(self, off: u32) -> usize;
+    /// The address shifted left by `s` bits (`s < WIDTH`), zeros shifted in: the walk
+    /// then reads each chunk from the top with [`Addr::head`] and shifts by a constant.
+    fn skip(self, s: u32) -> Self;
+    /// The top six bits: `chunk(0)`.
+    fn head(self) -> usize;
+    /// Shifted left by six bits.
+    fn next(self) -> Self;
     /// The top `s` bits (`s <= 24`, `s <= WIDTH`) as an index.
     fn top(self, s: u32) -> usize;
     /// Reads an address stored little-endian at `at`.
@@ -34,6 +41,18 @@ impl Addr for u32 {
     #[inline(always)]
     fn chunk(self, off: u32) -> usize {
         ((self.wrapping_shl(off) >> (32 - STRIDE)) & 63) as usize
+    }
+    #[inline(always)]
+    fn skip(self, s: u32) -> Self {
+        self.checked_shl(s).unwrap_or(0)
+    }
+    #[inline(always)]
+    fn head(self) -> usize {
+        (self >> (32 - STRIDE)) as usize
+    }
+    #[inline(always)]
+    fn next(self) -> Self {
+        self << STRIDE
     }
     #[inline(always)]
     fn top(self, s: u32) -> usize {
@@ -67,6 +86,19 @@ impl Addr for u128 {
     #[inline(always)]
     fn chunk(self, off: u32) -> usize {
         ((self.wrapping_shl(off) >> (128 - STRIDE)) & 63) as usize
+    }
+    #[inline(always)]
+    fn skip(self, s: u32) -> Self {
+        self.checked_shl(s).unwrap_or(0)
+    }
+    #[inline(always)]
+    fn head(self) -> usize {
+        // Only the high word holds the top six bits.
+        ((self >> 64) as u64 >> (64 - STRIDE)) as usize
+    }
+    #[inline(always)]
+    fn next(self) -> Self {
+        self << STRIDE
     }
     #[inline(always)]
     fn top(self, s: u32) -> usize {
@@ -106,6 +138,25 @@ mod tests {
         let b: u128 = u128::MAX;
         assert_eq!(b.chunk(124), 0xf << 2);
         assert_eq!(b.chunk(122), 63);
+    }
+
+    #[test]
+    fn shifting_walk_reads_the_same_chunks() {
+        fn walk<A: Addr>(a: A, s: u32) {
+            let mut rest = a.skip(s);
+            let mut off = s;
+            while off < A::WIDTH {
+                assert_eq!(rest.head(), a.chunk(off), "{a:?} from {s} at {off}");
+                rest = rest.next();
+                off += STRIDE;
+            }
+        }
+        for s in 0..=24 {
+            walk(0xdead_beefu32, s);
+            walk(0x8000_0001u32, s);
+            walk(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128, s);
+            walk(u128::MAX, s);
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ use core::num::NonZeroU32;
 use ipnet::IpNet;
 
 use addr::{Addr, STRIDE};
-use format::{prefix_record, u16_at, u32_at, u64_at, u8_at, Fam, Layout, LEAF, NODE, NONE};
+use format::{prefix_record, u16_at, u32_at, u8_at, Fam, Layout, LEAF, NODE, NONE};
 
 use crate::{Error, Ranges, SourceInfo, Tags};
 
@@ -127,6 +127,22 @@ impl<'a> Matcher<&'a [u8]> {
     }
 }
 
+/// The little-endian `u64` at byte `i` of a node (`i + 8 <= NODE`, constant).
+#[inline(always)]
+fn le64(n: &[u8; NODE], i: usize) -> u64 {
+    n.get(i..i + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// The little-endian `u32` at byte `i` of a node (`i + 4 <= NODE`, constant).
+#[inline(always)]
+fn le32(n: &[u8; NODE], i: usize) -> u32 {
+    n.get(i..i + 4)
+        .and_then(|w| <[u8; 4]>::try_from(w).ok())
+        .map_or(0, u32::from_le_bytes)
+}
+
 /// Walks one family's trie: the value (0 = no match, else prefix index + 1).
 #[inline(always)]
 fn find<A: Addr>(b: &[u8], f: &Fam, a: A) -> u32 {
@@ -136,23 +152,29 @@ fn find<A: Addr>(b: &[u8], f: &Fam, a: A) -> u32 {
     }
     let mut node = d as usize;
     let mut off = f.s;
+    // The bits still to walk, at the top: each node reads the top six and shifts.
+    let mut rest = a.skip(f.s);
     // Validation guarantees every walk ends at a leaf before `off` reaches the width.
     while off < A::WIDTH {
         let at = f.nodes.wrapping_add(node.wrapping_mul(NODE));
-        let vector = u64_at(b, at);
-        let bit = 1u64 << a.chunk(off);
+        // One bounds check per node; the fields are then read at fixed offsets.
+        let Some(n) = b.get(at..at.wrapping_add(NODE)) else {
+            return 0;
+        };
+        let Ok(n) = <&[u8; NODE]>::try_from(n) else {
+            return 0;
+        };
+        let vector = le64(n, 0);
+        let bit = 1u64 << rest.head();
+        rest = rest.next();
         let upto = bit | bit.wrapping_sub(1);
         if vector & bit != 0 {
             let rank = (vector & upto).count_ones() as usize;
-            node = (u32_at(b, at.wrapping_add(16)) as usize)
-                .wrapping_add(rank)
-                .wrapping_sub(1);
+            node = (le32(n, 16) as usize).wrapping_add(rank).wrapping_sub(1);
             off += STRIDE;
         } else {
-            let rank = (u64_at(b, at.wrapping_add(8)) & upto).count_ones() as usize;
-            let leaf = (u32_at(b, at.wrapping_add(20)) as usize)
-                .wrapping_add(rank)
-                .wrapping_sub(1);
+            let rank = (le64(n, 8) & upto).count_ones() as usize;
+            let leaf = (le32(n, 20) as usize).wrapping_add(rank).wrapping_sub(1);
             return u32_at(b, f.leaves.wrapping_add(leaf.wrapping_mul(4)));
         }
     }
