@@ -26,17 +26,22 @@ pub enum HostBits {
 /// # Errors
 /// A message that quotes the value and says why it is not an address.
 pub fn parse_addr(s: &str) -> Result<IpAddr, String> {
-    // The one-pass readers answer the usual forms (checked against std's parser by the
-    // property tests below); std's parser reads the rest and words no errors.
-    let b = s.as_bytes();
-    if let Some(v4) = parse_v4_fast(b) {
-        return Ok(IpAddr::V4(v4));
+    read_addr(s).ok_or_else(|| format!("{} is not an IPv4 or IPv6 address", crate::error::quote(s)))
+}
+
+/// An address, or `None`: the one-pass readers answer the usual forms (checked against
+/// std's parser by the property tests below), std's parser the rest.
+fn read_addr(s: &str) -> Option<IpAddr> {
+    if let Some(v4) = parse_v4_fast(s.as_bytes()) {
+        return Some(IpAddr::V4(v4));
     }
-    if let Some(v6) = parse_v6_fast(b) {
-        return Ok(IpAddr::V6(v6));
+    // Skip the IPv4 attempt of the general parser for what can only be IPv6.
+    if s.as_bytes().contains(&b':') {
+        return parse_v6_fast(s.as_bytes())
+            .or_else(|| s.parse::<Ipv6Addr>().ok())
+            .map(IpAddr::V6);
     }
-    s.parse::<IpAddr>()
-        .map_err(|_| format!("{} is not an IPv4 or IPv6 address", crate::error::quote(s)))
+    s.parse::<IpAddr>().ok()
 }
 
 /// Parses `ADDR/LEN`. With `allow_bare`, a bare address means `/32` or `/128`.
@@ -65,16 +70,7 @@ pub fn parse_prefix(s: &str, host_bits: HostBits, allow_bare: bool) -> Result<Ip
         None if allow_bare => (s, None),
         None => return Err(format!("{} is not a CIDR prefix (expected ADDR/LEN)", q(s))),
     };
-    let addr = match parse_v4_fast(addr_text.as_bytes()) {
-        Some(v4) => Ok(IpAddr::V4(v4)),
-        // Skip the IPv4 attempt of the general parser for what can only be IPv6.
-        None if addr_text.contains(':') => match parse_v6_fast(addr_text.as_bytes()) {
-            Some(v6) => Ok(IpAddr::V6(v6)),
-            None => addr_text.parse::<Ipv6Addr>().map(IpAddr::V6),
-        },
-        None => addr_text.parse::<IpAddr>(),
-    };
-    let addr = addr.map_err(|_| {
+    let addr = read_addr(addr_text).ok_or_else(|| {
         format!(
             "{} is not a CIDR prefix: {} is not an IPv4 or IPv6 address",
             q(s),

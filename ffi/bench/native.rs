@@ -101,12 +101,7 @@ fn family<'a, 'm: 'a, const N: usize>(
         family: 0,
         prefix_len: 0,
         entry_count: 0,
-        tags: lookup::ipfence_tags {
-            source: lookup::ipfence_str::of(""),
-            service: lookup::ipfence_str::of(""),
-            region: lookup::ipfence_str::of(""),
-            border_group: lookup::ipfence_str::of(""),
-        },
+        tags: lookup::ipfence_tags::empty(),
     };
     let mut found = vec![false; n];
     let (mut found2, mut matches) = (vec![false; n], vec![blank; n]);

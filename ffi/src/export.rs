@@ -7,7 +7,7 @@ use ipfence_core::{PrefixSet, Ranges};
 use ipfence_exporters::{export, Format, Header, Options, Request};
 
 use crate::lookup::ipfence_str;
-use crate::matcher::{handle, with_matcher, Handle};
+use crate::matcher::{handle, Handle};
 use crate::{
     boundary, boundary_value, ipfence_result, opt_str, try_out, try_ref, try_slice, write_text,
     Failure,
@@ -79,7 +79,7 @@ fn options_of(o: Option<&ipfence_export_options>) -> Result<Options, Failure> {
 }
 
 fn ranges_of(h: &Handle) -> Ranges {
-    with_matcher!(h, m => m.to_ranges())
+    h.m.to_ranges()
 }
 
 fn set_of(h: &Handle) -> PrefixSet {
@@ -133,7 +133,7 @@ pub unsafe extern "C" fn ipfence_matcher_export(
             // SAFETY: as above.
             Some(set_of(unsafe { handle(old, "old") }?))
         };
-        let sources = with_matcher!(h, m => m.sources());
+        let sources = h.m.sources();
         let set = set_of(h);
         let req = Request {
             set: &set,

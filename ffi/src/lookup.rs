@@ -11,9 +11,8 @@
 //! Self-contained (only `ipfence-core` and std): `bench/native.rs` includes this file to
 //! measure the same work in native Rust, without the C boundary.
 
-use std::collections::HashMap;
-use std::ffi::{c_char, CString};
-use std::hash::{BuildHasherDefault, Hasher};
+use hashbrown::HashMap;
+use std::ffi::{c_char, CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipfence_core::matcher::{Match, Matcher};
@@ -46,6 +45,14 @@ impl ipfence_str {
         }
     }
 
+    /// A view of an arena string, NUL-terminated.
+    fn of_c(c: &CStr) -> Self {
+        ipfence_str {
+            data: c.as_ptr(),
+            len: c.to_bytes().len(),
+        }
+    }
+
     /// The empty string, as a real NUL-terminated pointer.
     fn empty() -> Self {
         ipfence_str {
@@ -67,6 +74,19 @@ pub struct ipfence_tags {
     pub region: ipfence_str,
     /// Network border group (empty when not published).
     pub border_group: ipfence_str,
+}
+
+impl ipfence_tags {
+    /// Four empty strings.
+    pub(crate) fn empty() -> Self {
+        let e = ipfence_str::empty();
+        ipfence_tags {
+            source: e,
+            service: e,
+            region: e,
+            border_group: e,
+        }
+    }
 }
 
 /// The longest published prefix containing an address, as filled by
@@ -94,34 +114,6 @@ struct Rec {
     entry_count: u32,
     tags: ipfence_tags,
 }
-
-/// A multiply-rotate hasher (the FxHash recipe) for the maps `Index::new` fills: keys
-/// are addresses and small integers, and SipHash's protection against chosen keys is not
-/// needed for data the matcher itself holds.
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, x: u32) {
-        self.write_u64(u64::from(x));
-    }
-    fn write_usize(&mut self, x: usize) {
-        self.write_u64(x as u64);
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 /// One prefix: what `ipfence_match` says besides the record.
 #[derive(Clone, Copy)]
@@ -155,7 +147,7 @@ impl Index {
         };
         // The blob stores each distinct string once: its address identifies it, which
         // hashes faster than its text (this loop is most of a matcher's load time).
-        let mut by_ptr: FxMap<(usize, usize), ipfence_str> = FxMap::default();
+        let mut by_ptr: HashMap<(usize, usize), ipfence_str> = HashMap::new();
         let mut intern = |strings: &mut HashMap<String, CString>, s: &str| {
             *by_ptr
                 .entry((s.as_ptr() as usize, s.len()))
@@ -168,13 +160,10 @@ impl Index {
                             CString::new(s.get(..n).unwrap_or_default()).unwrap_or_default()
                         })
                     });
-                    ipfence_str {
-                        data: c.as_ptr(),
-                        len: c.as_bytes().len(),
-                    }
+                    ipfence_str::of_c(c)
                 })
         };
-        let mut recs: FxMap<(u32, [usize; 4]), u32> = FxMap::default();
+        let mut recs: HashMap<(u32, [usize; 4]), u32> = HashMap::new();
         // `prefix_at(i).index() == i`: the table is in `Match::index` order.
         for hit in (0..m.prefix_count()).map_while(|i| m.prefix_at(i)) {
             // Every tag set goes into the arena (`ipfence_matcher_match_tags` reads them
@@ -191,13 +180,7 @@ impl Index {
                 first.get_or_insert(tags);
                 count = count.saturating_add(1);
             }
-            let e = ipfence_str::empty();
-            let tags = first.unwrap_or(ipfence_tags {
-                source: e,
-                service: e,
-                region: e,
-                border_group: e,
-            });
+            let tags = first.unwrap_or_else(ipfence_tags::empty);
             let key = (
                 count,
                 [tags.source, tags.service, tags.region, tags.border_group]
@@ -211,14 +194,7 @@ impl Index {
                 });
                 n
             });
-            let (addr, family, prefix_len) = match hit.prefix() {
-                IpNet::V4(p) => {
-                    let [a, b, c, d] = p.network().octets();
-                    let addr = [a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-                    (addr, 4, p.prefix_len())
-                }
-                IpNet::V6(p) => (p.network().octets(), 6, p.prefix_len()),
-            };
+            let (addr, family, prefix_len) = net_parts(hit.prefix());
             index.prefixes.push(Prefix {
                 addr,
                 family,
@@ -246,10 +222,7 @@ impl Index {
     /// The arena's copy of a tag string of this matcher.
     pub(crate) fn str(&self, s: &str) -> ipfence_str {
         match self.strings.get(s) {
-            Some(c) => ipfence_str {
-                data: c.as_ptr(),
-                len: c.as_bytes().len(),
-            },
+            Some(c) => ipfence_str::of_c(c),
             // Every string of the matcher is in the arena; if one were not, C gets an
             // empty string rather than a pointer that is not NUL-terminated.
             None => ipfence_str::empty(),
@@ -270,18 +243,9 @@ impl Index {
     fn resolve(&self, hit: &Match<'_>) -> Rec {
         let mut entries = hit.entries();
         let count = entries.size_hint().0;
-        let tags = match entries.next() {
-            Some(t) => self.tags(&t),
-            None => {
-                let e = ipfence_str::empty();
-                ipfence_tags {
-                    source: e,
-                    service: e,
-                    region: e,
-                    border_group: e,
-                }
-            }
-        };
+        let tags = entries
+            .next()
+            .map_or_else(ipfence_tags::empty, |t| self.tags(&t));
         Rec {
             entry_count: u32::try_from(count).unwrap_or(u32::MAX),
             tags,
@@ -311,19 +275,7 @@ impl Index {
     #[inline(never)]
     fn fill_cold(&self, hit: &Match<'_>) -> ipfence_match {
         let rec = self.resolve(hit);
-        let mut addr = [0u8; 16];
-        let (family, prefix_len) = match hit.prefix() {
-            IpNet::V4(p) => {
-                for (a, b) in addr.iter_mut().zip(p.network().octets()) {
-                    *a = b;
-                }
-                (4, p.prefix_len())
-            }
-            IpNet::V6(p) => {
-                addr = p.network().octets();
-                (6, p.prefix_len())
-            }
-        };
+        let (addr, family, prefix_len) = net_parts(hit.prefix());
         ipfence_match {
             addr,
             family,
@@ -331,6 +283,19 @@ impl Index {
             entry_count: rec.entry_count,
             tags: rec.tags,
         }
+    }
+}
+
+/// A prefix as `ipfence_match` gives it: network address (IPv4 in the first 4 bytes,
+/// the rest zero), family (4 or 6), length.
+fn net_parts(net: IpNet) -> ([u8; 16], u8, u8) {
+    match net {
+        IpNet::V4(p) => {
+            let [a, b, c, d] = p.network().octets();
+            let addr = [a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            (addr, 4, p.prefix_len())
+        }
+        IpNet::V6(p) => (p.network().octets(), 6, p.prefix_len()),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipfence_core::matcher::Matcher;
+use ipfence_core::matcher::{Match, Matcher};
 use ipfence_core::prefix::HostBits;
 use ipfence_core::source::{self, Format, Options};
 use ipfence_core::{Family, Filter};
@@ -38,15 +38,6 @@ pub(crate) struct Handle {
     /// What lookups hand to C, per prefix, with the NUL-terminated tag strings.
     pub(crate) index: Index,
 }
-
-/// Binds `$m` to the handle's matcher for `$body`.
-macro_rules! with_matcher {
-    ($h:expr, $m:ident => $body:expr) => {{
-        let $m = &$h.m;
-        $body
-    }};
-}
-pub(crate) use with_matcher;
 
 /// Checks that a blob fills its buffer exactly.
 fn whole(used: usize, len: usize) -> Result<(), Failure> {
@@ -455,7 +446,7 @@ pub unsafe extern "C" fn ipfence_matcher_to_blob(
         let needed = unsafe { try_out(needed, "needed") }?;
         // SAFETY: the caller's contract.
         let mut out = unsafe { try_out_slice(buf, buf_len, "buf") }?;
-        let blob = with_matcher!(h, m => m.as_bytes());
+        let blob = h.m.as_bytes();
         needed.set(blob.len());
         match out.copy_from(blob) {
             true => Ok(()),
@@ -478,7 +469,7 @@ pub unsafe extern "C" fn ipfence_matcher_to_blob(
 pub unsafe extern "C" fn ipfence_matcher_prefix_count(m: *const ipfence_matcher) -> usize {
     boundary_value(0, || {
         // SAFETY: the caller's contract.
-        unsafe { handle(m, "matcher") }.map_or(0, |h| with_matcher!(h, m => m.prefix_count()))
+        unsafe { handle(m, "matcher") }.map_or(0, |h| h.m.prefix_count())
     })
 }
 
@@ -490,7 +481,7 @@ pub unsafe extern "C" fn ipfence_matcher_prefix_count(m: *const ipfence_matcher)
 pub unsafe extern "C" fn ipfence_matcher_entry_count(m: *const ipfence_matcher) -> usize {
     boundary_value(0, || {
         // SAFETY: the caller's contract.
-        unsafe { handle(m, "matcher") }.map_or(0, |h| with_matcher!(h, m => m.entry_count()))
+        unsafe { handle(m, "matcher") }.map_or(0, |h| h.m.entry_count())
     })
 }
 
@@ -602,35 +593,31 @@ pub unsafe extern "C" fn ipfence_matcher_lookup(
 /// Writes what `ipfence_matcher_lookup` answers for an IPv4 address to `out`, if a
 /// prefix contains it; returns whether one does.
 ///
-/// Every lookup of the crate goes through here (and `answer_v6`), once per address, so
-/// that `Matcher::lookup_v4` has a single call site: LLVM then inlines it (it is just
-/// over the inlining threshold, and a trie walk behind a call is a few ns slower). The
-/// answer is stored straight into the caller's struct, not returned through the stack.
+/// Every lookup of the crate, single or batch, goes through here (and `answer_v6`), so
+/// the trie walk is compiled once per family. The answer is stored straight into the
+/// caller's struct, not returned through the stack.
 #[inline(never)]
 fn answer_v4(h: &Handle, a: [u8; 4], out: Out<ipfence_match>) -> bool {
-    match lookup_v4(&h.m, a) {
-        Some(x) => {
-            out.set(h.index.fill(&x));
-            true
-        }
-        None => false,
-    }
+    answer(h, lookup_v4(&h.m, a), out)
 }
 
 /// As `answer_v4` for an IPv6 address (IPv4-mapped: as IPv4).
 #[inline(never)]
 fn answer_v6(h: &Handle, a: [u8; 16], out: Out<ipfence_match>) -> bool {
-    let hit = match ipfence_core::prefix::canonical(IpAddr::V6(Ipv6Addr::from(a))) {
-        IpAddr::V4(v4) => return answer_v4(h, v4.octets(), out),
-        IpAddr::V6(v6) => h.m.lookup_v6(v6),
-    };
-    match hit {
-        Some(x) => {
-            out.set(h.index.fill(&x));
-            true
-        }
-        None => false,
+    match ipfence_core::prefix::canonical(IpAddr::V6(Ipv6Addr::from(a))) {
+        IpAddr::V4(v4) => answer_v4(h, v4.octets(), out),
+        IpAddr::V6(v6) => answer(h, h.m.lookup_v6(v6), out),
     }
+}
+
+/// Stores the prepared answer for `hit`, if any; returns whether there was one.
+#[inline(always)]
+fn answer(h: &Handle, hit: Option<Match<'_>>, out: Out<ipfence_match>) -> bool {
+    let Some(x) = hit else {
+        return false;
+    };
+    out.set(h.index.fill(&x));
+    true
 }
 
 /// Reads tag set number `index` (0 to `entry_count - 1`) of a match filled by

@@ -75,12 +75,8 @@ pub struct Fence {
 }
 
 /// Parses an address for a lookup: strict (no leading zeros), IPv4-mapped IPv6 as IPv4.
-/// The core's fast parsers first; `parse_addr` (which accepts the same) for the message.
 pub fn addr(ip: &str) -> Result<std::net::IpAddr, String> {
-    match crate::fast::parse(ip) {
-        Some(a) => Ok(a),
-        None => parse_addr(ip).map(canonical),
-    }
+    parse_addr(ip).map(canonical)
 }
 
 fn select(ranges: ipfence_core::Ranges, spec: &FilterSpec) -> Result<Fence, String> {

@@ -175,12 +175,6 @@ pub(crate) fn checksum(b: &[u8]) -> u64 {
     lanes.into_iter().fold(step(BASIS, b.len() as u64), step)
 }
 
-/// 4 bytes (from `chunks_exact(4)`) as a little-endian `u32`.
-#[inline(always)]
-fn word32(c: &[u8]) -> u32 {
-    <[u8; 4]>::try_from(c).map_or(0, u32::from_le_bytes)
-}
-
 /// Up to 8 bytes as a little-endian word, zero-padded.
 #[inline(always)]
 fn word(c: &[u8]) -> u64 {
@@ -408,7 +402,7 @@ impl Layout {
         lay.tag_list = tl.off;
         lay.n_tag_list = tl.records(4)?;
         let list = b.get(tl.off..tl.off + tl.len).unwrap_or_default();
-        for (i, t) in list.chunks_exact(4).map(word32).enumerate() {
+        for (i, t) in list.chunks_exact(4).map(|c| u32_at(c, 0)).enumerate() {
             if t as usize >= lay.n_tags {
                 return Err(err(
                     tl.off + 4 * i,
@@ -516,7 +510,7 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
     // index order sees every parent before its children and no walk can loop.
     let mut off_of: Vec<u8> = alloc::vec![u8::MAX; f.n_nodes];
     let direct = b.get(d.off..d.off + d.len).unwrap_or_default();
-    for (i, e) in direct.chunks_exact(4).map(word32).enumerate() {
+    for (i, e) in direct.chunks_exact(4).map(|c| u32_at(c, 0)).enumerate() {
         let at = d.off + 4 * i;
         if e & LEAF != 0 {
             if !value_ok(e & !LEAF) {
@@ -578,7 +572,7 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
         }
     }
     let leaves = b.get(l.off..l.off + l.len).unwrap_or_default();
-    for (i, v) in leaves.chunks_exact(4).map(word32).enumerate() {
+    for (i, v) in leaves.chunks_exact(4).map(|c| u32_at(c, 0)).enumerate() {
         if !value_ok(v) {
             return Err(err(
                 l.off + 4 * i,

@@ -47,7 +47,7 @@ use core::num::NonZeroU32;
 use ipnet::IpNet;
 
 use addr::{Addr, STRIDE};
-use format::{prefix_record, u16_at, u32_at, u8_at, Fam, Layout, LEAF, NODE, NONE};
+use format::{prefix_record, u16_at, u32_at, u64_at, u8_at, Fam, Layout, LEAF, NODE, NONE};
 
 use crate::{Error, Ranges, SourceInfo, Tags};
 
@@ -127,20 +127,9 @@ impl<'a> Matcher<&'a [u8]> {
     }
 }
 
-/// The little-endian `u64` at byte `i` of a node (`i + 8 <= NODE`, constant).
-#[inline(always)]
-fn le64(n: &[u8; NODE], i: usize) -> u64 {
-    n.get(i..i + 8)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        .map_or(0, u64::from_le_bytes)
-}
-
-/// The little-endian `u32` at byte `i` of a node (`i + 4 <= NODE`, constant).
-#[inline(always)]
-fn le32(n: &[u8; NODE], i: usize) -> u32 {
-    n.get(i..i + 4)
-        .and_then(|w| <[u8; 4]>::try_from(w).ok())
-        .map_or(0, u32::from_le_bytes)
+/// The `Match::value` of prefix index `idx` (below 2^31, validated: `idx + 1` fits).
+fn value_of(idx: u32) -> NonZeroU32 {
+    NonZeroU32::MIN.saturating_add(idx)
 }
 
 /// Walks one family's trie: the value (0 = no match, else prefix index + 1).
@@ -158,23 +147,23 @@ fn find<A: Addr>(b: &[u8], f: &Fam, a: A) -> u32 {
     while off < A::WIDTH {
         let at = f.nodes.wrapping_add(node.wrapping_mul(NODE));
         // One bounds check per node; the fields are then read at fixed offsets.
-        let Some(n) = b.get(at..at.wrapping_add(NODE)) else {
+        let Some(n) = b
+            .get(at..at.wrapping_add(NODE))
+            .and_then(|n| <&[u8; NODE]>::try_from(n).ok())
+        else {
             return 0;
         };
-        let Ok(n) = <&[u8; NODE]>::try_from(n) else {
-            return 0;
-        };
-        let vector = le64(n, 0);
+        let vector = u64_at(n, 0);
         let bit = 1u64 << rest.head();
         rest = rest.next();
         let upto = bit | bit.wrapping_sub(1);
         if vector & bit != 0 {
             let rank = (vector & upto).count_ones() as usize;
-            node = (le32(n, 16) as usize).wrapping_add(rank).wrapping_sub(1);
+            node = (u32_at(n, 16) as usize).wrapping_add(rank).wrapping_sub(1);
             off += STRIDE;
         } else {
-            let rank = (le64(n, 8) & upto).count_ones() as usize;
-            let leaf = (le32(n, 20) as usize).wrapping_add(rank).wrapping_sub(1);
+            let rank = (u64_at(n, 8) & upto).count_ones() as usize;
+            let leaf = (u32_at(n, 20) as usize).wrapping_add(rank).wrapping_sub(1);
             return u32_at(b, f.leaves.wrapping_add(leaf.wrapping_mul(4)));
         }
     }
@@ -319,7 +308,7 @@ impl<B: AsRef<[u8]>> Matcher<B> {
                     bytes: self.as_bytes(),
                     lay: &self.lay,
                     v6,
-                    value: NonZeroU32::MIN.saturating_add(idx as u32),
+                    value: value_of(idx as u32),
                 };
                 let p = m.prefix();
                 for t in m.entries() {
@@ -348,13 +337,11 @@ impl<B: AsRef<[u8]>> Matcher<B> {
             Some(i) if i < self.lay.v6.n_prefixes => (true, i),
             Some(_) => return None,
         };
-        // Both counts are below 2^31 (validated), so `idx + 1` fits.
-        let value = NonZeroU32::new(u32::try_from(idx).ok()?.checked_add(1)?)?;
         Some(Match {
             bytes: self.as_bytes(),
             lay: &self.lay,
             v6,
-            value,
+            value: value_of(u32::try_from(idx).ok()?),
         })
     }
 }
@@ -470,7 +457,7 @@ impl<'a> Match<'a> {
         let p = u32_at(self.bytes, at + n + 4);
         // Validation guarantees parent < idx, so a chain of parents always ends.
         (p != NONE && p < self.idx()).then_some(Match {
-            value: NonZeroU32::MIN.saturating_add(p),
+            value: value_of(p),
             ..*self
         })
     }
