@@ -148,6 +148,18 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Every tag set of the match read as strings: what a caller printing the answer does.
+    g.bench_function("ipfence_lookup_tags", |b| {
+        b.iter(|| {
+            for &a in &q4 {
+                if let Some(h) = m.lookup_v4(black_box(a)) {
+                    for t in h.entries() {
+                        black_box((t.source, t.service, t.region, t.border_group));
+                    }
+                }
+            }
+        })
+    });
     g.bench_function("ipfence_contains", |b| {
         b.iter(|| {
             for &a in &q4 {
@@ -218,6 +230,18 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for &a in &q6 {
                 black_box(m.lookup_v6(black_box(a)).map(|h| h.prefix()));
+            }
+        })
+    });
+    // Every tag set of the match read as strings: what a caller printing the answer does.
+    g.bench_function("ipfence_lookup_tags", |b| {
+        b.iter(|| {
+            for &a in &q6 {
+                if let Some(h) = m.lookup_v6(black_box(a)) {
+                    for t in h.entries() {
+                        black_box((t.source, t.service, t.region, t.border_group));
+                    }
+                }
             }
         })
     });

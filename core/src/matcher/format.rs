@@ -37,6 +37,7 @@
 //! answer is leaf `base0 + popcount(leafvec & mask(v)) - 1`, where `mask(v)` keeps bits
 //! `0..=v` and `leafvec` marks where a run of equal leaves starts.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -91,12 +92,13 @@ pub(crate) struct Fam {
 }
 
 /// Where everything is, checked once by [`Layout::parse`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Layout {
     pub(crate) total: usize,
-    pub(crate) str_offsets: usize,
     pub(crate) n_strings: usize,
-    pub(crate) str_data: usize,
+    /// A copy of every string, UTF-8 checked once here, so that reading a tag costs
+    /// one indexed load, not a UTF-8 check per lookup. A few KB for a real list.
+    pub(crate) strings: Box<[Box<str>]>,
     pub(crate) sources: usize,
     pub(crate) n_sources: usize,
     pub(crate) tags: usize,
@@ -339,10 +341,9 @@ impl Layout {
                 String::from("string offsets are empty (need at least one)"),
             ));
         }
-        lay.str_offsets = so.off;
         lay.n_strings = n_off - 1;
-        lay.str_data = sd.off;
         let mut prev = 0usize;
+        let mut strings = Vec::with_capacity(lay.n_strings);
         for i in 0..n_off {
             let at = so.off + 4 * i;
             let o = u32_at(b, at) as usize;
@@ -357,11 +358,14 @@ impl Layout {
             }
             if i > 0 {
                 let s = b.get(sd.off + prev..sd.off + o).unwrap_or_default();
-                if let Err(e) = core::str::from_utf8(s) {
-                    return Err(err(
-                        sd.off + prev + e.valid_up_to(),
-                        format!("string {} is not valid UTF-8", i - 1),
-                    ));
+                match core::str::from_utf8(s) {
+                    Ok(s) => strings.push(Box::from(s)),
+                    Err(e) => {
+                        return Err(err(
+                            sd.off + prev + e.valid_up_to(),
+                            format!("string {} is not valid UTF-8", i - 1),
+                        ))
+                    }
                 }
             }
             prev = o;
@@ -372,6 +376,7 @@ impl Layout {
                 format!("strings end at {prev}, data is {} bytes", sd.len),
             ));
         }
+        lay.strings = strings.into_boxed_slice();
         let sym = |at: usize, optional: bool, what: &str| -> Result<(), Error> {
             let v = u32_at(b, at);
             if (v as usize) < lay.n_strings || (optional && v == NONE) {

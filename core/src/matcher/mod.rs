@@ -1,10 +1,11 @@
 //! The compiled longest-prefix-match matcher and its blob format.
 //!
 //! [`Matcher::build`] compiles [`Ranges`] into one byte blob; [`Matcher::from_bytes`]
-//! loads a blob without copying it, validating it once, after which every lookup is
-//! infallible, allocation-free and cannot read out of bounds. A prefix published several
-//! times (AWS lists many prefixes under both `AMAZON` and `EC2`) is one prefix in the
-//! matcher; [`Match::entries`] lists every tag set published for it.
+//! loads a blob without copying its tables (only the tag strings, a few KB, are copied
+//! once), validating it once, after which every lookup is infallible, allocation-free
+//! and cannot read out of bounds. A prefix published several times (AWS lists many
+//! prefixes under both `AMAZON` and `EC2`) is one prefix in the matcher;
+//! [`Match::entries`] lists every tag set published for it.
 //!
 //! ```
 //! use ipfence_core::{matcher::Matcher, Ranges, Tags};
@@ -111,7 +112,8 @@ impl Matcher<Vec<u8>> {
 }
 
 impl<'a> Matcher<&'a [u8]> {
-    /// Loads a blob from the start of `bytes` without copying it, returning the matcher
+    /// Loads a blob from the start of `bytes` without copying its tables (the tag
+    /// strings, a few KB, are copied once, so reading them is one load), returning the matcher
     /// and the number of bytes the blob takes (anything after it is left alone).
     ///
     /// Every offset, index, length, string and trie pointer is checked here, once, so
@@ -123,7 +125,8 @@ impl<'a> Matcher<&'a [u8]> {
     pub fn from_bytes(bytes: &'a [u8]) -> Result<(Matcher<&'a [u8]>, usize), Error> {
         let lay = Layout::parse(bytes)?;
         let bytes = bytes.get(..lay.total).unwrap_or_default();
-        Ok((Matcher { bytes, lay }, lay.total))
+        let total = lay.total;
+        Ok((Matcher { bytes, lay }, total))
     }
 }
 
@@ -282,11 +285,11 @@ impl<B: AsRef<[u8]>> Matcher<B> {
                 let at = l.sources + 16 * i;
                 let opt = |at: usize| {
                     let s = u32_at(b, at);
-                    (s != NONE).then(|| String::from(string(b, l, s)))
+                    (s != NONE).then(|| String::from(string(l, s)))
                 };
                 SourceInfo {
-                    name: String::from(string(b, l, u32_at(b, at))),
-                    format: String::from(string(b, l, u32_at(b, at + 4))),
+                    name: String::from(string(l, u32_at(b, at))),
+                    format: String::from(string(l, u32_at(b, at + 4))),
                     sync_token: opt(at + 8),
                     create_date: opt(at + 12),
                 }
@@ -357,16 +360,10 @@ impl<B: AsRef<[u8]>> fmt::Debug for Matcher<B> {
     }
 }
 
-/// String `sym` of the blob (validated UTF-8; empty if out of range).
-fn string<'a>(b: &'a [u8], l: &Layout, sym: u32) -> &'a str {
-    let at = l.str_offsets.wrapping_add((sym as usize).wrapping_mul(4));
-    let start = l.str_data.wrapping_add(u32_at(b, at) as usize);
-    let end = l
-        .str_data
-        .wrapping_add(u32_at(b, at.wrapping_add(4)) as usize);
-    b.get(start..end)
-        .and_then(|s| core::str::from_utf8(s).ok())
-        .unwrap_or("")
+/// String `sym` of the blob (empty if out of range).
+#[inline]
+fn string(l: &Layout, sym: u32) -> &str {
+    l.strings.get(sym as usize).map_or("", |s| s)
 }
 
 impl<'a> Match<'a> {
@@ -442,11 +439,16 @@ impl<'a> Match<'a> {
         (start..start.saturating_add(count)).map(move |i| {
             let t = u32_at(b, l.tag_list.wrapping_add(i.wrapping_mul(4))) as usize;
             let at = l.tags.wrapping_add(t.wrapping_mul(16));
+            // One bounds check for the record; the four symbols at fixed offsets.
+            let rec = b
+                .get(at..at.wrapping_add(16))
+                .and_then(|r| <&[u8; 16]>::try_from(r).ok())
+                .unwrap_or(&[0xff; 16]);
             Tags {
-                source: string(b, l, u32_at(b, at)),
-                service: string(b, l, u32_at(b, at.wrapping_add(4))),
-                region: string(b, l, u32_at(b, at.wrapping_add(8))),
-                border_group: string(b, l, u32_at(b, at.wrapping_add(12))),
+                source: string(l, u32_at(rec, 0)),
+                service: string(l, u32_at(rec, 4)),
+                region: string(l, u32_at(rec, 8)),
+                border_group: string(l, u32_at(rec, 12)),
             }
         })
     }
