@@ -357,7 +357,7 @@ fn batch<T>(ips: &JsValue, run: impl Fn(&[&str]) -> Result<T, String>) -> Result
 
 /// The 16-byte IPv6 addresses of a `Uint8Array`.
 fn v6_chunks(ips: &[u8]) -> Result<std::slice::ChunksExact<'_, u8>, JsError> {
-    if ips.len() % 16 != 0 {
+    if !ips.len().is_multiple_of(16) {
         return Err(JsError::new(&format!(
             "ips: a Uint8Array of IPv6 addresses needs 16 bytes per address, got {} bytes",
             ips.len()

@@ -4,8 +4,10 @@ use alloc::vec::Vec;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-/// Bits consumed per trie node: 2^6 = 64 slots, one bit each in a `u64` bitmap.
-pub(crate) const STRIDE: u32 = 6;
+/// Bits consumed per trie node: 2^8 = 256 slots, one bit each in four `u64` words.
+pub(crate) const STRIDE: u32 = 8;
+/// Slots per node.
+pub(crate) const SLOTS: usize = 1 << STRIDE;
 
 /// An address as an unsigned integer, most significant bit first.
 pub(crate) trait Addr: Copy + Ord + Eq + Default + core::fmt::Debug {
@@ -13,15 +15,15 @@ pub(crate) trait Addr: Copy + Ord + Eq + Default + core::fmt::Debug {
     const WIDTH: u32;
     /// Bytes of an address in a blob record.
     const BYTES: usize;
-    /// The six bits starting at bit `off` (0 = most significant), zero-padded past the
-    /// end of the address. `off < WIDTH`.
+    /// The [`STRIDE`] bits starting at bit `off` (0 = most significant), zero-padded
+    /// past the end of the address. `off < WIDTH`.
     fn chunk(self, off: u32) -> usize;
     /// The address shifted left by `s` bits (`s < WIDTH`), zeros shifted in: the walk
     /// then reads each chunk from the top with [`Addr::head`] and shifts by a constant.
     fn skip(self, s: u32) -> Self;
-    /// The top six bits: `chunk(0)`.
+    /// The top [`STRIDE`] bits: `chunk(0)`.
     fn head(self) -> usize;
-    /// Shifted left by six bits.
+    /// Shifted left by [`STRIDE`] bits.
     fn next(self) -> Self;
     /// The top `s` bits (`s <= 24`, `s <= WIDTH`) as an index.
     fn top(self, s: u32) -> usize;
@@ -40,7 +42,7 @@ impl Addr for u32 {
     const BYTES: usize = 4;
     #[inline(always)]
     fn chunk(self, off: u32) -> usize {
-        ((self.wrapping_shl(off) >> (32 - STRIDE)) & 63) as usize
+        (self.wrapping_shl(off) >> (32 - STRIDE)) as usize
     }
     #[inline(always)]
     fn skip(self, s: u32) -> Self {
@@ -85,7 +87,7 @@ impl Addr for u128 {
     const BYTES: usize = 16;
     #[inline(always)]
     fn chunk(self, off: u32) -> usize {
-        ((self.wrapping_shl(off) >> (128 - STRIDE)) & 63) as usize
+        (self.wrapping_shl(off) >> (128 - STRIDE)) as usize
     }
     #[inline(always)]
     fn skip(self, s: u32) -> Self {
@@ -93,7 +95,7 @@ impl Addr for u128 {
     }
     #[inline(always)]
     fn head(self) -> usize {
-        // Only the high word holds the top six bits.
+        // Only the high word holds the top bits.
         ((self >> 64) as u64 >> (64 - STRIDE)) as usize
     }
     #[inline(always)]
@@ -131,13 +133,13 @@ mod tests {
     #[test]
     fn chunk_pads_with_zeros_past_the_end() {
         let a: u32 = 0xdead_beef;
-        assert_eq!(a.chunk(0), 0xdead_beef >> 26);
-        assert_eq!(a.chunk(26), 0x2f);
-        // bits 28..32 are 0xf, then two zero bits
-        assert_eq!(a.chunk(28), 0xf << 2);
+        assert_eq!(a.chunk(0), 0xde);
+        assert_eq!(a.chunk(24), 0xef);
+        // bits 28..32 are 0xf, then four zero bits
+        assert_eq!(a.chunk(28), 0xf0);
         let b: u128 = u128::MAX;
-        assert_eq!(b.chunk(124), 0xf << 2);
-        assert_eq!(b.chunk(122), 63);
+        assert_eq!(b.chunk(124), 0xf0);
+        assert_eq!(b.chunk(120), 0xff);
     }
 
     #[test]

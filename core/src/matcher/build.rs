@@ -7,7 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use ipnet::IpNet;
 
-use super::addr::{Addr, STRIDE};
+use super::addr::{Addr, SLOTS, STRIDE};
 use super::format::{self, LEAF, MAX_DIRECT_BITS, NONE};
 use crate::{Error, Ranges};
 
@@ -232,25 +232,58 @@ fn family<A: Addr>(
     let direct = t.build(&prefixes, s)?;
     let mut nodes = Vec::with_capacity(t.nodes.len() * format::NODE);
     for n in &t.nodes {
-        nodes.extend_from_slice(&n.vector.to_le_bytes());
-        nodes.extend_from_slice(&n.leafvec.to_le_bytes());
+        for w in n.vector.iter().chain(&n.leafvec) {
+            nodes.extend_from_slice(&w.to_le_bytes());
+        }
+        nodes.extend_from_slice(&format::ranks(&n.vector));
+        nodes.extend_from_slice(&format::ranks(&n.leafvec));
         nodes.extend_from_slice(&n.base1.to_le_bytes());
         nodes.extend_from_slice(&n.base0.to_le_bytes());
     }
     Ok(FamOut {
         prefixes: out,
-        direct: direct.iter().flat_map(|d| d.to_le_bytes()).collect(),
+        direct: direct_bytes(&direct),
         nodes,
         leaves: t.leaves.iter().flat_map(|d| d.to_le_bytes()).collect(),
     })
 }
 
+/// DIRECT as u16 entries when every one fits in 15 bits (half the bytes, and half the
+/// cache a lookup's first read touches), else as u32.
+fn direct_bytes(direct: &[u32]) -> Vec<u8> {
+    let narrow: Option<Vec<u16>> = direct
+        .iter()
+        .map(|&d| {
+            let v = d & !LEAF;
+            (v < 0x8000).then_some((v | ((d & LEAF) >> 16)) as u16)
+        })
+        .collect();
+    match narrow {
+        Some(n) => n.iter().flat_map(|d| d.to_le_bytes()).collect(),
+        None => direct.iter().flat_map(|d| d.to_le_bytes()).collect(),
+    }
+}
+
 #[derive(Clone, Copy, Default)]
 struct Node {
-    vector: u64,
-    leafvec: u64,
+    vector: Bits,
+    leafvec: Bits,
     base1: u32,
     base0: u32,
+}
+
+/// One bit per slot of a node, slot `c` at bit `c % 64` of word `c / 64`.
+type Bits = [u64; SLOTS / 64];
+
+fn set(bits: &mut Bits, c: usize) {
+    if let Some(w) = bits.get_mut(c / 64) {
+        *w |= 1u64 << (c % 64);
+    }
+}
+
+fn has(bits: &Bits, c: usize) -> bool {
+    bits.get(c / 64)
+        .is_some_and(|w| w & (1u64 << (c % 64)) != 0)
 }
 
 struct Trie {
@@ -303,7 +336,7 @@ impl Trie {
         Ok(direct)
     }
 
-    /// Fills node `idx`, which covers the 6 bits from `off` of the prefixes in `ps`
+    /// Fills node `idx`, which covers the [`STRIDE`] bits from `off` of the prefixes in `ps`
     /// (global indices from `base`), inheriting `inherited` where none of them reaches.
     fn node<A: Addr>(
         &mut self,
@@ -314,7 +347,7 @@ impl Trie {
         ps: &[(A, u8)],
     ) -> Result<(), Error> {
         let hi = off + STRIDE;
-        let mut val = [inherited; 64];
+        let mut val = [inherited; SLOTS];
         for (k, &(a, len)) in ps.iter().enumerate() {
             let len = u32::from(len);
             if len > off && len <= hi {
@@ -328,7 +361,7 @@ impl Trie {
         }
         // Children: the runs of `ps` per slot holding a prefix longer than this node.
         let mut kids: Vec<(usize, usize, usize)> = Vec::new();
-        let mut vector = 0u64;
+        let mut vector = Bits::default();
         let mut k = 0;
         while let Some(&(a, _)) = ps.get(k) {
             let c = a.chunk(off);
@@ -336,17 +369,17 @@ impl Trie {
             let end = k + rest.iter().take_while(|p| p.0.chunk(off) == c).count();
             let run = ps.get(k..end).unwrap_or_default();
             if run.iter().any(|p| u32::from(p.1) > hi) {
-                vector |= 1u64 << c;
+                set(&mut vector, c);
                 kids.push((c, k, end));
             }
             k = end;
         }
         let base0 = self.leaves.len();
-        let mut leafvec = 0u64;
+        let mut leafvec = Bits::default();
         let mut prev = None;
         for (c, &v) in val.iter().enumerate() {
-            if vector & (1u64 << c) == 0 && prev != Some(v) {
-                leafvec |= 1u64 << c;
+            if !has(&vector, c) && prev != Some(v) {
+                set(&mut leafvec, c);
                 self.leaves.push(v);
                 prev = Some(v);
             }

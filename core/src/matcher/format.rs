@@ -22,8 +22,11 @@
 //!               PREFIXES        addr (4 or 16 bytes), tag_start u32, parent u32 (NONE
 //!                               for a root), tag_count u16, len u8, pad u8 (zero);
 //!                               sorted by (addr, len), each prefix once
-//!               DIRECT          u32 * 2^s: LEAF | value, or a node index
-//!               NODES           (vector u64, leafvec u64, base1 u32, base0 u32)
+//!               DIRECT          u32 * 2^s: LEAF | value, or a node index; or, when every
+//!                               entry fits, u16 * 2^s with the flag in bit 15 (the
+//!                               section's length tells which)
+//!               NODES           80 bytes: vector u64 * 4, leafvec u64 * 4, vranks u8 * 4,
+//!                               lranks u8 * 4, base1 u32, base0 u32
 //!               LEAVES          u32 values
 //! ```
 //!
@@ -32,23 +35,26 @@
 //!
 //! The trie is a poptrie (Asai and Ohara, "Poptrie: A Compressed Trie with Population
 //! Count for Fast and Scalable Software IP Routing Table Lookup", SIGCOMM 2015): the top
-//! `s` bits index DIRECT; each node then consumes 6 bits `v`. If bit `v` of `vector` is
-//! set the walk goes on to node `base1 + popcount(vector & mask(v)) - 1`, otherwise the
-//! answer is leaf `base0 + popcount(leafvec & mask(v)) - 1`, where `mask(v)` keeps bits
-//! `0..=v` and `leafvec` marks where a run of equal leaves starts.
+//! `s` bits index DIRECT; each node then consumes 8 bits `v` (256 slots: slot `v` is bit
+//! `v % 64` of word `v / 64` of a bitmap). If bit `v` of `vector` is set the walk goes on
+//! to node `base1 + rank(vector, v) - 1`, otherwise the answer is leaf
+//! `base0 + rank(leafvec, v) - 1`, where `rank(bits, v)` counts the set bits `0..=v` and
+//! `leafvec` marks where a run of equal leaves starts. `vranks` and `lranks` hold each
+//! word's count of set bits in the words before it, so a rank is one stored count plus
+//! one popcount.
 
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::addr::{Addr, STRIDE};
+use super::addr::{Addr, SLOTS, STRIDE};
 use crate::Error;
 
 /// The label every blob starts with.
 pub(crate) const MAGIC: &[u8; 8] = b"IPFENCE\0";
 /// Bumped on any change of the layout or its meaning.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 /// Fixed header size: 32 bytes of fields plus the section table.
 pub(crate) const HEADER: usize = 32 + 8 * SECTIONS;
 /// The number of sections.
@@ -58,7 +64,37 @@ pub(crate) const LEAF: u32 = 1 << 31;
 /// An absent symbol or parent.
 pub(crate) const NONE: u32 = u32::MAX;
 /// Bytes per node.
-pub(crate) const NODE: usize = 24;
+pub(crate) const NODE: usize = 80;
+/// Where in a node: the leafvec words, the vranks and lranks bytes, base1, base0.
+pub(crate) const LEAFVEC: usize = 32;
+pub(crate) const VRANKS: usize = 64;
+pub(crate) const LRANKS: usize = 68;
+pub(crate) const BASE1: usize = 72;
+pub(crate) const BASE0: usize = 76;
+
+/// The stored ranks of a node bitmap: the set bits in the words before each word.
+pub(crate) fn ranks(bits: &[u64; 4]) -> [u8; 4] {
+    let mut out = [0u8; 4];
+    let mut sum = 0u32;
+    for (r, w) in out.iter_mut().zip(bits) {
+        // At most 3 * 64 = 192 before the last word.
+        *r = u8::try_from(sum).unwrap_or(u8::MAX);
+        sum += w.count_ones();
+    }
+    out
+}
+
+/// A node bitmap read back.
+fn bits_at(b: &[u8], at: usize) -> [u64; 4] {
+    [0, 1, 2, 3].map(|w| u64_at(b, at + 8 * w))
+}
+/// A narrow (u16) DIRECT entry as the u32 one: the flag moves from bit 15 to bit 31.
+#[inline(always)]
+pub(crate) fn widen(e: u16) -> u32 {
+    let e = u32::from(e);
+    (e & 0x7fff) | ((e & 0x8000) << 16)
+}
+
 /// The largest direct table: 2^24 entries.
 pub(crate) const MAX_DIRECT_BITS: u32 = 24;
 
@@ -85,6 +121,8 @@ pub(crate) struct Fam {
     pub(crate) prefixes: usize,
     pub(crate) n_prefixes: usize,
     pub(crate) direct: usize,
+    /// Whether DIRECT holds u16 entries.
+    pub(crate) narrow: bool,
     pub(crate) nodes: usize,
     pub(crate) n_nodes: usize,
     pub(crate) leaves: usize,
@@ -207,7 +245,7 @@ struct Sec {
 impl Sec {
     /// Records of `size` bytes: the count, or an error naming the section.
     fn records(self, size: usize) -> Result<usize, Error> {
-        if self.len % size != 0 {
+        if !self.len.is_multiple_of(size) {
             return Err(err(
                 self.off,
                 format!(
@@ -425,8 +463,9 @@ impl Layout {
 fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Result<Fam, Error> {
     let [p, d, n, l] = secs;
     let rec = prefix_record::<A>();
-    let f = Fam {
+    let mut f = Fam {
         s,
+        narrow: false,
         prefixes: p.off,
         n_prefixes: p.records(rec)?,
         direct: d.off,
@@ -503,20 +542,34 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
 
     let value_ok = |v: u32| v as usize <= f.n_prefixes;
     // Direct table; records the offset of every node it points at.
-    let want = 4usize << s;
-    if d.len != want {
+    let width = if d.len == 2usize << s {
+        2
+    } else if d.len == 4usize << s {
+        4
+    } else {
         return Err(err(
             d.off,
-            format!("{} is {} bytes, {s} bits need {want}", d.name, d.len),
+            format!(
+                "{} is {} bytes, {s} bits need {} or {}",
+                d.name,
+                d.len,
+                2usize << s,
+                4usize << s
+            ),
         ));
-    }
+    };
+    f.narrow = width == 2;
     // Depth (as the bit offset where a node starts) of every node, assigned by its one
     // parent. Children always have larger indices than their parent, so walking nodes in
     // index order sees every parent before its children and no walk can loop.
     let mut off_of: Vec<u8> = alloc::vec![u8::MAX; f.n_nodes];
     let direct = b.get(d.off..d.off + d.len).unwrap_or_default();
-    for (i, e) in direct.chunks_exact(4).map(|c| u32_at(c, 0)).enumerate() {
-        let at = d.off + 4 * i;
+    let entry = |c: &[u8]| match width {
+        2 => widen(u16_at(c, 0)),
+        _ => u32_at(c, 0),
+    };
+    for (i, e) in direct.chunks_exact(width).map(entry).enumerate() {
+        let at = d.off + width * i;
         if e & LEAF != 0 {
             if !value_ok(e & !LEAF) {
                 return Err(err(
@@ -530,15 +583,24 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
     }
     for i in 0..f.n_nodes {
         let at = n.off + NODE * i;
-        let vector = u64_at(b, at);
-        let leafvec = u64_at(b, at + 8);
-        let base1 = u32_at(b, at + 16) as usize;
-        let base0 = u32_at(b, at + 20) as usize;
+        let vector = bits_at(b, at);
+        let leafvec = bits_at(b, at + LEAFVEC);
+        let base1 = u32_at(b, at + BASE1) as usize;
+        let base0 = u32_at(b, at + BASE0) as usize;
+        let stored = |r: usize| [0, 1, 2, 3].map(|w| u8_at(b, at + r + w));
+        if stored(VRANKS) != ranks(&vector) || stored(LRANKS) != ranks(&leafvec) {
+            return Err(err(
+                at + VRANKS,
+                format!("node {i}: stored ranks do not match its bitmaps"),
+            ));
+        }
+        let count = |bits: &[u64; 4]| bits.iter().map(|w| w.count_ones() as usize).sum::<usize>();
+        let children = count(&vector);
         let off = match off_of.get(i) {
             Some(&o) if o != u8::MAX => u32::from(o),
             _ => return Err(err(at, format!("node {i} is not reachable"))),
         };
-        if vector != 0 {
+        if children != 0 {
             if off + STRIDE >= A::WIDTH {
                 return Err(err(
                     at,
@@ -547,28 +609,34 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
             }
             if base1 <= i {
                 return Err(err(
-                    at + 16,
+                    at + BASE1,
                     format!("node {i}: children start at {base1}, not after it"),
                 ));
             }
-            for k in 0..vector.count_ones() as usize {
-                set_off(&mut off_of, base1 + k, off + STRIDE, at + 16)?;
+            for k in 0..children {
+                set_off(&mut off_of, base1 + k, off + STRIDE, at + BASE1)?;
             }
         }
-        if vector != u64::MAX {
-            // Every leaf slot must have a run start at or before it.
-            let first_leaf = vector.trailing_ones();
-            if leafvec.trailing_zeros() > first_leaf {
-                return Err(err(
-                    at + 8,
-                    format!("node {i}: leaf slot {first_leaf} has no leaf"),
-                ));
-            }
+        // Every leaf slot must have a run start at or before it.
+        let first = |bits: &[u64; 4], one: bool| {
+            (0..SLOTS)
+                .find(|&c| {
+                    bits.get(c / 64)
+                        .is_some_and(|w| (w >> (c % 64)) & 1 == u64::from(one))
+                })
+                .unwrap_or(SLOTS)
+        };
+        let first_leaf = first(&vector, false);
+        if first_leaf < SLOTS && first(&leafvec, true) > first_leaf {
+            return Err(err(
+                at + LEAFVEC,
+                format!("node {i}: leaf slot {first_leaf} has no leaf"),
+            ));
         }
-        let leaves = leafvec.count_ones() as usize;
+        let leaves = count(&leafvec);
         if base0.saturating_add(leaves) > f.n_leaves {
             return Err(err(
-                at + 20,
+                at + BASE0,
                 format!(
                     "node {i}: leaves {base0}+{leaves} past the {} leaves",
                     f.n_leaves

@@ -33,7 +33,7 @@
 //!
 //! The layout is described in the `format` module source: a header with a magic label,
 //! version, lengths and checksum, then flat little-endian tables. The trie is a poptrie
-//! (direct-indexed top bits, then 6-bit strides with 64-bit bitmaps and popcount), one
+//! (direct-indexed top bits, then 8-bit strides with 256-bit bitmaps and popcount), one
 //! for IPv4 (`u32`) and one for IPv6 (`u128`).
 
 mod addr;
@@ -48,7 +48,10 @@ use core::num::NonZeroU32;
 use ipnet::IpNet;
 
 use addr::{Addr, STRIDE};
-use format::{prefix_record, u16_at, u32_at, u64_at, u8_at, Fam, Layout, LEAF, NODE, NONE};
+use format::{
+    prefix_record, u16_at, u32_at, u64_at, u8_at, widen, Fam, Layout, BASE0, BASE1, LEAF, LEAFVEC,
+    LRANKS, NODE, NONE, VRANKS,
+};
 
 use crate::{Error, Ranges, SourceInfo, Tags};
 
@@ -135,39 +138,59 @@ fn value_of(idx: u32) -> NonZeroU32 {
     NonZeroU32::MIN.saturating_add(idx)
 }
 
+/// `n` records of `N` bytes from `at` (validated: in bounds; empty if not).
+#[inline(always)]
+fn table<const N: usize>(b: &[u8], at: usize, n: usize) -> &[[u8; N]] {
+    b.get(at..at.wrapping_add(n.wrapping_mul(N)))
+        .map_or(&[], |t| t.as_chunks::<N>().0)
+}
+
 /// Walks one family's trie: the value (0 = no match, else prefix index + 1).
 #[inline(always)]
 fn find<A: Addr>(b: &[u8], f: &Fam, a: A) -> u32 {
-    let d = u32_at(b, f.direct.wrapping_add(a.top(f.s).wrapping_mul(4)));
+    // Each table as records: one compare per read, against the record count.
+    let top = a.top(f.s);
+    let d = if f.narrow {
+        let direct = table::<2>(b, f.direct, 1 << f.s);
+        direct.get(top).map_or(0, |&d| widen(u16::from_le_bytes(d)))
+    } else {
+        let direct = table::<4>(b, f.direct, 1 << f.s);
+        direct.get(top).map_or(0, |&d| u32::from_le_bytes(d))
+    };
     if d & LEAF != 0 {
         return d & !LEAF;
     }
+    let nodes = table::<NODE>(b, f.nodes, f.n_nodes);
     let mut node = d as usize;
     let mut off = f.s;
-    // The bits still to walk, at the top: each node reads the top six and shifts.
+    // The bits still to walk, at the top: each node reads the top STRIDE bits and shifts.
     let mut rest = a.skip(f.s);
     // Validation guarantees every walk ends at a leaf before `off` reaches the width.
     while off < A::WIDTH {
-        let at = f.nodes.wrapping_add(node.wrapping_mul(NODE));
-        // One bounds check per node; the fields are then read at fixed offsets.
-        let Some(n) = b
-            .get(at..at.wrapping_add(NODE))
-            .and_then(|n| <&[u8; NODE]>::try_from(n).ok())
-        else {
+        let Some(n) = nodes.get(node) else {
             return 0;
         };
-        let vector = u64_at(n, 0);
-        let bit = 1u64 << rest.head();
+        let c = rest.head();
         rest = rest.next();
+        // Slot `c` is bit `c % 64` of word `c / 64` (below 4: `c` has STRIDE = 8 bits).
+        let w = c / 64 % 4;
+        let bit = 1u64 << (c % 64);
         let upto = bit | bit.wrapping_sub(1);
+        let vector = u64_at(n, 8 * w);
         if vector & bit != 0 {
-            let rank = (vector & upto).count_ones() as usize;
-            node = (u32_at(n, 16) as usize).wrapping_add(rank).wrapping_sub(1);
+            let rank = usize::from(u8_at(n, VRANKS + w)) + (vector & upto).count_ones() as usize;
+            node = (u32_at(n, BASE1) as usize)
+                .wrapping_add(rank)
+                .wrapping_sub(1);
             off += STRIDE;
         } else {
-            let rank = (u64_at(n, 8) & upto).count_ones() as usize;
-            let leaf = (u32_at(n, 20) as usize).wrapping_add(rank).wrapping_sub(1);
-            return u32_at(b, f.leaves.wrapping_add(leaf.wrapping_mul(4)));
+            let leafvec = u64_at(n, LEAFVEC + 8 * w);
+            let rank = usize::from(u8_at(n, LRANKS + w)) + (leafvec & upto).count_ones() as usize;
+            let leaf = (u32_at(n, BASE0) as usize)
+                .wrapping_add(rank)
+                .wrapping_sub(1);
+            let leaves = table::<4>(b, f.leaves, f.n_leaves);
+            return leaves.get(leaf).map_or(0, |&v| u32::from_le_bytes(v));
         }
     }
     0

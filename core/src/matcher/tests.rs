@@ -169,6 +169,40 @@ fn empty_and_whole_space() {
 }
 
 #[test]
+fn direct_table_narrow_when_it_fits_wide_past_15_bits() {
+    let r = ranges(&[
+        ("10.0.0.0/8", "A"),
+        ("10.1.2.0/24", "B"),
+        ("2600::/16", "C"),
+    ]);
+    let m = Matcher::build(&r).unwrap();
+    assert!(m.lay.v4.narrow && m.lay.v6.narrow);
+
+    // 40,000 /16s: direct values past 0x7fff need u32 entries; a few longer
+    // prefixes inside some of them need nodes.
+    let mut r = Ranges::new();
+    for i in 0..40_000u32 {
+        let net = ipnet::Ipv4Net::new(core::net::Ipv4Addr::from(i << 16), 16).unwrap();
+        r.push(IpNet::V4(net), tags("text", "", ""));
+        if i % 997 == 0 {
+            let sub = ipnet::Ipv4Net::new(core::net::Ipv4Addr::from((i << 16) | 0x1200), 23);
+            r.push(IpNet::V4(sub.unwrap()), tags("text", "SUB", ""));
+        }
+    }
+    let m = Matcher::build(&r).unwrap();
+    assert!(!m.lay.v4.narrow, "40,000 prefixes need u32 direct entries");
+    let (b, _) = Matcher::from_bytes(m.as_bytes()).unwrap();
+    for i in (0..65_536u32)
+        .step_by(331)
+        .chain([0, 39_999, 40_000, 997 * 40])
+    {
+        for low in [0u32, 0x1234, 0xffff] {
+            check_against_brute(&b, &r, IpAddr::V4(((i << 16) | low).into()));
+        }
+    }
+}
+
+#[test]
 fn round_trip_bytes_and_ranges() {
     let r = ranges(&[
         ("3.5.140.0/22", "AMAZON"),
