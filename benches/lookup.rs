@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ipfence_core::matcher::Matcher;
+use ipfence_core::prefix::parse_addr;
 use ipfence_core::{IpNet, Ipv4Net, Ipv6Net, Ranges};
 
 const AWS: &str = concat!(
@@ -167,6 +168,16 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // From text, as the wasm package's and the CLI's callers have it: parse, then look
+    // up (the like-for-like reference for a per-call string API).
+    let text4: Vec<String> = q4.iter().map(|a| a.to_string()).collect();
+    g.bench_function("ipfence_contains_from_text", |b| {
+        b.iter(|| {
+            for t in &text4 {
+                black_box(parse_addr(black_box(t)).is_ok_and(|a| m.contains(a)));
+            }
+        })
+    });
     // Floors, not lookups: what any structure within the 1 MiB blob budget pays at
     // least. One random read of a 1 MiB table per query (a random address mostly needs
     // one), and two dependent reads (an address inside a published prefix longer than
@@ -249,6 +260,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for &a in &q6 {
                 black_box(m.contains_v6(black_box(a)));
+            }
+        })
+    });
+    // From text, as the wasm package's and the CLI's callers have it: parse, then look
+    // up (the like-for-like reference for a per-call string API).
+    let text6: Vec<String> = q6.iter().map(|a| a.to_string()).collect();
+    g.bench_function("ipfence_contains_from_text", |b| {
+        b.iter(|| {
+            for t in &text6 {
+                black_box(parse_addr(black_box(t)).is_ok_and(|a| m.contains(a)));
             }
         })
     });
