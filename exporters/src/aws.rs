@@ -21,10 +21,10 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
+use alloc::collections::BTreeMap;
 use ipfence_core::{budget, IpNet, PrefixSet};
-use serde::Serialize;
-use serde_json::{json, Value};
 
+use crate::json::Pretty;
 use crate::{cover_changes, style, Error, Output, Request};
 
 /// A WAF IP set holds at most this many addresses (CIDRs).
@@ -206,24 +206,38 @@ pub fn render_waf(req: &Request<'_>) -> Result<Output, Error> {
     {
         return Err(Error::Option { format: F, msg: format!("{} IP sets: an id and lock token name one; select one family and stay within the limit", sets.len()) });
     }
-    let text = match style {
+    // Object keys in sorted order, as serde_json's `Map` kept them.
+    let mut j = Pretty::new();
+    match style {
         "cloudformation" => {
-            let mut resources = serde_json::Map::new();
-            for (set_name, version, addresses) in &sets {
-                let logical: String = set_name
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .collect();
-                resources.insert(
-                    format!("IPSet{logical}"),
-                    json!({"Type": "AWS::WAFv2::IPSet", "Properties": {
-                        "Name": set_name, "Scope": scope, "IPAddressVersion": version,
-                        "Description": desc, "Addresses": addresses}}),
-                );
+            // One resource per logical name (a later set of the same name replaces an
+            // earlier one), sorted by name.
+            let mut resources = BTreeMap::new();
+            for set in &sets {
+                let logical: String = set.0.chars().filter(char::is_ascii_alphanumeric).collect();
+                resources.insert(format!("IPSet{logical}"), set);
             }
-            pretty(
-                &json!({"AWSTemplateFormatVersion": "2010-09-09", "Description": desc, "Resources": resources}),
-            )
+            j.open('{');
+            j.str_field("AWSTemplateFormatVersion", "2010-09-09");
+            j.str_field("Description", &desc);
+            j.key("Resources");
+            j.open('{');
+            for (logical, (set_name, version, addresses)) in &resources {
+                j.key(logical);
+                j.open('{');
+                j.key("Properties");
+                j.open('{');
+                j.strs_field("Addresses", addresses);
+                j.str_field("Description", &desc);
+                j.str_field("IPAddressVersion", version);
+                j.str_field("Name", set_name);
+                j.str_field("Scope", scope);
+                j.close('}');
+                j.str_field("Type", "AWS::WAFv2::IPSet");
+                j.close('}');
+            }
+            j.close('}');
+            j.close('}');
         }
         "update" => {
             notes.push("aws-waf: update-ip-set replaces the whole address list; Id and LockToken come from `aws wafv2 get-ip-set` (or --aws-id / --lock-token)".into());
@@ -233,45 +247,51 @@ pub fn render_waf(req: &Request<'_>) -> Result<Output, Error> {
                 .lock_token
                 .as_deref()
                 .unwrap_or(PLACEHOLDER_LOCK);
-            let items: Vec<Value> = sets
-                .iter()
-                .map(|(n, _, a)| json!({"Name": n, "Scope": scope, "Id": id, "LockToken": lock, "Description": desc, "Addresses": a}))
-                .collect();
-            pretty(&Value::Array(items))
+            j.open('[');
+            for (n, _, a) in &sets {
+                j.item();
+                j.open('{');
+                j.strs_field("Addresses", a);
+                j.str_field("Description", &desc);
+                j.str_field("Id", id);
+                j.str_field("LockToken", lock);
+                j.str_field("Name", n);
+                j.str_field("Scope", scope);
+                j.close('}');
+            }
+            j.close(']');
         }
         _ => {
-            let items: Vec<Value> = sets
-                .iter()
-                .map(|(n, v, a)| json!({"Name": n, "Scope": scope, "IPAddressVersion": v, "Description": desc, "Addresses": a}))
-                .collect();
-            pretty(&Value::Array(items))
+            j.open('[');
+            for (n, v, a) in &sets {
+                j.item();
+                j.open('{');
+                j.strs_field("Addresses", a);
+                j.str_field("Description", &desc);
+                j.str_field("IPAddressVersion", v);
+                j.str_field("Name", n);
+                j.str_field("Scope", scope);
+                j.close('}');
+            }
+            j.close(']');
         }
     };
+    let text = j.finish();
     Ok(Output { text, notes })
 }
 
-/// A prefix serialized as its text, without an intermediate `String`.
+/// A prefix, written as its text.
 #[derive(Clone, Copy)]
 struct Net(IpNet);
 
-impl Serialize for Net {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
-    }
-}
-
-/// Typed payloads serialize straight to text: building `serde_json::Value`s for
-/// thousands of entries cost several times more.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// Typed payloads, each writing its own JSON (fields in declaration order, absent and
+/// empty optional ones left out): building values for thousands of entries first cost
+/// several times more.
 struct PlEntry<'a> {
     cidr: Net,
-    #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
 struct PlCreate<'a> {
     prefix_list_name: String,
     address_family: &'static str,
@@ -279,24 +299,105 @@ struct PlCreate<'a> {
     entries: Vec<PlEntry<'a>>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
 struct PlModify<'a> {
     prefix_list_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     current_version: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     max_entries: Option<usize>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     add_entries: Vec<PlEntry<'a>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     remove_entries: Vec<PlEntry<'a>>,
 }
 
-#[derive(Serialize)]
 struct PlItem<'a> {
     create: PlCreate<'a>,
     modify: Vec<PlModify<'a>>,
+}
+
+/// A payload that writes itself as JSON.
+trait ToJson {
+    fn to_json(&self, j: &mut Pretty);
+}
+
+impl<T: ToJson> ToJson for [T] {
+    fn to_json(&self, j: &mut Pretty) {
+        j.open('[');
+        for x in self {
+            j.item();
+            x.to_json(j);
+        }
+        j.close(']');
+    }
+}
+
+impl<T: ToJson> ToJson for Vec<T> {
+    fn to_json(&self, j: &mut Pretty) {
+        self.as_slice().to_json(j);
+    }
+}
+
+/// `"key": [...]`, left out when empty.
+fn nonempty_field<T: ToJson>(j: &mut Pretty, key: &str, items: &[T]) {
+    if !items.is_empty() {
+        j.key(key);
+        items.to_json(j);
+    }
+}
+
+fn usize_num(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+impl ToJson for PlEntry<'_> {
+    fn to_json(&self, j: &mut Pretty) {
+        j.open('{');
+        j.key("Cidr");
+        j.display(self.cidr.0);
+        if let Some(d) = self.description {
+            j.str_field("Description", d);
+        }
+        j.close('}');
+    }
+}
+
+impl ToJson for PlCreate<'_> {
+    fn to_json(&self, j: &mut Pretty) {
+        j.open('{');
+        j.str_field("PrefixListName", &self.prefix_list_name);
+        j.str_field("AddressFamily", self.address_family);
+        j.key("MaxEntries");
+        j.num(usize_num(self.max_entries));
+        j.key("Entries");
+        self.entries.to_json(j);
+        j.close('}');
+    }
+}
+
+impl ToJson for PlModify<'_> {
+    fn to_json(&self, j: &mut Pretty) {
+        j.open('{');
+        j.str_field("PrefixListId", self.prefix_list_id);
+        if let Some(v) = self.current_version {
+            j.key("CurrentVersion");
+            j.num(v);
+        }
+        if let Some(n) = self.max_entries {
+            j.key("MaxEntries");
+            j.num(usize_num(n));
+        }
+        nonempty_field(j, "AddEntries", &self.add_entries);
+        nonempty_field(j, "RemoveEntries", &self.remove_entries);
+        j.close('}');
+    }
+}
+
+impl ToJson for PlItem<'_> {
+    fn to_json(&self, j: &mut Pretty) {
+        j.open('{');
+        j.key("create");
+        self.create.to_json(j);
+        j.key("modify");
+        self.modify.to_json(j);
+        j.close('}');
+    }
 }
 
 fn entries<'a>(nets: &[IpNet], desc: &'a str) -> Vec<PlEntry<'a>> {
@@ -308,10 +409,11 @@ fn entries<'a>(nets: &[IpNet], desc: &'a str) -> Vec<PlEntry<'a>> {
         .collect()
 }
 
-fn pretty<T: Serialize>(v: &T) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.push('\n');
-    s
+/// `v` as pretty JSON with a final newline.
+fn pretty<T: ToJson + ?Sized>(v: &T) -> String {
+    let mut j = Pretty::new();
+    v.to_json(&mut j);
+    j.finish()
 }
 
 /// AWS VPC customer-managed prefix lists. Without an old set: one item per list,
@@ -462,50 +564,90 @@ pub fn port_ranges(ports: &[u16]) -> Vec<(u16, u16)> {
     out
 }
 
-#[derive(Serialize)]
 struct Range4<'a> {
-    #[serde(rename = "CidrIp")]
     cidr: Net,
-    #[serde(rename = "Description")]
     description: &'a str,
 }
 
-#[derive(Serialize)]
 struct Range6<'a> {
-    #[serde(rename = "CidrIpv6")]
     cidr: Net,
-    #[serde(rename = "Description")]
     description: &'a str,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
 struct Permission<'a> {
     ip_protocol: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     from_port: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     to_port: Option<u16>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
     ip_ranges: &'a [Range4<'a>],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
     ipv6_ranges: &'a [Range6<'a>],
 }
 
-#[derive(Serialize)]
 struct Group<'a> {
-    #[serde(rename = "GroupName")]
     group_name: String,
-    #[serde(rename = "IpPermissions")]
     ip_permissions: Vec<Permission<'a>>,
 }
 
-#[derive(Serialize)]
 struct SgUpdate<'a> {
-    #[serde(rename = "Authorize")]
     authorize: Vec<Permission<'a>>,
-    #[serde(rename = "Revoke")]
     revoke: Vec<Permission<'a>>,
+}
+
+/// `{"<key>": "<cidr>", "Description": ...}` of a security-group range.
+fn sg_range(j: &mut Pretty, key: &str, cidr: Net, description: &str) {
+    j.open('{');
+    j.key(key);
+    j.display(cidr.0);
+    j.str_field("Description", description);
+    j.close('}');
+}
+
+impl ToJson for Range4<'_> {
+    fn to_json(&self, j: &mut Pretty) {
+        sg_range(j, "CidrIp", self.cidr, self.description);
+    }
+}
+
+impl ToJson for Range6<'_> {
+    fn to_json(&self, j: &mut Pretty) {
+        sg_range(j, "CidrIpv6", self.cidr, self.description);
+    }
+}
+
+impl ToJson for Permission<'_> {
+    fn to_json(&self, j: &mut Pretty) {
+        j.open('{');
+        j.str_field("IpProtocol", self.ip_protocol);
+        for (key, port) in [("FromPort", self.from_port), ("ToPort", self.to_port)] {
+            if let Some(p) = port {
+                j.key(key);
+                j.num(u64::from(p));
+            }
+        }
+        nonempty_field(j, "IpRanges", self.ip_ranges);
+        nonempty_field(j, "Ipv6Ranges", self.ipv6_ranges);
+        j.close('}');
+    }
+}
+
+impl ToJson for Group<'_> {
+    fn to_json(&self, j: &mut Pretty) {
+        j.open('{');
+        j.str_field("GroupName", &self.group_name);
+        j.key("IpPermissions");
+        self.ip_permissions.to_json(j);
+        j.close('}');
+    }
+}
+
+impl ToJson for SgUpdate<'_> {
+    fn to_json(&self, j: &mut Pretty) {
+        j.open('{');
+        j.key("Authorize");
+        self.authorize.to_json(j);
+        j.key("Revoke");
+        self.revoke.to_json(j);
+        j.close('}');
+    }
 }
 
 /// The CIDRs of one family as security-group ranges.

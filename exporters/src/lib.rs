@@ -61,6 +61,7 @@ use ipfence_core::{IpNet, PrefixSet, SourceInfo};
 pub mod aws;
 pub mod ipset;
 pub mod iptables;
+mod json;
 pub mod nftables;
 pub mod pf;
 
