@@ -104,7 +104,10 @@ impl Addr for u128 {
     }
     #[inline(always)]
     fn top(self, s: u32) -> usize {
-        self.checked_shr(128u32.wrapping_sub(s)).unwrap_or(0) as usize
+        // `s <= 24`: only the high word holds the top bits.
+        ((self >> 64) as u64)
+            .checked_shr(64u32.wrapping_sub(s))
+            .unwrap_or(0) as usize
     }
     #[inline(always)]
     fn read(b: &[u8], at: usize) -> Option<Self> {
