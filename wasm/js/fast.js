@@ -253,3 +253,29 @@ IpFence.prototype.lookupMany = function lookupMany(ips) {
   }
   return __ipfLookupMany.call(this, ips);
 };
+
+// A panic (a bug: none should happen on any input) traps at once: scripts/build-wasm
+// builds with panic=immediate-abort, which leaves Rust's panic formatting out of the
+// .wasm and runs no hook. Every IpFence method turns that trap (a
+// WebAssembly.RuntimeError) into an Error that says what it is; other errors pass as
+// they are.
+const __ipfBug =
+  'ipfence-wasm: internal error (a bug, please report it); the module must be reloaded: ';
+function __ipfGuard(fn) {
+  return function (a, b, c) {
+    try {
+      return fn.call(this, a, b, c);
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) throw new Error(__ipfBug + e.message, { cause: e });
+      throw e;
+    }
+  };
+}
+for (const o of [IpFence, IpFence.prototype]) {
+  for (const k of Object.getOwnPropertyNames(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, k);
+    if (k !== 'constructor' && typeof d.value === 'function') {
+      Object.defineProperty(o, k, { ...d, value: __ipfGuard(d.value) });
+    }
+  }
+}

@@ -30,6 +30,7 @@ pub struct FilterSpec {
 
 impl FilterSpec {
     /// The core filter.
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn to_filter(&self) -> Filter {
         Filter {
             services: self.services.clone(),
@@ -42,6 +43,7 @@ impl FilterSpec {
 
     /// The filter in words for export headers, as the CLI and the C API write it
     /// (`service=AMAZON region=us-east-1 family=ipv4`, or `everything`).
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn words(&self) -> String {
         let mut words = Vec::new();
         for (key, vals) in [
@@ -79,6 +81,7 @@ pub fn addr(ip: &str) -> Result<std::net::IpAddr, String> {
     parse_addr(ip).map(canonical)
 }
 
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn select(ranges: ipfence_core::Ranges, spec: &FilterSpec) -> Result<Fence, String> {
     let filter = spec.to_filter();
     let matcher = if filter.is_everything() {
@@ -94,6 +97,7 @@ fn select(ranges: ipfence_core::Ranges, spec: &FilterSpec) -> Result<Fence, Stri
     })
 }
 
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn match_json(out: &mut String, m: &Match<'_>) {
     let _ = write!(out, "{{\"prefix\":\"{}\",\"entries\":[", m.prefix());
     for (i, t) in m.entries().enumerate() {
@@ -121,6 +125,7 @@ impl Fence {
     /// # Errors
     /// The core's parse error (file, JSON path or line and column, value, why), or an
     /// unknown filter name.
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn from_source(
         bytes: &[u8],
         name: &str,
@@ -169,6 +174,7 @@ impl Fence {
     ///
     /// # Errors
     /// An unknown filter name.
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn select(&self, spec: &FilterSpec) -> Result<Fence, String> {
         select(self.matcher.to_ranges(), spec)
     }
@@ -205,6 +211,7 @@ impl Fence {
     ///
     /// # Errors
     /// The first item that is not an address, with its index.
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn lookup_many_json<S: AsRef<str>>(&self, ips: &[S]) -> Result<String, String> {
         let mut out = String::with_capacity(16 + ips.len() * 96);
         out.push('[');
@@ -239,6 +246,7 @@ impl Fence {
     ///
     /// # Errors
     /// An unknown format, a name or option the format refuses (the exporter's message).
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn export(
         &self,
         format: &str,
@@ -264,6 +272,7 @@ impl Fence {
     /// What changed from `self` (the older version) to `newer`, as JSON:
     /// `{ added, removed: [{prefix, service, region, networkBorderGroup}], summary:
     /// [{service, region, added, removed}], addedAddresses, removedAddresses }`.
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn diff_json(&self, newer: &Fence) -> String {
         let d = diff::diff(&self.matcher.to_ranges(), &newer.matcher.to_ranges());
         let mut out = String::from("{");
@@ -320,6 +329,7 @@ impl Fence {
 
     /// What the fence holds, as JSON: `{ sources: [{name, format, createDate,
     /// syncToken}], filter, prefixCount, entryCount, blobBytes }`.
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn info_json(&self) -> String {
         let mut out = String::from("{\"sources\":[");
         for (i, s) in self.matcher.sources().iter().enumerate() {
@@ -355,6 +365,7 @@ impl Fence {
 
     /// The services, regions and border groups present, sorted, as JSON
     /// `{ services, regions, borderGroups }` (for building filter choices).
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn names_json(&self) -> String {
         let ranges = self.matcher.to_ranges();
         let mut sets: [BTreeSet<&str>; 3] = Default::default();

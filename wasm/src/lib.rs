@@ -23,6 +23,11 @@
 //!   on `console.error` with its message before the module traps.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// The crate is built at opt-level 3 for the lookup paths; the rarely called, large
+// functions (parsing, filters, exports, diff) are optimized for size instead
+// (`#[optimize(size)]`, nightly: scripts/build-wasm sets RUSTC_BOOTSTRAP, as -Zbuild-std
+// needs). README "WebAssembly": sizes.
+#![cfg_attr(target_arch = "wasm32", feature(optimize_attribute))]
 
 mod fast;
 mod fence;
@@ -95,9 +100,17 @@ extern "C" {
 }
 
 /// Installs the panic hook when the module starts.
+///
+/// `scripts/build-wasm` builds with `panic = immediate-abort`: a panic traps at once (no
+/// hook runs, and no panic formatting is in the `.wasm`), and the JS side turns the trap
+/// into an `Error` saying it is an ipfence bug (`wasm/js/fast.js`).
 #[wasm_bindgen(start)]
 pub fn start() {
-    #[cfg(all(feature = "panic-hook", target_arch = "wasm32"))]
+    #[cfg(all(
+        feature = "panic-hook",
+        target_arch = "wasm32",
+        not(panic = "immediate-abort")
+    ))]
     std::panic::set_hook(Box::new(|info| {
         console_error(&format!(
             "ipfence-wasm: internal error (a bug, please report it); the module must be reloaded: {info}"
@@ -130,6 +143,7 @@ fn absent(v: &JsValue) -> bool {
 }
 
 /// Checks `v` is a plain object (or absent) whose keys are all in `known`.
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn object_keys(v: &JsValue, what: &str, known: &[&str]) -> Result<bool, String> {
     if absent(v) {
         return Ok(false);
@@ -153,6 +167,7 @@ fn get(v: &JsValue, key: &str) -> JsValue {
     Reflect::get(v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn opt_string(v: &JsValue, key: &str, what: &str) -> Result<Option<String>, String> {
     let x = get(v, key);
     if absent(&x) {
@@ -163,6 +178,7 @@ fn opt_string(v: &JsValue, key: &str, what: &str) -> Result<Option<String>, Stri
         .ok_or_else(|| format!("{what}.{key}: expected a string, got {}", kind(&x)))
 }
 
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn opt_bool(v: &JsValue, key: &str, what: &str) -> Result<Option<bool>, String> {
     let x = get(v, key);
     if absent(&x) {
@@ -177,6 +193,7 @@ fn opt_bool(v: &JsValue, key: &str, what: &str) -> Result<Option<bool>, String> 
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
 /// A whole number in `0..=max`, from a JS number.
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn whole(x: &JsValue, max: f64, max_text: &str, what: &str) -> Result<u64, String> {
     match x.as_f64() {
         // The range check makes the conversion exact.
@@ -195,6 +212,7 @@ fn whole(x: &JsValue, max: f64, max_text: &str, what: &str) -> Result<u64, Strin
 }
 
 /// A list of strings; a single string counts as a list of one.
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn string_list(v: &JsValue, key: &str, what: &str) -> Result<Vec<String>, String> {
     let x = get(v, key);
     if absent(&x) {
@@ -219,6 +237,7 @@ fn string_list(v: &JsValue, key: &str, what: &str) -> Result<Vec<String>, String
         .collect()
 }
 
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn read_filter(v: &JsValue) -> Result<FilterSpec, String> {
     const KEYS: &[&str] = &[
         "services",
@@ -250,6 +269,7 @@ fn read_filter(v: &JsValue) -> Result<FilterSpec, String> {
 }
 
 /// `(name, maskHostBits)` from a source options object.
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn read_source_options(v: &JsValue, default_name: &str) -> Result<(String, bool), String> {
     if !object_keys(v, "options", &["name", "maskHostBits"])? {
         return Ok((default_name.into(), false));
@@ -260,6 +280,7 @@ fn read_source_options(v: &JsValue, default_name: &str) -> Result<(String, bool)
     ))
 }
 
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn read_export_options(v: &JsValue) -> Result<ipfence_exporters::Options, String> {
     const KEYS: &[&str] = &[
         "name",
@@ -316,6 +337,7 @@ fn read_export_options(v: &JsValue) -> Result<ipfence_exporters::Options, String
     Ok(o)
 }
 
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn strings_of(ips: &JsValue) -> Result<Vec<String>, String> {
     if !Array::is_array(ips) {
         return Err(format!(
@@ -499,6 +521,7 @@ impl IpFence {
     }
 }
 
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn source(
     text: &str,
     format: Format,
@@ -571,6 +594,7 @@ impl IpFence {
 
     /// `"aws"`, `"cloudfront"` or `"text"`: what `fromSource` would read `text` as.
     #[wasm_bindgen(js_name = detectFormat)]
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn detect_format(text: &str) -> String {
         ipfence_core::source::detect(text.as_bytes())
             .name()
@@ -586,6 +610,7 @@ impl IpFence {
     }
 
     /// A new allowlist with what `filter` selects from this one.
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn select(&self, filter: FilterArg) -> Result<IpFence, JsError> {
         let spec = read_filter(&filter.into()).map_err(err)?;
         self.inner.select(&spec).map(IpFence::new).map_err(err)
@@ -633,6 +658,13 @@ impl IpFence {
             return self.contains_v6(&a.to_vec());
         }
         batch(&ips, |ips| self.inner.contains_many(ips))
+    }
+
+    /// Tests only: panics, as a bug would (`wasm/tests/panic.test.js` checks what JS
+    /// gets).
+    #[wasm_bindgen(js_name = __panicForTest, skip_typescript)]
+    pub fn panic_for_test() {
+        panic!("ipfence-wasm: the test panic");
     }
 
     /// Fast path: the scratch buffer's address in wasm memory (`wasm/js/fast.js`).
@@ -764,6 +796,7 @@ impl IpFence {
         )
     }
 
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     fn export_from(
         &self,
         format: &str,
@@ -782,6 +815,7 @@ impl IpFence {
 
     /// What changed from this version (the older) to `newer`.
     #[wasm_bindgen(unchecked_return_type = "Diff")]
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn diff(&self, newer: &IpFence) -> Result<JsValue, JsError> {
         from_json(&self.inner.diff_json(&newer.inner))
     }
@@ -794,12 +828,14 @@ impl IpFence {
 
     /// Which data this is (sources with createDate and syncToken, filter, counts).
     #[wasm_bindgen(unchecked_return_type = "Info")]
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn info(&self) -> Result<JsValue, JsError> {
         from_json(&self.inner.info_json())
     }
 
     /// The services, regions and border groups present, sorted.
     #[wasm_bindgen(unchecked_return_type = "Names")]
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn names(&self) -> Result<JsValue, JsError> {
         from_json(&self.inner.names_json())
     }
