@@ -32,14 +32,16 @@ pub fn parse_addr(s: &str) -> Result<IpAddr, String> {
 /// An address, or `None`: the one-pass readers answer the usual forms (checked against
 /// std's parser by the property tests below), std's parser the rest.
 fn read_addr(s: &str) -> Option<IpAddr> {
-    if let Some(v4) = parse_v4_fast(s.as_bytes()) {
-        return Some(IpAddr::V4(v4));
-    }
-    // Skip the IPv4 attempt of the general parser for what can only be IPv6.
-    if s.as_bytes().contains(&b':') {
-        return parse_v6_fast(s.as_bytes())
+    let b = s.as_bytes();
+    // IPv6 has a `:` within its first five bytes (a group is at most four digits), IPv4
+    // none: each text goes to one reader, without scanning it for the other.
+    if b.iter().take(5).any(|&c| c == b':') {
+        return parse_v6_fast(b)
             .or_else(|| s.parse::<Ipv6Addr>().ok())
             .map(IpAddr::V6);
+    }
+    if let Some(v4) = parse_v4_fast(b) {
+        return Some(IpAddr::V4(v4));
     }
     s.parse::<IpAddr>().ok()
 }
@@ -163,6 +165,26 @@ fn parse_v4_prefix_fast(s: &[u8]) -> Option<(Ipv4Addr, u8)> {
 /// at least one zero group, no embedded IPv4. `None` for anything else, which the
 /// general parser then reads, so this only has to agree with it on what it accepts
 /// (a property test checks that).
+/// The value of each hex digit byte, 0xff for any other byte: a table read instead of
+/// the range tests of `to_digit`, whose branches mispredict on random digits and letters.
+// Evaluated at compile time: an out-of-range index would fail the build, not panic.
+#[allow(clippy::indexing_slicing)]
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 fn parse_v6_fast(s: &[u8]) -> Option<Ipv6Addr> {
     let mut groups = [0u16; 8];
     let mut n = 0;
@@ -176,11 +198,15 @@ fn parse_v6_fast(s: &[u8]) -> Option<Ipv6Addr> {
     while i < s.len() {
         let mut v = 0u16;
         let mut digits = 0;
-        while let Some(h) = s.get(i).and_then(|&b| char::from(b).to_digit(16)) {
+        while let Some(h) = s
+            .get(i)
+            .and_then(|&b| HEX.get(usize::from(b)))
+            .filter(|&&h| h < 16)
+        {
             if digits == 4 {
                 return None;
             }
-            v = (v << 4) | u16::try_from(h).ok()?;
+            v = (v << 4) | u16::from(*h);
             digits += 1;
             i += 1;
         }
