@@ -38,7 +38,6 @@ pub use fence::{Fence, FilterSpec};
 use ipfence_core::source::Format;
 use ipfence_core::Family;
 use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use ipfence_core::Match;
@@ -410,8 +409,9 @@ struct JsCache {
     keys: OnceCell<[JsValue; 5]>,
     /// Tag strings by (address, length): they are slices of the fence's immutable blob,
     /// so the address names one string for the fence's life. At most the blob's
-    /// distinct strings (a few hundred for AWS).
-    tags: RefCell<HashMap<(usize, usize), JsValue>>,
+    /// distinct strings (a few hundred for AWS), sorted by key: a binary search, and
+    /// less code in the `.wasm` than a hash map (its hasher and table).
+    tags: RefCell<Vec<((usize, usize), JsValue)>>,
     /// Result objects by prefix id ([`fast::id`]) minus one.
     results: RefCell<Vec<JsValue>>,
 }
@@ -432,11 +432,15 @@ impl JsCache {
 
     fn tag(&self, s: &str) -> JsValue {
         let key = (s.as_ptr() as usize, s.len());
-        self.tags
-            .borrow_mut()
-            .entry(key)
-            .or_insert_with(|| JsValue::from_str(s))
-            .clone()
+        let mut tags = self.tags.borrow_mut();
+        match tags.binary_search_by_key(&key, |(k, _)| *k) {
+            Ok(i) => tags.get(i).map_or(JsValue::UNDEFINED, |(_, v)| v.clone()),
+            Err(i) => {
+                let v = JsValue::from_str(s);
+                tags.insert(i, (key, v.clone()));
+                v
+            }
+        }
     }
 
     /// The result object for prefix id `id` (`null` for 0), built from `m` the first
