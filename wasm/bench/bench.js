@@ -96,8 +96,18 @@ function native(group, name) {
 
 const fmt = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(1)} ns`);
 const rows = [];
-function row(what, ns, nativeNs) {
-  rows.push({ what, wasm: fmt(ns), native: nativeNs ? fmt(nativeNs) : '-', ratio: nativeNs ? (ns / nativeNs).toFixed(1) + 'x' : '-' });
+// `textNs`: for rows that take strings, the native figure that parses the text too
+// (criterion's ipfence_contains_from_text: parse_addr, then contains).
+function row(what, ns, nativeNs, textNs) {
+  const ratio = (d) => (d ? (ns / d).toFixed(1) + 'x' : '-');
+  rows.push({
+    what,
+    wasm: fmt(ns),
+    native: nativeNs ? fmt(nativeNs) : '-',
+    ratio: ratio(nativeNs),
+    'native from text': textNs ? fmt(textNs) : '-',
+    'ratio (text)': ratio(textNs),
+  });
 }
 
 // Start-up.
@@ -111,11 +121,12 @@ row('fromAwsJson, full file (median)', time(() => IpFence.fromAwsJson(awsText).f
 
 const f = IpFence.fromBlob(blob);
 for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
-  row(`contains ${fam}, per call`, time(() => { for (const q of qs) f.contains(q); }, BATCH), native(`lookup_${fam}`, 'ipfence_contains'));
-  row(`lookup ${fam}, per call`, time(() => { for (const q of qs) f.lookup(q); }, BATCH), native(`lookup_${fam}`, 'ipfence_lookup'));
+  const text = native(`lookup_${fam}`, 'ipfence_contains_from_text');
+  row(`contains ${fam}, per call`, time(() => { for (const q of qs) f.contains(q); }, BATCH), native(`lookup_${fam}`, 'ipfence_contains'), text);
+  row(`lookup ${fam}, per call`, time(() => { for (const q of qs) f.lookup(q); }, BATCH), native(`lookup_${fam}`, 'ipfence_lookup'), text);
   row(`lookup ${fam}, per call, first of each prefix (new fence)`, coldLookup(qs), native(`lookup_${fam}`, 'ipfence_lookup'));
-  row(`containsMany ${fam}, per address`, time(() => f.containsMany(qs), BATCH), native(`lookup_${fam}`, 'ipfence_contains'));
-  row(`lookupMany ${fam}, per address`, time(() => f.lookupMany(qs), BATCH), native(`lookup_${fam}`, 'ipfence_lookup'));
+  row(`containsMany ${fam}, per address`, time(() => f.containsMany(qs), BATCH), native(`lookup_${fam}`, 'ipfence_contains'), text);
+  row(`lookupMany ${fam}, per address`, time(() => f.lookupMany(qs), BATCH), native(`lookup_${fam}`, 'ipfence_lookup'), text);
   // Binary batches: a Uint32Array of IPv4 numbers or 16-byte IPv6 records, no strings.
   const packed = fam === 'v4' ? u.pack(qs).v4 : u.pack(qs).v6;
   row(`containsMany ${fam} (${packed.constructor.name}), per address`, time(() => f.containsMany(packed), BATCH), native(`lookup_${fam}`, 'ipfence_contains'));
@@ -124,5 +135,5 @@ for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
 f.free();
 
 console.log(`node ${process.version}; .wasm ${fs.statSync(path.join(u.WASM, 'pkg', 'node', 'ipfence_wasm_bg.wasm')).size} bytes`);
-console.log('native: criterion medians from target/criterion (benches/lookup.rs; addresses already parsed, no strings)');
+console.log('native: criterion medians from target/criterion (benches/lookup.rs; addresses already parsed, no strings); native from text: the same parsing the address text first (ipfence_contains_from_text)');
 console.table(rows);
