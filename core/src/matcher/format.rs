@@ -136,7 +136,7 @@ pub(crate) struct Layout {
     pub(crate) n_strings: usize,
     /// A copy of every string, UTF-8 checked once here, so that reading a tag costs
     /// one indexed load, not a UTF-8 check per lookup. A few KB for a real list.
-    pub(crate) strings: Box<[Box<str>]>,
+    pub(crate) strings: Vec<Box<str>>,
     pub(crate) sources: usize,
     pub(crate) n_sources: usize,
     pub(crate) tags: usize,
@@ -146,6 +146,35 @@ pub(crate) struct Layout {
     pub(crate) v4: Fam,
     pub(crate) v6: Fam,
 }
+
+impl Fam {
+    const EMPTY: Fam = Fam {
+        s: 0,
+        prefixes: 0,
+        n_prefixes: 0,
+        direct: 0,
+        narrow: false,
+        nodes: 0,
+        n_nodes: 0,
+        leaves: 0,
+        n_leaves: 0,
+    };
+}
+
+/// A layout of nothing, for a reference that must exist (see `Match`).
+pub(crate) static EMPTY: Layout = Layout {
+    total: 0,
+    n_strings: 0,
+    strings: Vec::new(),
+    sources: 0,
+    n_sources: 0,
+    tags: 0,
+    n_tags: 0,
+    tag_list: 0,
+    n_tag_list: 0,
+    v4: Fam::EMPTY,
+    v6: Fam::EMPTY,
+};
 
 /// Bytes per prefix record for an address type.
 pub(crate) const fn prefix_record<A: Addr>() -> usize {
@@ -414,7 +443,7 @@ impl Layout {
                 format!("strings end at {prev}, data is {} bytes", sd.len),
             ));
         }
-        lay.strings = strings.into_boxed_slice();
+        lay.strings = strings;
         let sym = |at: usize, optional: bool, what: &str| -> Result<(), Error> {
             let v = u32_at(b, at);
             if (v as usize) < lay.n_strings || (optional && v == NONE) {

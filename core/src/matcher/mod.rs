@@ -49,8 +49,8 @@ use ipnet::IpNet;
 
 use addr::{Addr, STRIDE};
 use format::{
-    prefix_record, u16_at, u32_at, u64_at, u8_at, widen, Fam, Layout, BASE0, BASE1, LEAF, LEAFVEC,
-    LRANKS, NODE, NONE, VRANKS,
+    prefix_record, u16_at, u32_at, u64_at, u8_at, widen, Fam, Layout, BASE0, BASE1, EMPTY, LEAF,
+    LEAFVEC, LRANKS, NODE, NONE, VRANKS,
 };
 
 use crate::{Error, Ranges, SourceInfo, Tags};
@@ -71,12 +71,18 @@ pub struct Matcher<B = Vec<u8>> {
 /// address, with every tag set published for it.
 #[derive(Clone, Copy)]
 pub struct Match<'a> {
-    bytes: &'a [u8],
-    lay: &'a Layout,
-    v6: bool,
-    /// 1 + the prefix index: the zero niche makes `Option<Match>` free to build.
+    // Always `Some`: `Option` only spends the references' null niches, so that
+    // `Option<Match>` has one niche left, `value`'s zero, which is what a miss already
+    // is: a lookup builds its answer without a branch on hit or miss.
+    bytes: Option<&'a [u8]>,
+    lay: Option<&'a Layout>,
+    /// 1 + the prefix index, with [`V6`] set for IPv6 (not a `bool` field, whose
+    /// niche the compiler would prefer).
     value: NonZeroU32,
 }
+
+/// The bit of [`Match::value`] that says IPv6 (prefix indices are below 2^31).
+const V6: u32 = 1 << 31;
 
 impl Matcher<Vec<u8>> {
     /// Compiles every entry of `ranges` (filter first to compile a subset).
@@ -133,9 +139,10 @@ impl<'a> Matcher<&'a [u8]> {
     }
 }
 
-/// The `Match::value` of prefix index `idx` (below 2^31, validated: `idx + 1` fits).
-fn value_of(idx: u32) -> NonZeroU32 {
-    NonZeroU32::MIN.saturating_add(idx)
+/// The `Match::value` of prefix index `idx` (below 2^31 - 1, validated: `idx + 1`
+/// fits beside the flag).
+fn value_of(v6: bool, idx: u32) -> NonZeroU32 {
+    NonZeroU32::MIN.saturating_add(idx) | (u32::from(v6) << 31)
 }
 
 /// `n` records of `N` bytes from `at` (validated: in bounds; empty if not).
@@ -235,10 +242,9 @@ impl<B: AsRef<[u8]>> Matcher<B> {
     fn hit(&self, v6: bool, value: u32) -> Option<Match<'_>> {
         // No branch on a miss: `None` is the zero niche of `value`.
         NonZeroU32::new(value).map(|value| Match {
-            bytes: self.bytes.as_ref(),
-            lay: &self.lay,
-            v6,
-            value,
+            bytes: Some(self.bytes.as_ref()),
+            lay: Some(&self.lay),
+            value: value | (u32::from(v6) << 31),
         })
     }
 
@@ -331,10 +337,9 @@ impl<B: AsRef<[u8]>> Matcher<B> {
         ] {
             for idx in 0..n {
                 let m = Match {
-                    bytes: self.as_bytes(),
-                    lay: &self.lay,
-                    v6,
-                    value: value_of(idx as u32),
+                    bytes: Some(self.as_bytes()),
+                    lay: Some(&self.lay),
+                    value: value_of(v6, idx as u32),
                 };
                 let p = m.prefix();
                 for t in m.entries() {
@@ -364,10 +369,9 @@ impl<B: AsRef<[u8]>> Matcher<B> {
             Some(_) => return None,
         };
         Some(Match {
-            bytes: self.as_bytes(),
-            lay: &self.lay,
-            v6,
-            value: value_of(u32::try_from(idx).ok()?),
+            bytes: Some(self.as_bytes()),
+            lay: Some(&self.lay),
+            value: value_of(v6, u32::try_from(idx).ok()?),
         })
     }
 }
@@ -392,28 +396,28 @@ fn string(l: &Layout, sym: u32) -> &str {
 impl<'a> Match<'a> {
     /// The prefix index.
     fn idx(&self) -> u32 {
-        self.value.get() - 1
+        (self.value.get() & !V6) - 1
     }
 
+    fn v6(&self) -> bool {
+        self.value.get() & V6 != 0
+    }
+
+    /// The blob and its layout (always there: see the fields).
+    fn parts(&self) -> (&'a [u8], &'a Layout) {
+        (self.bytes.unwrap_or_default(), self.lay.unwrap_or(&EMPTY))
+    }
+
+    /// The offset of the prefix record and the address size in it.
     fn record(&self) -> (usize, usize) {
-        if self.v6 {
+        let (_, l) = self.parts();
+        let i = self.idx() as usize;
+        if self.v6() {
             let r = prefix_record::<u128>();
-            (
-                self.lay
-                    .v6
-                    .prefixes
-                    .wrapping_add(r.wrapping_mul(self.idx() as usize)),
-                16,
-            )
+            (l.v6.prefixes.wrapping_add(r.wrapping_mul(i)), 16)
         } else {
             let r = prefix_record::<u32>();
-            (
-                self.lay
-                    .v4
-                    .prefixes
-                    .wrapping_add(r.wrapping_mul(self.idx() as usize)),
-                4,
-            )
+            (l.v4.prefixes.wrapping_add(r.wrapping_mul(i)), 4)
         }
     }
 
@@ -437,7 +441,11 @@ impl<'a> Match<'a> {
     /// ```
     #[inline]
     pub fn index(&self) -> usize {
-        let base = if self.v6 { self.lay.v4.n_prefixes } else { 0 };
+        let base = if self.v6() {
+            self.parts().1.v4.n_prefixes
+        } else {
+            0
+        };
         base + self.idx() as usize
     }
 
@@ -445,20 +453,21 @@ impl<'a> Match<'a> {
     #[inline]
     pub fn prefix(&self) -> IpNet {
         let (at, n) = self.record();
-        let len = u8_at(self.bytes, at + n + 10);
-        if self.v6 {
-            u128::read(self.bytes, at).unwrap_or(0).to_net(len)
+        let (b, _) = self.parts();
+        let len = u8_at(b, at.wrapping_add(n + 10));
+        if self.v6() {
+            u128::read(b, at).unwrap_or(0).to_net(len)
         } else {
-            u32::read(self.bytes, at).unwrap_or(0).to_net(len)
+            u32::read(b, at).unwrap_or(0).to_net(len)
         }
     }
 
     /// Every tag set published for exactly this prefix, in published order, each once.
     pub fn entries(&self) -> impl Iterator<Item = Tags<'a>> + 'a {
         let (at, n) = self.record();
-        let start = u32_at(self.bytes, at + n) as usize;
-        let count = usize::from(u16_at(self.bytes, at + n + 8));
-        let (b, l) = (self.bytes, self.lay);
+        let (b, l) = self.parts();
+        let start = u32_at(b, at.wrapping_add(n)) as usize;
+        let count = usize::from(u16_at(b, at.wrapping_add(n + 8)));
         (start..start.saturating_add(count)).map(move |i| {
             let t = u32_at(b, l.tag_list.wrapping_add(i.wrapping_mul(4))) as usize;
             let at = l.tags.wrapping_add(t.wrapping_mul(16));
@@ -479,10 +488,10 @@ impl<'a> Match<'a> {
     /// The next shorter published prefix containing this one.
     fn parent(&self) -> Option<Match<'a>> {
         let (at, n) = self.record();
-        let p = u32_at(self.bytes, at + n + 4);
+        let p = u32_at(self.parts().0, at.wrapping_add(n + 4));
         // Validation guarantees parent < idx, so a chain of parents always ends.
         (p != NONE && p < self.idx()).then_some(Match {
-            value: value_of(p),
+            value: value_of(self.v6(), p),
             ..*self
         })
     }
