@@ -46,7 +46,8 @@ impl Addr for u32 {
     }
     #[inline(always)]
     fn skip(self, s: u32) -> Self {
-        self.checked_shl(s).unwrap_or(0)
+        // `s <= 24`: no shift by the width.
+        self.wrapping_shl(s)
     }
     #[inline(always)]
     fn head(self) -> usize {
@@ -58,8 +59,9 @@ impl Addr for u32 {
     }
     #[inline(always)]
     fn top(self, s: u32) -> usize {
-        // `checked_shr` gives `None` for s == 0 (shift by 32): the single slot 0.
-        self.checked_shr(32u32.wrapping_sub(s)).unwrap_or(0) as usize
+        // Two shifts, so that s == 0 (a shift by the width) gives the single slot 0
+        // without a compare.
+        ((self >> 1) >> (31u32.wrapping_sub(s) & 31)) as usize
     }
     #[inline(always)]
     fn read(b: &[u8], at: usize) -> Option<Self> {
@@ -91,7 +93,8 @@ impl Addr for u128 {
     }
     #[inline(always)]
     fn skip(self, s: u32) -> Self {
-        self.checked_shl(s).unwrap_or(0)
+        // `s <= 24`: no shift by the width.
+        self.wrapping_shl(s)
     }
     #[inline(always)]
     fn head(self) -> usize {
@@ -104,10 +107,8 @@ impl Addr for u128 {
     }
     #[inline(always)]
     fn top(self, s: u32) -> usize {
-        // `s <= 24`: only the high word holds the top bits.
-        ((self >> 64) as u64)
-            .checked_shr(64u32.wrapping_sub(s))
-            .unwrap_or(0) as usize
+        // `s <= 24`: only the high word holds the top bits; two shifts as for `u32`.
+        ((((self >> 64) as u64) >> 1) >> (63u32.wrapping_sub(s) & 63)) as usize
     }
     #[inline(always)]
     fn read(b: &[u8], at: usize) -> Option<Self> {
