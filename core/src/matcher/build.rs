@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use ipnet::IpNet;
 
 use super::addr::{Addr, SLOTS, STRIDE};
-use super::format::{self, LEAF, MAX_DIRECT_BITS, NONE};
+use super::format::{self, has, Bits, LEAF, MAX_DIRECT_BITS, NONE};
 use crate::{Error, Ranges};
 
 /// Direct-table bits for a family of `n` prefixes when the caller does not choose: a
@@ -272,18 +272,10 @@ struct Node {
     base0: u32,
 }
 
-/// One bit per slot of a node, slot `c` at bit `c % 64` of word `c / 64`.
-type Bits = [u64; SLOTS / 64];
-
 fn set(bits: &mut Bits, c: usize) {
     if let Some(w) = bits.get_mut(c / 64) {
         *w |= 1u64 << (c % 64);
     }
-}
-
-fn has(bits: &Bits, c: usize) -> bool {
-    bits.get(c / 64)
-        .is_some_and(|w| w & (1u64 << (c % 64)) != 0)
 }
 
 struct Trie {

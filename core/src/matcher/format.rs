@@ -72,8 +72,17 @@ pub(crate) const LRANKS: usize = 68;
 pub(crate) const BASE1: usize = 72;
 pub(crate) const BASE0: usize = 76;
 
+/// One bit per slot of a node, slot `c` at bit `c % 64` of word `c / 64`.
+pub(crate) type Bits = [u64; SLOTS / 64];
+
+/// Whether slot `c`'s bit is set.
+pub(crate) fn has(bits: &Bits, c: usize) -> bool {
+    bits.get(c / 64)
+        .is_some_and(|w| w & (1u64 << (c % 64)) != 0)
+}
+
 /// The stored ranks of a node bitmap: the set bits in the words before each word.
-pub(crate) fn ranks(bits: &[u64; 4]) -> [u8; 4] {
+pub(crate) fn ranks(bits: &Bits) -> [u8; 4] {
     let mut out = [0u8; 4];
     let mut sum = 0u32;
     for (r, w) in out.iter_mut().zip(bits) {
@@ -85,7 +94,7 @@ pub(crate) fn ranks(bits: &[u64; 4]) -> [u8; 4] {
 }
 
 /// A node bitmap read back.
-fn bits_at(b: &[u8], at: usize) -> [u64; 4] {
+fn bits_at(b: &[u8], at: usize) -> Bits {
     [0, 1, 2, 3].map(|w| u64_at(b, at + 8 * w))
 }
 /// A narrow (u16) DIRECT entry as the u32 one: the flag moves from bit 15 to bit 31.
@@ -133,7 +142,6 @@ pub(crate) struct Fam {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Layout {
     pub(crate) total: usize,
-    pub(crate) n_strings: usize,
     /// A copy of every string, UTF-8 checked once here, so that reading a tag costs
     /// one indexed load, not a UTF-8 check per lookup. A few KB for a real list.
     pub(crate) strings: Vec<Box<str>>,
@@ -164,7 +172,6 @@ impl Fam {
 /// A layout of nothing, for a reference that must exist (see `Match`).
 pub(crate) static EMPTY: Layout = Layout {
     total: 0,
-    n_strings: 0,
     strings: Vec::new(),
     sources: 0,
     n_sources: 0,
@@ -408,9 +415,8 @@ impl Layout {
                 String::from("string offsets are empty (need at least one)"),
             ));
         }
-        lay.n_strings = n_off - 1;
         let mut prev = 0usize;
-        let mut strings = Vec::with_capacity(lay.n_strings);
+        let mut strings = Vec::with_capacity(n_off - 1);
         for i in 0..n_off {
             let at = so.off + 4 * i;
             let o = u32_at(b, at) as usize;
@@ -446,12 +452,12 @@ impl Layout {
         lay.strings = strings;
         let sym = |at: usize, optional: bool, what: &str| -> Result<(), Error> {
             let v = u32_at(b, at);
-            if (v as usize) < lay.n_strings || (optional && v == NONE) {
+            if (v as usize) < lay.strings.len() || (optional && v == NONE) {
                 Ok(())
             } else {
                 Err(err(
                     at,
-                    format!("{what} is string {v}, only {} strings", lay.n_strings),
+                    format!("{what} is string {v}, only {} strings", lay.strings.len()),
                 ))
             }
         };
@@ -623,7 +629,7 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
                 format!("node {i}: stored ranks do not match its bitmaps"),
             ));
         }
-        let count = |bits: &[u64; 4]| bits.iter().map(|w| w.count_ones() as usize).sum::<usize>();
+        let count = |bits: &Bits| bits.iter().map(|w| w.count_ones() as usize).sum::<usize>();
         let children = count(&vector);
         let off = match off_of.get(i) {
             Some(&o) if o != u8::MAX => u32::from(o),
@@ -647,16 +653,9 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
             }
         }
         // Every leaf slot must have a run start at or before it.
-        let first = |bits: &[u64; 4], one: bool| {
-            (0..SLOTS)
-                .find(|&c| {
-                    bits.get(c / 64)
-                        .is_some_and(|w| (w >> (c % 64)) & 1 == u64::from(one))
-                })
-                .unwrap_or(SLOTS)
-        };
-        let first_leaf = first(&vector, false);
-        if first_leaf < SLOTS && first(&leafvec, true) > first_leaf {
+        let first_leaf = (0..SLOTS).find(|&c| !has(&vector, c));
+        let first_run = (0..SLOTS).find(|&c| has(&leafvec, c));
+        if let Some(first_leaf) = first_leaf.filter(|&l| first_run.is_none_or(|r| r > l)) {
             return Err(err(
                 at + LEAFVEC,
                 format!("node {i}: leaf slot {first_leaf} has no leaf"),

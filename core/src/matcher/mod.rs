@@ -142,7 +142,13 @@ impl<'a> Matcher<&'a [u8]> {
 /// The `Match::value` of prefix index `idx` (below 2^31 - 1, validated: `idx + 1`
 /// fits beside the flag).
 fn value_of(v6: bool, idx: u32) -> NonZeroU32 {
-    NonZeroU32::MIN.saturating_add(idx) | (u32::from(v6) << 31)
+    flagged(v6, NonZeroU32::MIN.saturating_add(idx))
+}
+
+/// `value` with [`V6`] set for IPv6.
+#[inline(always)]
+fn flagged(v6: bool, value: NonZeroU32) -> NonZeroU32 {
+    value | if v6 { V6 } else { 0 }
 }
 
 /// `n` records of `N` bytes from `at` (validated: in bounds; empty if not).
@@ -238,14 +244,20 @@ impl<B: AsRef<[u8]>> Matcher<B> {
         }
     }
 
+    /// The match of [`Match::value`] `value`.
+    #[inline(always)]
+    fn match_of(&self, value: NonZeroU32) -> Match<'_> {
+        Match {
+            bytes: Some(self.bytes.as_ref()),
+            lay: Some(&self.lay),
+            value,
+        }
+    }
+
     #[inline(always)]
     fn hit(&self, v6: bool, value: u32) -> Option<Match<'_>> {
         // No branch on a miss: `None` is the zero niche of `value`.
-        NonZeroU32::new(value).map(|value| Match {
-            bytes: Some(self.bytes.as_ref()),
-            lay: Some(&self.lay),
-            value: value | (u32::from(v6) << 31),
-        })
+        NonZeroU32::new(value).map(|value| self.match_of(flagged(v6, value)))
     }
 
     /// Whether a published prefix contains `ip`. An IPv4-mapped IPv6 address
@@ -331,20 +343,10 @@ impl<B: AsRef<[u8]>> Matcher<B> {
     pub fn to_ranges(&self) -> Ranges {
         let mut r = Ranges::new();
         r.sources = self.sources();
-        for (v6, n) in [
-            (false, self.lay.v4.n_prefixes),
-            (true, self.lay.v6.n_prefixes),
-        ] {
-            for idx in 0..n {
-                let m = Match {
-                    bytes: Some(self.as_bytes()),
-                    lay: Some(&self.lay),
-                    value: value_of(v6, idx as u32),
-                };
-                let p = m.prefix();
-                for t in m.entries() {
-                    r.push(p, t);
-                }
+        for m in (0..self.prefix_count()).filter_map(|i| self.prefix_at(i)) {
+            let p = m.prefix();
+            for t in m.entries() {
+                r.push(p, t);
             }
         }
         r
@@ -368,11 +370,7 @@ impl<B: AsRef<[u8]>> Matcher<B> {
             Some(i) if i < self.lay.v6.n_prefixes => (true, i),
             Some(_) => return None,
         };
-        Some(Match {
-            bytes: Some(self.as_bytes()),
-            lay: Some(&self.lay),
-            value: value_of(v6, u32::try_from(idx).ok()?),
-        })
+        Some(self.match_of(value_of(v6, u32::try_from(idx).ok()?)))
     }
 }
 
