@@ -49,62 +49,66 @@ function __ipfV4(s) {
 /** The four 32-bit words (most significant first) of the last address `__ipfV6` read. */
 const __ipfW = new Uint32Array(4);
 const __ipfG = new Uint32Array(8);
+/** Hex digit values by character code (-1: not a hex digit). */
+const __ipfHex = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) __ipfHex[48 + c] = c;
+for (let c = 0; c < 6; c++) __ipfHex[97 + c] = __ipfHex[65 + c] = 10 + c;
 
 /**
  * Reads plain IPv6 (hex groups of one to four digits, at most one `::` standing for at
  * least one zero group, no IPv4 tail) into `__ipfW`; false for anything else, which then
  * takes the scratch path. Accepts what the Rust reader (wasm/src/fast.rs `v6_text`)
- * accepts: tests check it.
+ * accepts: tests check it. One pass, digits from a table: about 2x faster than a loop
+ * per group with range tests (scripts/bench-wasm, IPv6 per-call rows).
  */
 function __ipfV6(s) {
   const len = s.length;
   if (len < 2 || len > 39) return false;
   const g = __ipfG;
-  let n = 0;
-  let gap = -1;
+  const hex = __ipfHex;
+  let n = 0; // groups read
+  let gap = -1; // groups before `::`, or -1
+  let gapEnd = -1; // index of the second colon of `::`
+  let v = 0;
+  let d = 0; // digits of the group being read
   let i = 0;
-  if (s.charCodeAt(0) === 58 && s.charCodeAt(1) === 58) {
-    if (len === 2) {
-      __ipfW.fill(0);
-      return true;
-    }
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return false;
     gap = 0;
+    gapEnd = 1;
     i = 2;
   }
-  for (;;) {
-    let v = 0;
-    let digits = 0;
-    while (i < len) {
-      const c = s.charCodeAt(i);
-      let h;
-      if (c >= 48 && c <= 57) h = c - 48;
-      else if (c >= 97 && c <= 102) h = c - 87;
-      else if (c >= 65 && c <= 70) h = c - 55;
-      else break;
-      if (digits === 4) return false;
+  for (; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 58) {
+      if (d !== 0) {
+        if (n === 8) return false;
+        g[n++] = v;
+        v = 0;
+        d = 0;
+      } else {
+        // A colon right after a colon: `::` (only one, and not `:::`).
+        if (gap >= 0) return false;
+        gap = n;
+        gapEnd = i;
+      }
+    } else {
+      const h = c < 128 ? hex[c] : -1;
+      if (h < 0 || d === 4) return false;
       v = (v << 4) | h;
-      digits++;
-      i++;
+      d++;
     }
-    if (digits === 0 || n === 8) return false;
+  }
+  if (d !== 0) {
+    if (n === 8) return false;
     g[n++] = v;
-    if (i === len) break;
-    if (s.charCodeAt(i) !== 58) return false;
-    i++;
-    if (i < len && s.charCodeAt(i) === 58) {
-      if (gap >= 0) return false;
-      gap = n;
-      i++;
-      if (i === len) break;
-    } else if (i === len) {
-      return false;
-    }
+  } else if (gapEnd !== len - 1) {
+    return false; // ends in a single colon
   }
   if (gap < 0) {
     if (n !== 8) return false;
   } else {
     if (n === 8) return false;
-    // Move the groups after `::` to the end and zero the ones it stands for.
     const tail = n - gap;
     for (let k = 1; k <= tail; k++) g[8 - k] = g[n - k];
     for (let k = gap; k < 8 - tail; k++) g[k] = 0;

@@ -116,9 +116,13 @@ test('the JS address readers of the fast path agree with the Rust parser (random
     }
     v6s.push(next() % 4 ? b : `2600:1f18::${b}`);
   }
+  // The IPv6 reader's edges: where `::` stands, how many groups, trailing colons.
+  const edges = ['::', '::1', '1::', ':1', '1:', ':::', '1:::2', '1::2:', '1::2::', '::1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:8::', '::1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8',
+    '1:2:3:4::5:6:7', '12345::', 'fFfF::AbCd', '2600:1f18:0:0:0:0:0:1', '2600:1f18::', ':', 'g::1'];
   let ok = 0;
   let ok6 = 0;
-  for (const s of v4s.concat(v6s)) {
+  for (const s of v4s.concat(v6s, edges)) {
     const fast = answer(() => f.contains(s));
     assert.deepEqual(fast, answer(() => f.__containsSlow(s)), s);
     const m = answer(() => f.lookup(s));
