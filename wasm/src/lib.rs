@@ -38,7 +38,7 @@ pub use fence::{Fence, FilterSpec};
 use ipfence_core::source::Format;
 use ipfence_core::Family;
 use std::cell::{OnceCell, RefCell};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipfence_core::Match;
 use js_sys::{Array, Object, Reflect, JSON};
@@ -512,7 +512,13 @@ impl IpFence {
 
     /// The prefix id of `ip`'s longest match (0: none).
     fn id(&self, ip: IpAddr) -> u32 {
-        fast::id(self.inner.matcher().lookup(ip))
+        fast::id(fast::lookup(self.inner.matcher(), ip))
+    }
+
+    /// [`IpFence::id`] of an IPv4 address as a number.
+    #[inline(always)]
+    fn id_v4(&self, ip: u32) -> u32 {
+        fast::id(self.inner.matcher().lookup_v4(Ipv4Addr::from(ip)))
     }
 
     /// The result object of prefix id `id` (`null` for 0).
@@ -701,9 +707,7 @@ impl IpFence {
     /// dotted quads itself).
     #[wasm_bindgen(js_name = __containsV4One, skip_typescript)]
     pub fn contains_v4_one(&self, ip: u32) -> bool {
-        self.inner
-            .matcher()
-            .contains_v4(std::net::Ipv4Addr::from(ip))
+        self.inner.matcher().contains_v4(Ipv4Addr::from(ip))
     }
 
     /// Fast path: `contains` of one IPv6 address as four 32-bit words, most
@@ -724,7 +728,7 @@ impl IpFence {
     /// Fast path: the prefix id of one IPv4 address as a number (0: no match).
     #[wasm_bindgen(js_name = __lookupV4One, skip_typescript)]
     pub fn lookup_v4_one(&self, ip: u32) -> u32 {
-        self.id(fast::v4_from_u32(ip))
+        self.id(IpAddr::V4(Ipv4Addr::from(ip)))
     }
 
     /// Fast path: the result object of a prefix id from `__lookupAt` (`null` for 0).
@@ -738,7 +742,7 @@ impl IpFence {
     pub fn contains_v4(&self, ips: &[u32]) -> Vec<u8> {
         let m = self.inner.matcher();
         ips.iter()
-            .map(|&n| u8::from(m.contains(fast::v4_from_u32(n))))
+            .map(|&n| u8::from(m.contains_v4(Ipv4Addr::from(n))))
             .collect()
     }
 
@@ -749,7 +753,7 @@ impl IpFence {
         Ok(v6_chunks(ips)?
             .map(|b| {
                 fast::v6_from_bytes(b)
-                    .is_some_and(|ip| m.contains(ip))
+                    .is_some_and(|ip| fast::contains(m, ip))
                     .into()
             })
             .collect())
@@ -758,14 +762,15 @@ impl IpFence {
     /// Fast path: `lookupMany` of IPv4 addresses as numbers: prefix ids (0: none).
     #[wasm_bindgen(js_name = __lookupV4, skip_typescript)]
     pub fn lookup_v4(&self, ips: &[u32]) -> Vec<u32> {
-        ips.iter().map(|&n| self.id(fast::v4_from_u32(n))).collect()
+        ips.iter().map(|&n| self.id_v4(n)).collect()
     }
 
     /// Fast path: `lookupMany` of IPv6 addresses, 16 bytes each: prefix ids (0: none).
     #[wasm_bindgen(js_name = __lookupV6, skip_typescript)]
     pub fn lookup_v6(&self, ips: &[u8]) -> Result<Vec<u32>, JsError> {
+        let m = self.inner.matcher();
         Ok(v6_chunks(ips)?
-            .map(|b| fast::v6_from_bytes(b).map_or(0, |ip| self.id(ip)))
+            .map(|b| fast::v6_from_bytes(b).map_or(0, |ip| fast::id(fast::lookup(m, ip))))
             .collect())
     }
 
