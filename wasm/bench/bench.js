@@ -117,6 +117,8 @@ const firstNs = Number(process.hrtime.bigint() - t0);
 first.free();
 row(`fromBlob, first call (${blob.length} bytes)`, firstNs, null);
 row('fromBlob (median)', time(() => IpFence.fromBlob(blob).free(), 1, 51), native('compile', 'load_from_bytes') ? native('compile', 'load_from_bytes') * BATCH : null);
+const lite = require(path.join(u.WASM, 'pkg', 'lite', 'node'));
+row('fromBlob, lite module (median)', time(() => lite.IpFence.fromBlob(blob).free(), 1, 51), null);
 row('fromAwsJson, full file (median)', time(() => IpFence.fromAwsJson(awsText).free(), 1, 9), null);
 
 const f = IpFence.fromBlob(blob);

@@ -21,6 +21,9 @@
 //! # Crate features
 //! - `panic-hook` (default): a panic (a bug: none should happen on any input) is reported
 //!   on `console.error` with its message before the module traps.
+//! - `full` (default): the whole API. Without it the module has `fromBlob`, `select`,
+//!   the lookups, `toBlob` and `info` only (the package's `lite` entry point, for edge
+//!   workers that load a compiled blob).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // The crate is built at opt-level 3 for the lookup paths; the rarely called, large
@@ -28,6 +31,8 @@
 // (`#[optimize(size)]`, nightly: scripts/build-wasm sets RUSTC_BOOTSTRAP, as -Zbuild-std
 // needs). README "WebAssembly": sizes.
 #![cfg_attr(target_arch = "wasm32", feature(optimize_attribute))]
+// The lite build leaves the full API's helpers (source options, exports) unused.
+#![cfg_attr(not(feature = "full"), allow(dead_code, unused_imports))]
 
 mod fast;
 mod fence;
@@ -550,6 +555,7 @@ fn source(
 #[wasm_bindgen]
 impl IpFence {
     /// Parses AWS `ip-ranges.json` and keeps what `filter` selects.
+    #[cfg(feature = "full")]
     #[wasm_bindgen(js_name = fromAwsJson)]
     pub fn from_aws_json(
         text: &str,
@@ -561,6 +567,7 @@ impl IpFence {
 
     /// Parses the CloudFront list (`list-cloudfront-ips.json`) and keeps what `filter`
     /// selects.
+    #[cfg(feature = "full")]
     #[wasm_bindgen(js_name = fromCloudFrontJson)]
     pub fn from_cloudfront_json(
         text: &str,
@@ -577,6 +584,7 @@ impl IpFence {
     }
 
     /// Parses a CIDR list (one prefix or address per line, `#` comments).
+    #[cfg(feature = "full")]
     #[wasm_bindgen(js_name = fromText)]
     pub fn from_text(
         text: &str,
@@ -587,6 +595,7 @@ impl IpFence {
     }
 
     /// Detects the format (AWS JSON, CloudFront JSON or a CIDR list) and parses it.
+    #[cfg(feature = "full")]
     #[wasm_bindgen(js_name = fromSource)]
     pub fn from_source(
         text: &str,
@@ -603,6 +612,7 @@ impl IpFence {
     }
 
     /// `"aws"`, `"cloudfront"` or `"text"`: what `fromSource` would read `text` as.
+    #[cfg(feature = "full")]
     #[wasm_bindgen(js_name = detectFormat)]
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn detect_format(text: &str) -> String {
@@ -777,6 +787,7 @@ impl IpFence {
     /// Renders every address as firewall rules or AWS payloads: `format` is one of
     /// `nftables`, `ipset`, `iptables`, `pf`, `aws-waf`, `aws-prefix-list`,
     /// `aws-security-group`.
+    #[cfg(feature = "full")]
     #[wasm_bindgen(unchecked_return_type = "ExportOutput")]
     pub fn export(
         &self,
@@ -791,6 +802,7 @@ impl IpFence {
     }
 
     /// The incremental update from `old` (the version currently loaded) to this one.
+    #[cfg(feature = "full")]
     #[wasm_bindgen(js_name = exportUpdate, unchecked_return_type = "ExportOutput")]
     pub fn export_update(
         &self,
@@ -823,6 +835,7 @@ impl IpFence {
     }
 
     /// What changed from this version (the older) to `newer`.
+    #[cfg(feature = "full")]
     #[wasm_bindgen(unchecked_return_type = "Diff")]
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn diff(&self, newer: &IpFence) -> Result<JsValue, JsError> {
@@ -843,6 +856,7 @@ impl IpFence {
     }
 
     /// The services, regions and border groups present, sorted.
+    #[cfg(feature = "full")]
     #[wasm_bindgen(unchecked_return_type = "Names")]
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn names(&self) -> Result<JsValue, JsError> {
