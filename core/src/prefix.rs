@@ -161,10 +161,6 @@ fn parse_v4_prefix_fast(s: &[u8]) -> Option<(Ipv4Addr, u8)> {
     (len <= 32).then(|| (Ipv4Addr::from(octets), len))
 }
 
-/// IPv6 as published: hex groups of one to four digits, at most one `::` standing for
-/// at least one zero group, no embedded IPv4. `None` for anything else, which the
-/// general parser then reads, so this only has to agree with it on what it accepts
-/// (a property test checks that).
 /// The value of each hex digit byte, 0xff for any other byte: a table read instead of
 /// the range tests of `to_digit`, whose branches mispredict on random digits and letters.
 // Evaluated at compile time: an out-of-range index would fail the build, not panic.
@@ -185,6 +181,10 @@ const HEX: [u8; 256] = {
     t
 };
 
+/// IPv6 as published: hex groups of one to four digits, at most one `::` standing for
+/// at least one zero group, no embedded IPv4. `None` for anything else, which the
+/// general parser then reads, so this only has to agree with it on what it accepts
+/// (a property test checks that).
 fn parse_v6_fast(s: &[u8]) -> Option<Ipv6Addr> {
     let mut groups = [0u16; 8];
     let mut n = 0;

@@ -334,11 +334,16 @@ impl<T: ToJson> ToJson for Vec<T> {
     }
 }
 
+/// `"key": value`.
+fn field<T: ToJson + ?Sized>(j: &mut Pretty, key: &str, value: &T) {
+    j.key(key);
+    value.to_json(j);
+}
+
 /// `"key": [...]`, left out when empty.
 fn nonempty_field<T: ToJson>(j: &mut Pretty, key: &str, items: &[T]) {
     if !items.is_empty() {
-        j.key(key);
-        items.to_json(j);
+        field(j, key, items);
     }
 }
 
@@ -365,8 +370,7 @@ impl ToJson for PlCreate<'_> {
         j.str_field("AddressFamily", self.address_family);
         j.key("MaxEntries");
         j.num(usize_num(self.max_entries));
-        j.key("Entries");
-        self.entries.to_json(j);
+        field(j, "Entries", &self.entries);
         j.close('}');
     }
 }
@@ -392,10 +396,8 @@ impl ToJson for PlModify<'_> {
 impl ToJson for PlItem<'_> {
     fn to_json(&self, j: &mut Pretty) {
         j.open('{');
-        j.key("create");
-        self.create.to_json(j);
-        j.key("modify");
-        self.modify.to_json(j);
+        field(j, "create", &self.create);
+        field(j, "modify", &self.modify);
         j.close('}');
     }
 }
@@ -633,8 +635,7 @@ impl ToJson for Group<'_> {
     fn to_json(&self, j: &mut Pretty) {
         j.open('{');
         j.str_field("GroupName", &self.group_name);
-        j.key("IpPermissions");
-        self.ip_permissions.to_json(j);
+        field(j, "IpPermissions", &self.ip_permissions);
         j.close('}');
     }
 }
@@ -642,10 +643,8 @@ impl ToJson for Group<'_> {
 impl ToJson for SgUpdate<'_> {
     fn to_json(&self, j: &mut Pretty) {
         j.open('{');
-        j.key("Authorize");
-        self.authorize.to_json(j);
-        j.key("Revoke");
-        self.revoke.to_json(j);
+        field(j, "Authorize", &self.authorize);
+        field(j, "Revoke", &self.revoke);
         j.close('}');
     }
 }

@@ -28,6 +28,14 @@ impl Pretty {
         self.out
     }
 
+    /// A new line indented to the current depth.
+    fn newline(&mut self) {
+        self.out.push('\n');
+        for _ in 0..self.open.len() {
+            self.out.push_str("  ");
+        }
+    }
+
     /// Before a member of the current container: the comma, a new line and the indent.
     fn next(&mut self) {
         if let Some(has) = self.open.last_mut() {
@@ -35,14 +43,11 @@ impl Pretty {
                 self.out.push(',');
             }
             *has = true;
-            self.out.push('\n');
-            for _ in 0..self.open.len() {
-                self.out.push_str("  ");
-            }
+            self.newline();
         }
     }
 
-    /// Starts an array or object (`b'['` or `b'{'`) as a value.
+    /// Starts an array or object (`'['` or `'{'`) as a value.
     pub(crate) fn open(&mut self, bracket: char) {
         self.out.push(bracket);
         self.open.push(false);
@@ -51,10 +56,7 @@ impl Pretty {
     /// Ends the innermost container with `bracket` (`]` or `}`).
     pub(crate) fn close(&mut self, bracket: char) {
         if self.open.pop() == Some(true) {
-            self.out.push('\n');
-            for _ in 0..self.open.len() {
-                self.out.push_str("  ");
-            }
+            self.newline();
         }
         self.out.push(bracket);
     }

@@ -109,6 +109,7 @@ function __ipfV6(s) {
     if (n !== 8) return false;
   } else {
     if (n === 8) return false;
+    // Move the groups after `::` to the end and zero the ones it stands for.
     const tail = n - gap;
     for (let k = 1; k <= tail; k++) g[8 - k] = g[n - k];
     for (let k = gap; k < 8 - tail; k++) g[k] = 0;

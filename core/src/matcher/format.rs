@@ -97,6 +97,7 @@ pub(crate) fn ranks(bits: &Bits) -> [u8; 4] {
 fn bits_at(b: &[u8], at: usize) -> Bits {
     [0, 1, 2, 3].map(|w| u64_at(b, at + 8 * w))
 }
+
 /// A narrow (u16) DIRECT entry as the u32 one: the flag moves from bit 15 to bit 31.
 #[inline(always)]
 pub(crate) fn widen(e: u16) -> u32 {
