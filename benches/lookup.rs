@@ -74,7 +74,7 @@ fn queries_v6(nets: &[Ipv6Net], rng: &mut Rng) -> Vec<Ipv6Addr> {
 /// Reads every tag string of a lookup's answer.
 fn read_tags(hit: Option<Match<'_>>) {
     for t in hit.iter().flat_map(|h| h.entries()) {
-        black_box((t.source, t.service, t.region, t.border_group));
+        black_box((t.provider, t.service, t.region, t.extra));
     }
 }
 

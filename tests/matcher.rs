@@ -128,7 +128,7 @@ fn every_published_entry_comes_back_with_its_tags() {
         .iter()
         .map(|e| {
             let t = r.tags(e);
-            (e.prefix, [t.source, t.service, t.region, t.border_group])
+            (e.prefix, [t.provider, t.service, t.region, t.extra])
         })
         .collect();
     want.sort();
@@ -144,7 +144,7 @@ fn every_published_entry_comes_back_with_its_tags() {
         let exact = m.matches(p.network()).find(|h| h.prefix() == p).unwrap();
         let mut got: Vec<[&str; 4]> = exact
             .entries()
-            .map(|t| [t.source, t.service, t.region, t.border_group])
+            .map(|t| [t.provider, t.service, t.region, t.extra])
             .collect();
         got.sort();
         let want_here: Vec<[&str; 4]> = want.iter().filter(|w| w.0 == p).map(|w| w.1).collect();

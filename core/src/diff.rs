@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use ipfence_core::{diff, Ranges, Tags};
-//! let t = Tags { source: "aws", service: "AMAZON", region: "ap-southeast-3", border_group: "ap-southeast-3" };
+//! let t = Tags { provider: "aws", service: "AMAZON", region: "ap-southeast-3", extra: "ap-southeast-3" };
 //! let old = Ranges::new();
 //! let mut new = Ranges::new();
 //! new.push("1.178.86.0/24".parse().unwrap(), t);
@@ -30,7 +30,7 @@ pub struct TaggedPrefix {
     /// Region (empty when the format has none).
     pub region: String,
     /// Network border group (empty when the format has none).
-    pub border_group: String,
+    pub extra: String,
 }
 
 /// One row of [`Diff::summary`].
@@ -90,7 +90,7 @@ fn keys(r: &Ranges) -> BTreeSet<(IpNet, &str, &str, &str)> {
         .iter()
         .map(|e| {
             let t = r.tags(e);
-            (e.prefix, t.service, t.region, t.border_group)
+            (e.prefix, t.service, t.region, t.extra)
         })
         .collect()
 }
@@ -100,7 +100,7 @@ fn owned(k: &(IpNet, &str, &str, &str)) -> TaggedPrefix {
         prefix: k.0,
         service: k.1.into(),
         region: k.2.into(),
-        border_group: k.3.into(),
+        extra: k.3.into(),
     }
 }
 
@@ -129,10 +129,10 @@ mod tests {
             r.push(
                 p.parse().unwrap(),
                 Tags {
-                    source: "aws",
+                    provider: "aws",
                     service,
                     region,
-                    border_group: region,
+                    extra: region,
                 },
             );
         }

@@ -32,7 +32,31 @@ pub enum Error {
         /// What is wrong.
         msg: String,
     },
-    /// A request that cannot be met (e.g. a budget of zero prefixes for a non-empty set).
+    /// A name the data or the library does not have: a service, region or provider a
+    /// filter names, a source format.
+    #[error("unknown {what} {name}: {known}")]
+    UnknownName {
+        /// What kind of name: `service`, `region`, `provider`, `source format`, ...
+        what: &'static str,
+        /// The name as given, quoted and truncated.
+        name: String,
+        /// Why, and the valid names (`the input has none; known: AMAZON, EC2, ...`).
+        known: String,
+    },
+    /// A limit of the format or of the library was reached (2^31 prefixes, 4 GiB of tag
+    /// strings, ...).
+    #[error("{0}")]
+    Limit(String),
+    /// A caller's output buffer is smaller than what is to be written.
+    #[error("output buffer of {have} bytes is too small: {need} bytes needed")]
+    BufferTooSmall {
+        /// Bytes needed.
+        need: usize,
+        /// Bytes given.
+        have: usize,
+    },
+    /// A request that cannot be met (e.g. a budget of zero prefixes for a non-empty set,
+    /// a malformed source name).
     #[error("{0}")]
     Invalid(String),
 }

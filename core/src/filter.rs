@@ -26,6 +26,8 @@ pub enum Family {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Filter {
+    /// Keep entries of these providers (`aws`, `google`, ...).
+    pub providers: Vec<String>,
     /// Keep entries of these services.
     pub services: Vec<String>,
     /// Drop every address published for these services (set difference, so "AMAZON
@@ -33,8 +35,9 @@ pub struct Filter {
     pub exclude_services: Vec<String>,
     /// Keep entries of these regions.
     pub regions: Vec<String>,
-    /// Keep entries of these network border groups.
-    pub border_groups: Vec<String>,
+    /// Keep entries with this extra field (AWS network border group, Atlassian
+    /// direction, Azure system service).
+    pub extras: Vec<String>,
     /// Keep only this family.
     pub family: Option<Family>,
 }
@@ -44,6 +47,11 @@ fn any_eq(list: &[String], value: &str) -> bool {
 }
 
 impl Filter {
+    /// Adds providers to keep.
+    pub fn providers<S: ToString>(mut self, s: impl IntoIterator<Item = S>) -> Self {
+        self.providers.extend(s.into_iter().map(|x| x.to_string()));
+        self
+    }
     /// Adds services to keep.
     pub fn services<S: ToString>(mut self, s: impl IntoIterator<Item = S>) -> Self {
         self.services.extend(s.into_iter().map(|x| x.to_string()));
@@ -60,10 +68,9 @@ impl Filter {
         self.regions.extend(s.into_iter().map(|x| x.to_string()));
         self
     }
-    /// Adds network border groups to keep.
-    pub fn border_groups<S: ToString>(mut self, s: impl IntoIterator<Item = S>) -> Self {
-        self.border_groups
-            .extend(s.into_iter().map(|x| x.to_string()));
+    /// Adds extra-field values (AWS network border groups, ...) to keep.
+    pub fn extras<S: ToString>(mut self, s: impl IntoIterator<Item = S>) -> Self {
+        self.extras.extend(s.into_iter().map(|x| x.to_string()));
         self
     }
     /// Keeps one family only.
@@ -97,9 +104,10 @@ impl Filter {
         };
         for e in &ranges.entries {
             let t = ranges.tags(e);
-            let keep = any_eq(&self.services, t.service)
+            let keep = any_eq(&self.providers, t.provider)
+                && any_eq(&self.services, t.service)
                 && any_eq(&self.regions, t.region)
-                && any_eq(&self.border_groups, t.border_group)
+                && any_eq(&self.extras, t.extra)
                 && self.keeps_family(&e.prefix);
             if !keep {
                 continue;
@@ -134,33 +142,44 @@ impl Filter {
             .entries
             .iter()
             .filter(|e| {
-                self.exclude_services
-                    .iter()
-                    .any(|s| s.eq_ignore_ascii_case(ranges.tags(e).service))
+                let t = ranges.tags(e);
+                any_eq(&self.providers, t.provider)
+                    && self
+                        .exclude_services
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(t.service))
             })
             .map(|e| e.prefix)
             .collect();
         Some(set)
     }
 
-    /// Checks that every service, region and border group named by the filter appears
-    /// in `ranges`, so a typo does not silently select nothing.
+    /// Checks that every provider, service, region and extra value named by the filter
+    /// appears in `ranges` (services, regions and extras among the named providers'
+    /// entries), so a typo does not silently select nothing.
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming the unknown value and the known ones closest to it.
+    /// [`Error::UnknownName`] naming the unknown value and the known ones.
     pub fn check(&self, ranges: &Ranges) -> Result<(), Error> {
         // Mark which symbols each field uses (cheaper than collecting strings).
         let n = ranges.strings.as_slice().len();
-        let (mut sv, mut rg, mut bg) = (
+        let (mut pv, mut sv, mut rg, mut bg) = (
+            alloc::vec![false; n],
             alloc::vec![false; n],
             alloc::vec![false; n],
             alloc::vec![false; n],
         );
         for e in &ranges.entries {
+            if let Some(m) = pv.get_mut(e.provider as usize) {
+                *m = true;
+            }
+            if !any_eq(&self.providers, ranges.strings.get(e.provider)) {
+                continue;
+            }
             for (marks, sym) in [
                 (&mut sv, e.service),
                 (&mut rg, e.region),
-                (&mut bg, e.border_group),
+                (&mut bg, e.extra),
             ] {
                 if let Some(m) = marks.get_mut(sym as usize) {
                     *m = true;
@@ -177,12 +196,14 @@ impl Filter {
                 .map(|(s, _)| s.as_str())
                 .collect()
         };
-        let (services, regions, groups) = (names(&sv), names(&rg), names(&bg));
-        let lists: [(&str, &[String], &BTreeSet<&str>); 4] = [
+        let (providers, services, regions, groups) =
+            (names(&pv), names(&sv), names(&rg), names(&bg));
+        let lists: [(&str, &[String], &BTreeSet<&str>); 5] = [
+            ("provider", &self.providers, &providers),
             ("service", &self.services, &services),
             ("service", &self.exclude_services, &services),
             ("region", &self.regions, &regions),
-            ("border group", &self.border_groups, &groups),
+            ("border group", &self.extras, &groups),
         ];
         for (what, wanted, known) in lists {
             for w in wanted {
@@ -198,12 +219,48 @@ impl Filter {
                     } else {
                         known.join(", ")
                     };
-                    return Err(Error::Invalid(format!(
-                        "unknown {what} {}: the input has none; known: {shown}",
-                        crate::error::quote(w)
-                    )));
+                    let known = if shown.is_empty() {
+                        format!("the input has none, and no {what} names at all")
+                    } else {
+                        format!("the input has none; known: {shown}")
+                    };
+                    return Err(Error::UnknownName {
+                        what,
+                        name: crate::error::quote(w),
+                        known,
+                    });
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+/// The filter in words, for headers and messages: `provider=aws service=API_GATEWAY
+/// family=ipv4`, or `everything`.
+impl core::fmt::Display for Filter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut first = true;
+        let mut part = |f: &mut core::fmt::Formatter<'_>, key: &str, vals: &[String]| {
+            if vals.is_empty() {
+                return Ok(());
+            }
+            let sep = if first { "" } else { " " };
+            first = false;
+            write!(f, "{sep}{key}={}", vals.join(","))
+        };
+        part(f, "provider", &self.providers)?;
+        part(f, "service", &self.services)?;
+        part(f, "exclude-service", &self.exclude_services)?;
+        part(f, "region", &self.regions)?;
+        part(f, "border-group", &self.extras)?;
+        match self.family {
+            Some(Family::V4) => part(f, "family", &[String::from("ipv4")])?,
+            Some(Family::V6) => part(f, "family", &[String::from("ipv6")])?,
+            None => {}
+        }
+        if first {
+            f.write_str("everything")?;
         }
         Ok(())
     }
@@ -217,10 +274,10 @@ mod tests {
     fn ranges() -> Ranges {
         let mut r = Ranges::new();
         let t = |service, region| Tags {
-            source: "aws",
+            provider: "aws",
             service,
             region,
-            border_group: region,
+            extra: region,
         };
         r.push(
             "3.5.140.0/22".parse().unwrap(),

@@ -1,5 +1,21 @@
-//! Tagged ranges: every published entry with its source, service, region and network
-//! border group, tags interned once.
+//! Tagged ranges: every published entry with its provider, service, region and the
+//! provider's own extra field, tags interned once.
+//!
+//! One shape serves every provider; each field holds the provider's own words:
+//!
+//! ```text
+//! provider      service                      region               extra
+//! aws           AMAZON, EC2, S3, ...         us-east-1, GLOBAL    network border group
+//! aws           CLOUDFRONT_GLOBAL_IP_LIST    (CloudFront list)
+//! google        Google Cloud / googlebot     us-central1 (scope)
+//! azure         AzureCloud.eastus (tag)      eastus               systemService
+//! github        hooks, actions, web, ...
+//! oracle        OCI, OSN, OBJECT_STORAGE     us-ashburn-1
+//! atlassian     jira, confluence, ...        us-east-1            direction (egress)
+//! zscaler       hub                                               type (recommended)
+//! fastly, cloudflare: the provider only
+//! (a geofeed)                                NL-NH, or NL         city
+//! ```
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -57,19 +73,22 @@ impl Interner {
 /// One published entry: a prefix and its tags.
 ///
 /// An empty tag (symbol `0`) means the source does not publish it (old AWS files have no
-/// `network_border_group`; CIDR text lists have no service).
+/// `network_border_group`; CIDR text lists have no service). See the module docs for what
+/// each field holds per provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Entry {
     /// The published prefix, host bits clear.
     pub prefix: IpNet,
-    /// Which input it came from (`aws`, `cloudfront`, `text`, ...).
-    pub source: Sym,
+    /// Who publishes it: `aws`, `google`, `azure`, ..., the name a user gave a list, or
+    /// `text` for an unnamed CIDR list.
+    pub provider: Sym,
     /// `AMAZON`, `EC2`, `CLOUDFRONT_GLOBAL_IP_LIST`, ...
     pub service: Sym,
     /// `us-east-1`, `GLOBAL`, ...
     pub region: Sym,
-    /// `us-east-1-wl1-bos-wlz-1`, ...
-    pub border_group: Sym,
+    /// The provider's own extra field: AWS network border group, Atlassian direction,
+    /// Azure `systemService`, ... ([`extra_name`] names it).
+    pub extra: Sym,
 }
 
 /// What is known about one input: its kind and version stamps, as published.
@@ -77,11 +96,18 @@ pub struct Entry {
 pub struct SourceInfo {
     /// The input's name: a file path, `<stdin>` or `embedded AWS snapshot`.
     pub name: String,
-    /// The format it was read as: `aws`, `cloudfront`, `text`.
+    /// The format it was read as (a [`Format`](crate::source::Format) name: `aws`,
+    /// `google`, `azure`, `text`, ...).
     pub format: String,
-    /// `syncToken`, when the format has one (AWS: seconds since the epoch, as text).
+    /// Who publishes it (`aws`, `google`, ...), as in [`Entry::provider`].
+    pub provider: String,
+    /// The file's own version stamp, as published: AWS, Google and Atlassian `syncToken`,
+    /// Azure `changeNumber`; `None` when the file has none (GitHub, Fastly, Cloudflare,
+    /// text lists).
     pub sync_token: Option<String>,
-    /// `createDate` as published (AWS: `YYYY-MM-DD-hh-mm-ss`, kept verbatim).
+    /// When it was published, as the file says it (AWS `createDate`
+    /// `YYYY-MM-DD-hh-mm-ss`, Google `creationTime`, Oracle `last_updated_timestamp`,
+    /// Atlassian `creationDate`), kept verbatim.
     pub create_date: Option<String>,
 }
 
@@ -99,14 +125,27 @@ pub struct Ranges {
 /// The tags of an entry, as strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tags<'a> {
-    /// Source name (`aws`, `cloudfront`, `text`).
-    pub source: &'a str,
+    /// Who publishes it (`aws`, `google`, ...).
+    pub provider: &'a str,
     /// Service, or empty.
     pub service: &'a str,
     /// Region, or empty.
     pub region: &'a str,
-    /// Network border group, or empty.
-    pub border_group: &'a str,
+    /// The provider's extra field ([`extra_name`]), or empty.
+    pub extra: &'a str,
+}
+
+/// What [`Tags::extra`] holds for `provider`, as a snake_case key for JSON output:
+/// `network_border_group` (AWS), `direction` (Atlassian), `system_service` (Azure),
+/// `type` (Zscaler), else `extra` (a geofeed's city, for one).
+pub fn extra_name(provider: &str) -> &'static str {
+    match provider {
+        "aws" => "network_border_group",
+        "atlassian" => "direction",
+        "azure" => "system_service",
+        "zscaler" => "type",
+        _ => "extra",
+    }
 }
 
 impl Ranges {
@@ -126,10 +165,10 @@ impl Ranges {
         };
         let e = Entry {
             prefix,
-            source: sym(tags.source, prev.map(|p| p.source)),
+            provider: sym(tags.provider, prev.map(|p| p.provider)),
             service: sym(tags.service, prev.map(|p| p.service)),
             region: sym(tags.region, prev.map(|p| p.region)),
-            border_group: sym(tags.border_group, prev.map(|p| p.border_group)),
+            extra: sym(tags.extra, prev.map(|p| p.extra)),
         };
         self.entries.push(e);
     }
@@ -137,10 +176,10 @@ impl Ranges {
     /// The tags of `e` as strings.
     pub fn tags(&self, e: &Entry) -> Tags<'_> {
         Tags {
-            source: self.strings.get(e.source),
+            provider: self.strings.get(e.provider),
             service: self.strings.get(e.service),
             region: self.strings.get(e.region),
-            border_group: self.strings.get(e.border_group),
+            extra: self.strings.get(e.extra),
         }
     }
 

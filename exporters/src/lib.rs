@@ -535,6 +535,7 @@ mod tests {
         let sources = [SourceInfo {
             name: "ip-ranges.json\n}; flush ruleset".into(),
             format: "aws".into(),
+            provider: "aws".into(),
             sync_token: Some("1787411825".into()),
             create_date: Some("2026-08-22-15-17-05\r".into()),
         }];

@@ -14,6 +14,7 @@ fn sources() -> Vec<SourceInfo> {
     vec![SourceInfo {
         name: "ip-ranges.json".into(),
         format: "aws".into(),
+        provider: "aws".into(),
         sync_token: Some("1787411825".into()),
         create_date: Some("2026-08-22-15-17-05".into()),
     }]
@@ -250,6 +251,7 @@ fn hostile_header_text_stays_in_its_comment() {
     let srcs = vec![SourceInfo {
         name: "evil\n}\ntable inet x { chain c { type filter hook input priority 0; policy drop; } }\n#".into(),
         format: "aws".into(),
+        provider: "aws".into(),
         sync_token: Some("1\nflush ruleset".into()),
         create_date: None,
     }];

@@ -76,7 +76,7 @@ fn core_answer(hit: &Match<'_>) -> u64 {
     let mut entries = hit.entries();
     let count = entries.size_hint().0;
     let first = entries.next().map_or(0, |t| {
-        black_box((t.source, t.service, t.region, t.border_group));
+        black_box((t.provider, t.service, t.region, t.extra));
         t.service.len()
     });
     let p = hit.prefix();

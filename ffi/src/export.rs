@@ -179,7 +179,7 @@ pub struct ipfence_diff_entry {
     /// Region (empty when the format has none).
     pub region: ipfence_str,
     /// Network border group (empty when the format has none).
-    pub border_group: ipfence_str,
+    pub extra: ipfence_str,
 }
 
 /// Compares two matchers (for example yesterday's and today's `ip-ranges.json`):
@@ -282,7 +282,7 @@ fn entry(list: &[TaggedPrefix], index: usize, what: &str) -> Result<ipfence_diff
         prefix_len,
         service: ipfence_str::of(&e.service),
         region: ipfence_str::of(&e.region),
-        border_group: ipfence_str::of(&e.border_group),
+        extra: ipfence_str::of(&e.extra),
     })
 }
 

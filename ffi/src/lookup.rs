@@ -66,14 +66,17 @@ impl ipfence_str {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ipfence_tags {
-    /// The input kind: `aws`, `cloudfront`, `text`.
-    pub source: ipfence_str,
-    /// `AMAZON`, `EC2`, `CLOUDFRONT_GLOBAL_IP_LIST`, ... (empty for CIDR text).
+    /// Who publishes it: `aws`, `google`, `azure`, `github`, ..., the name given to a
+    /// CIDR list, or `text` for an unnamed one.
+    pub provider: ipfence_str,
+    /// `AMAZON`, `EC2`, `Google Cloud`, `hooks`, `googlebot`, ... (empty when the
+    /// provider publishes none).
     pub service: ipfence_str,
-    /// `us-east-1`, `GLOBAL`, ... (empty when not published).
+    /// `us-east-1`, `us-central1`, `eastus`, ... (empty when not published).
     pub region: ipfence_str,
-    /// Network border group (empty when not published).
-    pub border_group: ipfence_str,
+    /// The provider's extra field (empty when not published): AWS network border group,
+    /// Atlassian direction, Azure system service.
+    pub extra: ipfence_str,
 }
 
 impl ipfence_tags {
@@ -81,10 +84,10 @@ impl ipfence_tags {
     pub(crate) fn empty() -> Self {
         let e = ipfence_str::empty();
         ipfence_tags {
-            source: e,
+            provider: e,
             service: e,
             region: e,
-            border_group: e,
+            extra: e,
         }
     }
 }
@@ -172,10 +175,10 @@ impl Index {
             for t in hit.entries() {
                 let strings = &mut index.strings;
                 let tags = ipfence_tags {
-                    source: intern(strings, t.source),
+                    provider: intern(strings, t.provider),
                     service: intern(strings, t.service),
                     region: intern(strings, t.region),
-                    border_group: intern(strings, t.border_group),
+                    extra: intern(strings, t.extra),
                 };
                 first.get_or_insert(tags);
                 count = count.saturating_add(1);
@@ -183,8 +186,7 @@ impl Index {
             let tags = first.unwrap_or_else(ipfence_tags::empty);
             let key = (
                 count,
-                [tags.source, tags.service, tags.region, tags.border_group]
-                    .map(|s| s.data as usize),
+                [tags.provider, tags.service, tags.region, tags.extra].map(|s| s.data as usize),
             );
             let n = u32::try_from(index.recs.len()).unwrap_or(u32::MAX);
             let id = *recs.entry(key).or_insert_with(|| {
@@ -232,10 +234,10 @@ impl Index {
     /// A tag set with the arena's strings.
     pub(crate) fn tags(&self, t: &Tags<'_>) -> ipfence_tags {
         ipfence_tags {
-            source: self.str(t.source),
+            provider: self.str(t.provider),
             service: self.str(t.service),
             region: self.str(t.region),
-            border_group: self.str(t.border_group),
+            extra: self.str(t.extra),
         }
     }
 
@@ -355,10 +357,10 @@ mod tests {
         assert_eq!(x.prefix_len, p.prefix_len());
         assert_eq!(x.entry_count as usize, hit.entries().count());
         let first = hit.entries().next().unwrap();
-        assert_eq!(c_str(x.tags.source), first.source);
+        assert_eq!(c_str(x.tags.provider), first.provider);
         assert_eq!(c_str(x.tags.service), first.service);
         assert_eq!(c_str(x.tags.region), first.region);
-        assert_eq!(c_str(x.tags.border_group), first.border_group);
+        assert_eq!(c_str(x.tags.extra), first.extra);
     }
 
     #[test]
@@ -453,7 +455,7 @@ mod tests {
         let x = index.fill(&hit);
         check(&x, &hit);
         assert_eq!((x.prefix_len, x.entry_count), (16, 1));
-        assert_eq!(c_str(x.tags.source), "text");
+        assert_eq!(c_str(x.tags.provider), "text");
         assert_eq!(c_str(x.tags.service), "");
         assert!(m.lookup_v4(Ipv4Addr::new(11, 0, 0, 0)).is_none());
     }

@@ -161,8 +161,8 @@ pub struct ipfence_filter {
     /// Number of `regions`.
     pub regions_len: usize,
     /// Keep entries of these network border groups.
-    pub border_groups: *const *const c_char,
-    /// Number of `border_groups`.
+    pub extras: *const *const c_char,
+    /// Number of `extras`.
     pub border_groups_len: usize,
     /// An `ipfence_family` value: `IPFENCE_FAMILY_ANY` (0), `_V4` (4) or `_V6` (6).
     pub family: u32,
@@ -200,6 +200,7 @@ fn names(p: *const *const c_char, len: usize, what: &str) -> Result<Vec<String>,
 /// The core filter and its description for headers.
 fn filter_of(f: &ipfence_filter) -> Result<(Filter, String), Failure> {
     let mut filter = Filter {
+        providers: Vec::new(),
         services: names(f.services, f.services_len, "filter.services")?,
         exclude_services: names(
             f.exclude_services,
@@ -207,7 +208,7 @@ fn filter_of(f: &ipfence_filter) -> Result<(Filter, String), Failure> {
             "filter.exclude_services",
         )?,
         regions: names(f.regions, f.regions_len, "filter.regions")?,
-        border_groups: names(f.border_groups, f.border_groups_len, "filter.border_groups")?,
+        extras: names(f.extras, f.border_groups_len, "filter.extras")?,
         family: None,
     };
     let mut words = Vec::new();
@@ -215,7 +216,7 @@ fn filter_of(f: &ipfence_filter) -> Result<(Filter, String), Failure> {
         ("service", &filter.services),
         ("exclude-service", &filter.exclude_services),
         ("region", &filter.regions),
-        ("border-group", &filter.border_groups),
+        ("border-group", &filter.extras),
     ] {
         if !vals.is_empty() {
             words.push(format!("{key}={}", vals.join(",")));

@@ -44,7 +44,7 @@ pub struct DiffArgs {
 }
 
 fn tagged_json(t: &TaggedPrefix) -> Value {
-    json!({"prefix": t.prefix.to_string(), "service": t.service, "region": t.region, "network_border_group": t.border_group})
+    json!({"prefix": t.prefix.to_string(), "service": t.service, "region": t.region, "network_border_group": t.extra})
 }
 
 fn counts(d: &Diff) -> Value {
@@ -99,7 +99,7 @@ pub fn run(args: &DiffArgs) -> Result<u8> {
                 let _ = writeln!(
                     out,
                     "{sign} {} {} {} {}",
-                    t.prefix, t.service, t.region, t.border_group
+                    t.prefix, t.service, t.region, t.extra
                 );
             }
         }

@@ -42,7 +42,7 @@ pub struct LookupArgs {
 fn entries_json(m: &Match<'_>) -> Value {
     let entries: Vec<Value> = m
         .entries()
-        .map(|t| json!({"service": t.service, "region": t.region, "network_border_group": t.border_group}))
+        .map(|t| json!({"service": t.service, "region": t.region, "network_border_group": t.extra}))
         .collect();
     json!({"prefix": m.prefix().to_string(), "entries": entries})
 }
@@ -56,11 +56,11 @@ fn entries_text(m: &Match<'_>) -> String {
                 .filter(|s| !s.is_empty())
                 .collect();
             if words.is_empty() {
-                words.push(t.source);
+                words.push(t.provider);
             }
             let mut s = words.join(" ");
-            if !t.border_group.is_empty() && t.border_group != t.region {
-                s.push_str(&format!(" [{}]", t.border_group));
+            if !t.extra.is_empty() && t.extra != t.region {
+                s.push_str(&format!(" [{}]", t.extra));
             }
             s
         })

@@ -98,7 +98,7 @@ impl FilterArgs {
             .services(&self.services)
             .exclude_services(&self.exclude_services)
             .regions(&self.regions)
-            .border_groups(&self.border_groups);
+            .extras(&self.border_groups);
         if self.ipv4 {
             f = f.family(Family::V4);
         }

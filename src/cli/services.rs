@@ -43,7 +43,7 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
     for e in &selected.entries {
         let t = selected.tags(e);
         let name = if t.service.is_empty() {
-            t.source
+            t.provider
         } else {
             t.service
         };
@@ -54,7 +54,7 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
             IpNet::V6(_) => row.v6 += 1,
         }
         *row.regions.entry(t.region).or_default() += 1;
-        row.groups.insert(t.border_group);
+        row.groups.insert(t.extra);
     }
     let mut out = String::new();
     if args.json {

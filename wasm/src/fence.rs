@@ -23,7 +23,7 @@ pub struct FilterSpec {
     /// Regions to keep (empty: any).
     pub regions: Vec<String>,
     /// Network border groups to keep (empty: any).
-    pub border_groups: Vec<String>,
+    pub extras: Vec<String>,
     /// One family, or both.
     pub family: Option<Family>,
 }
@@ -33,10 +33,11 @@ impl FilterSpec {
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn to_filter(&self) -> Filter {
         Filter {
+            providers: Vec::new(),
             services: self.services.clone(),
             exclude_services: self.exclude_services.clone(),
             regions: self.regions.clone(),
-            border_groups: self.border_groups.clone(),
+            extras: self.extras.clone(),
             family: self.family,
         }
     }
@@ -50,7 +51,7 @@ impl FilterSpec {
             ("service", &self.services),
             ("exclude-service", &self.exclude_services),
             ("region", &self.regions),
-            ("border-group", &self.border_groups),
+            ("border-group", &self.extras),
         ] {
             if !vals.is_empty() {
                 words.push(format!("{key}={}", vals.join(",")));
@@ -112,7 +113,7 @@ fn match_json(out: &mut String, m: &Match<'_>) {
         json::string(out, t.region);
         out.push(',');
         json::key(out, "networkBorderGroup");
-        json::string(out, t.border_group);
+        json::string(out, t.extra);
         out.push('}');
     }
     out.push_str("]}");
@@ -291,7 +292,7 @@ impl Fence {
                 json::string(&mut out, &e.region);
                 out.push(',');
                 json::key(&mut out, "networkBorderGroup");
-                json::string(&mut out, &e.border_group);
+                json::string(&mut out, &e.extra);
                 out.push('}');
             }
             out.push_str("],");
@@ -371,7 +372,7 @@ impl Fence {
         let mut sets: [BTreeSet<&str>; 3] = Default::default();
         for e in &ranges.entries {
             let t = ranges.tags(e);
-            for (set, v) in sets.iter_mut().zip([t.service, t.region, t.border_group]) {
+            for (set, v) in sets.iter_mut().zip([t.service, t.region, t.extra]) {
                 if !v.is_empty() {
                     set.insert(v);
                 }
@@ -440,7 +441,7 @@ mod tests {
             for (g, w) in entries.iter().zip(want.entries()) {
                 assert_eq!(g["service"], w.service);
                 assert_eq!(g["region"], w.region);
-                assert_eq!(g["networkBorderGroup"], w.border_group);
+                assert_eq!(g["networkBorderGroup"], w.extra);
             }
         }
         assert_eq!(lookup(&f, "192.0.2.1"), Value::Null);

@@ -267,7 +267,7 @@ fn read_filter(v: &JsValue) -> Result<FilterSpec, String> {
         services: string_list(v, "services", "filter")?,
         exclude_services: string_list(v, "excludeServices", "filter")?,
         regions: string_list(v, "regions", "filter")?,
-        border_groups: string_list(v, "borderGroups", "filter")?,
+        extras: string_list(v, "borderGroups", "filter")?,
         family,
     })
 }
@@ -376,7 +376,7 @@ fn batch<T>(ips: &JsValue, run: impl Fn(&[&str]) -> Result<T, String>) -> Result
             }
         }
     }
-    let owned = strings_of(ips).map_err(err)?;
+    let owned = strings_of(ips).map_err(|e| err(e.to_string()))?;
     let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
     run(&refs).map_err(err)
 }
@@ -478,7 +478,7 @@ impl JsCache {
             // Setting a data property on a plain new object cannot fail.
             let _ = Reflect::set(&e, service, &self.tag(t.service));
             let _ = Reflect::set(&e, region, &self.tag(t.region));
-            let _ = Reflect::set(&e, nbg, &self.tag(t.border_group));
+            let _ = Reflect::set(&e, nbg, &self.tag(t.extra));
             list.push(&Object::freeze(&e));
         }
         let _ = Reflect::set(&obj, prefix, &JsValue::from_str(&m.prefix().to_string()));
@@ -544,9 +544,11 @@ fn source(
     filter: Option<FilterArg>,
     options: Option<SourceOptionsArg>,
 ) -> Result<IpFence, JsError> {
-    let spec = read_filter(&filter.map_or(JsValue::UNDEFINED, JsValue::from)).map_err(err)?;
+    let spec = read_filter(&filter.map_or(JsValue::UNDEFINED, JsValue::from))
+        .map_err(|e| err(e.to_string()))?;
     let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
-    let (name, mask) = read_source_options(&options, default_name).map_err(err)?;
+    let (name, mask) =
+        read_source_options(&options, default_name).map_err(|e| err(e.to_string()))?;
     Fence::from_source(text.as_bytes(), &name, Some(format), &spec, mask)
         .map(IpFence::new)
         .map_err(err)
@@ -602,23 +604,19 @@ impl IpFence {
         filter: Option<FilterArg>,
         options: Option<SourceOptionsArg>,
     ) -> Result<IpFence, JsError> {
-        let format = ipfence_core::source::detect(text.as_bytes());
-        let name = match format {
-            Format::Aws => "ip-ranges.json",
-            Format::CloudFront => "list-cloudfront-ips.json",
-            Format::Text => "CIDR list",
-        };
-        source(text, format, name, filter, options)
+        let format = ipfence_core::source::detect(text.as_bytes(), "source")
+            .map_err(|e| err(e.to_string()))?;
+        source(text, format, format.what(), filter, options)
     }
 
     /// `"aws"`, `"cloudfront"` or `"text"`: what `fromSource` would read `text` as.
     #[cfg(feature = "full")]
     #[wasm_bindgen(js_name = detectFormat)]
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
-    pub fn detect_format(text: &str) -> String {
-        ipfence_core::source::detect(text.as_bytes())
-            .name()
-            .to_string()
+    pub fn detect_format(text: &str) -> Result<String, JsError> {
+        ipfence_core::source::detect(text.as_bytes(), "source")
+            .map(|f| f.name().to_string())
+            .map_err(|e| err(e.to_string()))
     }
 
     /// Loads a compiled blob (from `ipfence compile` or `toBlob`). The bytes are copied
@@ -632,7 +630,7 @@ impl IpFence {
     /// A new allowlist with what `filter` selects from this one.
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn select(&self, filter: FilterArg) -> Result<IpFence, JsError> {
-        let spec = read_filter(&filter.into()).map_err(err)?;
+        let spec = read_filter(&filter.into()).map_err(|e| err(e.to_string()))?;
         self.inner.select(&spec).map(IpFence::new).map_err(err)
     }
 
@@ -644,7 +642,7 @@ impl IpFence {
     /// The longest matching prefix of `ip` and its entries, or `null`.
     #[wasm_bindgen(unchecked_return_type = "LookupResult | null")]
     pub fn lookup(&self, ip: &str) -> Result<JsValue, JsError> {
-        let ip = fence::addr(ip).map_err(err)?;
+        let ip = fence::addr(ip).map_err(|e| err(e.to_string()))?;
         Ok(self.result(self.id(ip)))
     }
 
@@ -824,8 +822,11 @@ impl IpFence {
         options: &JsValue,
         old: Option<&Fence>,
     ) -> Result<JsValue, JsError> {
-        let opts = read_export_options(options).map_err(err)?;
-        let out = self.inner.export(format, &opts, old).map_err(err)?;
+        let opts = read_export_options(options).map_err(|e| err(e.to_string()))?;
+        let out = self
+            .inner
+            .export(format, &opts, old)
+            .map_err(|e| err(e.to_string()))?;
         let obj = Object::new();
         let notes: Array = out.notes.iter().map(|n| JsValue::from_str(n)).collect();
         let ok = Reflect::set(&obj, &"text".into(), &JsValue::from_str(&out.text))

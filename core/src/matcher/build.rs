@@ -32,9 +32,7 @@ impl<'a> Strings<'a> {
         let i = u32::try_from(self.list.len())
             .ok()
             .filter(|&i| i != NONE)
-            .ok_or_else(|| {
-                Error::Invalid(String::from("more than 2^32 - 1 distinct tag strings"))
-            })?;
+            .ok_or_else(|| Error::Limit(String::from("more than 2^32 - 1 distinct tag strings")))?;
         self.list.push(s);
         self.index.insert(s, i);
         Ok(i)
@@ -63,6 +61,7 @@ pub(crate) fn compile(r: &Ranges, s4: Option<u32>, s6: Option<u32>) -> Result<Ve
         for (field, optional) in [
             (Some(src.name.as_str()), false),
             (Some(src.format.as_str()), false),
+            (Some(src.provider.as_str()), false),
             (src.sync_token.as_deref(), true),
             (src.create_date.as_deref(), true),
         ] {
@@ -78,12 +77,7 @@ pub(crate) fn compile(r: &Ranges, s4: Option<u32>, s6: Option<u32>) -> Result<Ve
     // Distinct tag sets, numbered in sorted order.
     let mut keyed: Vec<([u32; 4], u32)> = Vec::with_capacity(r.entries.len());
     for (i, e) in r.entries.iter().enumerate() {
-        let key = [
-            sym(e.source),
-            sym(e.service),
-            sym(e.region),
-            sym(e.border_group),
-        ];
+        let key = [sym(e.provider), sym(e.service), sym(e.region), sym(e.extra)];
         keyed.push((key, seq(i)?));
     }
     keyed.sort_unstable();
@@ -124,7 +118,7 @@ pub(crate) fn compile(r: &Ranges, s4: Option<u32>, s6: Option<u32>) -> Result<Ve
     for s in &strings.list {
         data.extend_from_slice(s.as_bytes());
         let end = u32::try_from(data.len())
-            .map_err(|_| Error::Invalid(String::from("tag strings exceed 4 GiB")))?;
+            .map_err(|_| Error::Limit(String::from("tag strings exceed 4 GiB")))?;
         offsets.extend_from_slice(&end.to_le_bytes());
     }
     let tag_bytes: Vec<u8> = tag_list
@@ -153,7 +147,7 @@ pub(crate) fn compile(r: &Ranges, s4: Option<u32>, s6: Option<u32>) -> Result<Ve
 }
 
 fn seq(i: usize) -> Result<u32, Error> {
-    u32::try_from(i).map_err(|_| Error::Invalid(String::from("more than 2^32 entries")))
+    u32::try_from(i).map_err(|_| Error::Limit(String::from("more than 2^32 entries")))
 }
 
 /// One family's four sections.
@@ -172,7 +166,7 @@ fn family<A: Addr>(
     tag_list: &mut Vec<u32>,
 ) -> Result<FamOut, Error> {
     if s > MAX_DIRECT_BITS || s > A::WIDTH {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Limit(format!(
             "direct table of {s} bits is too large"
         )));
     }
@@ -197,16 +191,16 @@ fn family<A: Addr>(
         let count = tag_list.len() - start;
         let net = addr.to_net(len);
         let count = u16::try_from(count).map_err(|_| {
-            Error::Invalid(format!(
+            Error::Limit(format!(
                 "{net} has {count} distinct tag sets, at most 65535"
             ))
         })?;
         let start = u32::try_from(start)
-            .map_err(|_| Error::Invalid(String::from("more than 2^32 tag records")))?;
+            .map_err(|_| Error::Limit(String::from("more than 2^32 tag records")))?;
         let idx = u32::try_from(prefixes.len())
             .ok()
             .filter(|&i| i < LEAF - 1)
-            .ok_or_else(|| Error::Invalid(String::from("more than 2^31 prefixes")))?;
+            .ok_or_else(|| Error::Limit(String::from("more than 2^31 prefixes")))?;
         // The parent is the nearest earlier prefix containing this one.
         while let Some(&(pa, pl, _)) = stack.last() {
             if pl < len && addr.truncate(u32::from(pl)) == pa {
@@ -292,7 +286,7 @@ fn paint(slots: &mut [u32], start: usize, span: usize, v: u32) {
 }
 
 fn too_many() -> Error {
-    Error::Invalid(String::from("more than 2^31 trie nodes or leaves"))
+    Error::Limit(String::from("more than 2^31 trie nodes or leaves"))
 }
 
 impl Trie {

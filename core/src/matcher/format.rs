@@ -14,9 +14,9 @@
 //!     32   104  13 sections, each (offset u32, length u32), contiguous, in this order:
 //!               STRING_OFFSETS  u32 * (n + 1): string i is data[off[i]..off[i+1]]
 //!               STRING_DATA     UTF-8
-//!               SOURCES         (name, format, sync_token, create_date) u32 symbols,
-//!                               NONE (u32::MAX) for an absent optional field
-//!               TAGS            (source, service, region, border_group) u32 symbols
+//!               SOURCES         (name, format, provider, sync_token, create_date) u32
+//!                               symbols, NONE (u32::MAX) for an absent optional field
+//!               TAGS            (provider, service, region, extra) u32 symbols
 //!               TAG_LIST        u32 indices into TAGS, one run per prefix
 //!               then for IPv4 and again for IPv6:
 //!               PREFIXES        addr (4 or 16 bytes), tag_start u32, parent u32 (NONE
@@ -54,7 +54,9 @@ use crate::Error;
 /// The label every blob starts with.
 pub(crate) const MAGIC: &[u8; 8] = b"IPFENCE\0";
 /// Bumped on any change of the layout or its meaning.
-pub(crate) const VERSION: u32 = 3;
+pub(crate) const VERSION: u32 = 4;
+/// Bytes per SOURCES record.
+pub(crate) const SOURCE: usize = 20;
 /// Fixed header size: 32 bytes of fields plus the section table.
 pub(crate) const HEADER: usize = 32 + 8 * SECTIONS;
 /// The number of sections.
@@ -320,7 +322,7 @@ impl Layout {
         if version != VERSION {
             return Err(err(
                 8,
-                format!("format version {version}, this build reads version {VERSION} (recompile the blob)"),
+                format!("format version {version}, this build reads version {VERSION} (rebuild it with `ipfence compile`)"),
             ));
         }
         let s4 = u32::from(u8_at(b, 12));
@@ -465,13 +467,14 @@ impl Layout {
 
         // Sources and tags.
         lay.sources = src.off;
-        lay.n_sources = src.records(16)?;
+        lay.n_sources = src.records(SOURCE)?;
         for i in 0..lay.n_sources {
-            let at = src.off + 16 * i;
+            let at = src.off + SOURCE * i;
             sym(at, false, "source name")?;
             sym(at + 4, false, "source format")?;
-            sym(at + 8, true, "source sync token")?;
-            sym(at + 12, true, "source create date")?;
+            sym(at + 8, false, "source provider")?;
+            sym(at + 12, true, "source version")?;
+            sym(at + 16, true, "source publication time")?;
         }
         lay.tags = tg.off;
         lay.n_tags = tg.records(16)?;
@@ -702,7 +705,7 @@ fn set_off(off_of: &mut [u8], node: usize, off: u32, at: usize) -> Result<(), Er
 pub(crate) fn assemble(s4: u32, s6: u32, sections: [&[u8]; SECTIONS]) -> Result<Vec<u8>, Error> {
     let total: usize = HEADER + sections.iter().map(|s| s.len()).sum::<usize>();
     if u32::try_from(total).is_err() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Limit(format!(
             "compiled matcher would be {total} bytes, the format allows up to 4 GiB"
         )));
     }

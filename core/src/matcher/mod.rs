@@ -10,7 +10,7 @@
 //! ```
 //! use ipfence_core::{matcher::Matcher, Ranges, Tags};
 //! let mut r = Ranges::new();
-//! let tags = |service| Tags { source: "aws", service, region: "us-east-1", border_group: "" };
+//! let tags = |service| Tags { provider: "aws", service, region: "us-east-1", extra: "" };
 //! r.push("3.5.0.0/16".parse()?, tags("AMAZON"));
 //! r.push("3.5.140.0/22".parse()?, tags("AMAZON"));
 //! r.push("3.5.140.0/22".parse()?, tags("S3"));
@@ -50,7 +50,7 @@ use ipnet::IpNet;
 use addr::{Addr, STRIDE};
 use format::{
     prefix_record, u16_at, u32_at, u64_at, u8_at, widen, Fam, Layout, BASE0, BASE1, EMPTY, LEAF,
-    LEAFVEC, LRANKS, NODE, NONE, VRANKS,
+    LEAFVEC, LRANKS, NODE, NONE, SOURCE, VRANKS,
 };
 
 use crate::{Error, Ranges, SourceInfo, Tags};
@@ -88,7 +88,7 @@ impl Matcher<Vec<u8>> {
     /// Compiles every entry of `ranges` (filter first to compile a subset).
     ///
     /// # Errors
-    /// [`Error::Invalid`] only past the format's limits (2^31 prefixes, 65535 tag sets
+    /// [`Error::Limit`] only past the format's limits (2^31 prefixes, 65535 tag sets
     /// on one prefix, 4 GiB of blob).
     pub fn build(ranges: &Ranges) -> Result<Matcher<Vec<u8>>, Error> {
         Self::from_vec(build::compile(ranges, None, None)?)
@@ -228,7 +228,7 @@ impl<B: AsRef<[u8]>> Matcher<B> {
     /// Copies the blob to the start of `out`, returning its length.
     ///
     /// # Errors
-    /// [`Error::Invalid`] if `out` is shorter than [`Matcher::write_to_len`].
+    /// [`Error::BufferTooSmall`] if `out` is shorter than [`Matcher::write_to_len`].
     pub fn write_to(&self, out: &mut [u8]) -> Result<usize, Error> {
         let b = self.as_bytes();
         let n = out.len();
@@ -237,10 +237,10 @@ impl<B: AsRef<[u8]>> Matcher<B> {
                 dst.copy_from_slice(b);
                 Ok(b.len())
             }
-            None => Err(Error::Invalid(alloc::format!(
-                "the blob needs {} bytes, the buffer has {n}",
-                b.len()
-            ))),
+            None => Err(Error::BufferTooSmall {
+                need: b.len(),
+                have: n,
+            }),
         }
     }
 
@@ -323,7 +323,7 @@ impl<B: AsRef<[u8]>> Matcher<B> {
         let l = &self.lay;
         (0..l.n_sources)
             .map(|i| {
-                let at = l.sources + 16 * i;
+                let at = l.sources + SOURCE * i;
                 let opt = |at: usize| {
                     let s = u32_at(b, at);
                     (s != NONE).then(|| String::from(string(l, s)))
@@ -331,8 +331,9 @@ impl<B: AsRef<[u8]>> Matcher<B> {
                 SourceInfo {
                     name: String::from(string(l, u32_at(b, at))),
                     format: String::from(string(l, u32_at(b, at + 4))),
-                    sync_token: opt(at + 8),
-                    create_date: opt(at + 12),
+                    provider: String::from(string(l, u32_at(b, at + 8))),
+                    sync_token: opt(at + 12),
+                    create_date: opt(at + 16),
                 }
             })
             .collect()
@@ -427,7 +428,7 @@ impl<'a> Match<'a> {
     /// ```
     /// use ipfence_core::{matcher::Matcher, Ranges, Tags};
     /// let mut r = Ranges::new();
-    /// let t = Tags { source: "text", service: "", region: "", border_group: "" };
+    /// let t = Tags { provider: "text", service: "", region: "", extra: "" };
     /// r.push("10.0.0.0/8".parse()?, t);
     /// r.push("2001:db8::/32".parse()?, t);
     /// let m = Matcher::build(&r)?;
@@ -475,10 +476,10 @@ impl<'a> Match<'a> {
                 .and_then(|r| <&[u8; 16]>::try_from(r).ok())
                 .unwrap_or(&[0xff; 16]);
             Tags {
-                source: string(l, u32_at(rec, 0)),
+                provider: string(l, u32_at(rec, 0)),
                 service: string(l, u32_at(rec, 4)),
                 region: string(l, u32_at(rec, 8)),
-                border_group: string(l, u32_at(rec, 12)),
+                extra: string(l, u32_at(rec, 12)),
             }
         })
     }

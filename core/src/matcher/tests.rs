@@ -5,12 +5,12 @@ use alloc::vec;
 use proptest::prelude::*;
 use std::net::IpAddr;
 
-fn tags<'a>(source: &'a str, service: &'a str, region: &'a str) -> Tags<'a> {
+fn tags<'a>(provider: &'a str, service: &'a str, region: &'a str) -> Tags<'a> {
     Tags {
-        source,
+        provider,
         service,
         region,
-        border_group: region,
+        extra: region,
     }
 }
 
@@ -114,6 +114,7 @@ fn nested_prefixes_longest_first_with_all_tags() {
     r.sources.push(SourceInfo {
         name: "ip-ranges.json".into(),
         format: "aws".into(),
+        provider: "aws".into(),
         sync_token: Some("1755820625".into()),
         create_date: None,
     });
@@ -275,10 +276,10 @@ fn probe<B: AsRef<[u8]>>(m: &Matcher<B>, ips: &[IpAddr]) -> Vec<Vec<(IpNet, Vec<
                                 std::boxed::Box::leak(x.to_string().into_boxed_str())
                             };
                             Tags {
-                                source: s(t.source),
+                                provider: s(t.provider),
                                 service: s(t.service),
                                 region: s(t.region),
-                                border_group: s(t.border_group),
+                                extra: s(t.extra),
                             }
                         })
                         .collect();

@@ -85,10 +85,10 @@ impl Sink<'_> {
 
     fn push(&mut self, item: &Item<'_>, i: usize, v6: bool) -> Result<(), Error> {
         let tags = Tags {
-            source: "aws",
+            provider: "aws",
             service: &item.service,
             region: &item.region,
-            border_group: &item.network_border_group,
+            extra: &item.network_border_group,
         };
         self.push_fields(&item.ip_prefix, tags, i, v6)
     }
@@ -126,20 +126,20 @@ impl Sink<'_> {
             ));
         }
         // As `Ranges::push`, interning in the same order, with the cache in front.
-        let source = self.sym(tags.source);
+        let provider = self.sym(tags.provider);
         let service = self.sym(tags.service);
         let region = self.sym(tags.region);
-        let border_group = if tags.border_group == tags.region {
+        let extra = if tags.extra == tags.region {
             region
         } else {
-            self.sym(tags.border_group)
+            self.sym(tags.extra)
         };
         self.ranges.entries.push(Entry {
             prefix: net,
-            source,
+            provider,
             service,
             region,
-            border_group,
+            extra,
         });
         Ok(())
     }
@@ -453,12 +453,12 @@ impl<'a> Scan<'a> {
                     break;
                 }
             }
-            let [prefix, region, service, border_group] = fields;
+            let [prefix, region, service, extra] = fields;
             let tags = Tags {
-                source: "aws",
+                provider: "aws",
                 service: service.unwrap_or_default(),
                 region: region.unwrap_or_default(),
-                border_group: border_group.unwrap_or_default(),
+                extra: extra.unwrap_or_default(),
             };
             sink.push_fields(prefix?, tags, i, v6).ok()?;
             i += 1;
@@ -520,6 +520,7 @@ fn parse_with(bytes: &[u8], name: &str, opts: Options, fast: bool) -> Result<Ran
     r.sources.push(SourceInfo {
         name: name.to_string(),
         format: "aws".to_string(),
+        provider: "aws".to_string(),
         sync_token: stamps.sync_token,
         create_date: stamps.create_date,
     });
@@ -585,7 +586,7 @@ mod tests {
         );
         let first = r.tags(&r.entries[0]);
         assert_eq!(
-            (first.service, first.region, first.border_group),
+            (first.service, first.region, first.extra),
             ("AMAZON", "eu-west-1", "eu-west-1")
         );
         // Tags are interned: far fewer strings than entries.
@@ -599,7 +600,7 @@ mod tests {
             "prefixes": [{"ip_prefix": "50.19.0.0/16", "region": "us-east-1", "service": "AMAZON"}]}"#;
         let r = parse(old.as_bytes(), "old.json", Options::default()).unwrap();
         assert_eq!(r.len(), 1);
-        assert_eq!(r.tags(&r.entries[0]).border_group, "");
+        assert_eq!(r.tags(&r.entries[0]).extra, "");
         assert_eq!(
             r.sources[0].create_date.as_deref(),
             Some("2017-07-20-22-42-2")

@@ -42,6 +42,7 @@ pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
     r.sources.push(SourceInfo {
         name: name.to_string(),
         format: "cloudfront".to_string(),
+        provider: "aws".to_string(),
         sync_token: None,
         create_date: None,
     });
@@ -52,10 +53,10 @@ pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
             r.push(
                 net,
                 Tags {
-                    source: "cloudfront",
+                    provider: "aws",
                     service,
                     region: "GLOBAL",
-                    border_group: "",
+                    extra: "",
                 },
             );
         }

@@ -8,14 +8,16 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use core::fmt;
 use core::str::FromStr;
 
 use crate::prefix::HostBits;
-use crate::{Error, Ranges};
+use crate::{Error, Ranges, Tags};
 
 pub mod aws;
 pub mod cloudfront;
+pub mod google;
 pub mod sns;
 pub mod text;
 
@@ -38,25 +40,103 @@ impl Default for Options {
     }
 }
 
-/// A published format.
+/// A published layout: a name, a cheap sniff on its distinctive keys and a parser.
+/// [`Format::ALL`] is the one registry: detection, `--source-format`, the C enum and the
+/// wasm constructors all come from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Format {
     /// AWS `ip-ranges.json`.
     Aws,
     /// The CloudFront list (`CLOUDFRONT_GLOBAL_IP_LIST`, `CLOUDFRONT_REGIONAL_EDGE_IP_LIST`).
     CloudFront,
+    /// Google's layout: `goog.json`, `cloud.json` and the crawler lists (also used by
+    /// Bing and OpenAI).
+    Google,
     /// One prefix or address per line.
     Text,
 }
 
+/// What the registry holds for each format.
+struct Unit {
+    name: &'static str,
+    /// Other names `--source-format` takes.
+    aliases: &'static [&'static str],
+    /// What the file is, for messages.
+    what: &'static str,
+    /// Whether the first bytes (as text) show this layout's distinctive keys.
+    sniff: fn(&str) -> bool,
+    parse: fn(&[u8], &str, Option<&Label<'_>>, Options) -> Result<Ranges, Error>,
+}
+
+fn has(head: &str, key: &str) -> bool {
+    head.contains(key)
+}
+
 impl Format {
-    /// `aws`, `cloudfront` or `text`.
-    pub fn name(self) -> &'static str {
+    /// Every format, in detection order: JSON layouts by their keys, then plain text,
+    /// which takes anything.
+    pub const ALL: &'static [Format] = &[
+        Format::Aws,
+        Format::CloudFront,
+        Format::Google,
+        Format::Text,
+    ];
+
+    /// The registry: one unit per format.
+    fn unit(self) -> &'static Unit {
         match self {
-            Format::Aws => "aws",
-            Format::CloudFront => "cloudfront",
-            Format::Text => "text",
+            Format::Aws => &Unit {
+                name: "aws",
+                aliases: &[],
+                what: "AWS ip-ranges.json",
+                sniff: |h| {
+                    has(h, "\"ip_prefix\"") || has(h, "\"ipv6_prefix\"") || has(h, "\"createDate\"")
+                },
+                parse: |b, n, l, o| only(aws::parse(b, n, o)?, l, "aws"),
+            },
+            Format::CloudFront => &Unit {
+                name: "cloudfront",
+                aliases: &[],
+                what: "the CloudFront list",
+                sniff: |h| has(h, "\"CLOUDFRONT_") && !has(h, "\"prefixes\""),
+                parse: |b, n, l, o| only(cloudfront::parse(b, n, o)?, l, "aws"),
+            },
+            Format::Google => &Unit {
+                name: "google",
+                aliases: &["bing", "openai", "crawlers"],
+                what: "Google's prefix list (goog.json, cloud.json, crawler lists)",
+                sniff: |h| {
+                    has(h, "\"ipv4Prefix\"")
+                        || has(h, "\"ipv6Prefix\"")
+                        || has(h, "\"creationTime\"")
+                },
+                parse: google::parse,
+            },
+            Format::Text => &Unit {
+                name: "text",
+                aliases: &["cidr"],
+                what: "a CIDR text list",
+                sniff: |_| true,
+                parse: |b, n, l, o| Ok(relabel(text::parse(b, n, o)?, l)),
+            },
         }
+    }
+
+    /// The name `--source-format` takes: `aws`, `cloudfront`, `google`, `text`, ...
+    pub fn name(self) -> &'static str {
+        self.unit().name
+    }
+
+    /// What the file is, in words (`AWS ip-ranges.json`).
+    pub fn what(self) -> &'static str {
+        self.unit().what
+    }
+
+    /// Every name, comma-separated, for messages and help texts.
+    pub fn names() -> String {
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        names.join(", ")
     }
 }
 
@@ -69,35 +149,161 @@ impl fmt::Display for Format {
 impl FromStr for Format {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        match s.to_ascii_lowercase().as_str() {
-            "aws" => Ok(Format::Aws),
-            "cloudfront" => Ok(Format::CloudFront),
-            "text" | "cidr" => Ok(Format::Text),
-            _ => Err(Error::Invalid(format!(
-                "unknown source format {}: expected aws, cloudfront or text",
-                crate::error::quote(s)
-            ))),
-        }
+        let lower = s.to_ascii_lowercase();
+        Format::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name() == lower || f.unit().aliases.contains(&lower.as_str()))
+            .ok_or_else(|| Error::UnknownName {
+                what: "source format",
+                name: crate::error::quote(s),
+                known: Format::names(),
+            })
     }
 }
 
-/// Guesses the format from the first bytes: JSON with `CLOUDFRONT_` keys is the
-/// CloudFront list, other JSON is AWS, anything else a text list.
-pub fn detect(bytes: &[u8]) -> Format {
-    let head = bytes.get(..bytes.len().min(4096)).unwrap_or(bytes);
-    let first = head
-        .iter()
-        .copied()
-        .find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
-    if first != Some(b'{') {
-        return Format::Text;
+/// Who an input is, when its user names it (`--input googlebot=FILE`) or its URL does:
+/// the provider, and for a list that stands for one service (a crawler list), that
+/// service. Layouts that say who they are (AWS, Azure, ...) only check the name;
+/// layouts that do not (CIDR text, geofeeds, the crawler lists) take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label<'a> {
+    /// The name as given, lowercase.
+    pub name: &'a str,
+    /// The provider it stands for: `google` for `googlebot`, else the name itself.
+    pub provider: &'a str,
+    /// The service its entries get, for a list of one service (`googlebot`).
+    pub service: Option<&'a str>,
+}
+
+/// Names with a meaning of their own: (name, provider, service of the whole list).
+/// Any other name is a provider of its own (a geofeed's or a text list's owner).
+pub const KNOWN_LABELS: &[(&str, &str, Option<&str>)] = &[
+    ("aws", "aws", None),
+    ("cloudfront", "aws", None),
+    ("google", "google", None),
+    ("googlebot", "google", Some("googlebot")),
+    ("special-crawlers", "google", Some("special-crawlers")),
+    (
+        "user-triggered-fetchers",
+        "google",
+        Some("user-triggered-fetchers"),
+    ),
+    ("bingbot", "bing", Some("bingbot")),
+    ("gptbot", "openai", Some("gptbot")),
+    ("chatgpt-user", "openai", Some("chatgpt-user")),
+    ("oai-searchbot", "openai", Some("oai-searchbot")),
+    ("searchbot", "openai", Some("oai-searchbot")),
+];
+
+impl<'a> Label<'a> {
+    /// Reads a name: 1 to 64 of `a-z`, `0-9`, `-`, `_`, `.` (lowercase, so that it
+    /// compares as the filters do).
+    ///
+    /// # Errors
+    /// [`Error::UnknownName`] for a name outside that alphabet.
+    pub fn new(name: &'a str) -> Result<Label<'a>, Error> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+        if !ok {
+            return Err(Error::UnknownName {
+                what: "source name",
+                name: crate::error::quote(name),
+                known: String::from(
+                    "1 to 64 of a-z 0-9 - _ . (for example googlebot, cloudflare, corp-vpn)",
+                ),
+            });
+        }
+        let (provider, service) = KNOWN_LABELS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map_or((name, None), |&(_, p, s)| (p, s));
+        Ok(Label {
+            name,
+            provider,
+            service,
+        })
     }
-    let text = String::from_utf8_lossy(head);
-    if text.contains("\"CLOUDFRONT_") && !text.contains("\"prefixes\"") {
-        Format::CloudFront
-    } else {
-        Format::Aws
+}
+
+/// A self-describing layout with a name: the name must be its provider's.
+fn only(r: Ranges, label: Option<&Label<'_>>, provider: &str) -> Result<Ranges, Error> {
+    match label {
+        Some(l) if l.provider != provider || l.service.is_some() => {
+            let name = r.sources.first().map_or("", |s| s.name.as_str());
+            Err(parse_error(
+                name,
+                "top level",
+                format!(
+                    "the file says it is {provider}'s, but it was named {}: name it {provider} or leave the name out",
+                    crate::error::quote(l.name)
+                ),
+            ))
+        }
+        _ => Ok(r),
     }
+}
+
+/// Gives every entry and source of `r` the label's provider (and service, for a list of
+/// one service).
+pub(crate) fn relabel(mut r: Ranges, label: Option<&Label<'_>>) -> Ranges {
+    let Some(l) = label else { return r };
+    let mut out = Ranges {
+        sources: core::mem::take(&mut r.sources),
+        ..Ranges::default()
+    };
+    for s in &mut out.sources {
+        s.provider = String::from(l.provider);
+    }
+    for e in &r.entries {
+        let t = r.tags(e);
+        let tags = Tags {
+            provider: l.provider,
+            service: l.service.unwrap_or(t.service),
+            ..t
+        };
+        out.push(e.prefix, tags);
+    }
+    out
+}
+
+/// The first bytes as text, for sniffing.
+fn head(bytes: &[u8]) -> String {
+    let head = bytes.get(..bytes.len().min(16 << 10)).unwrap_or(bytes);
+    String::from_utf8_lossy(head).into_owned()
+}
+
+/// Tells the layout from the first bytes by each format's distinctive keys. JSON whose
+/// keys match no layout is an error, never guessed to be AWS.
+///
+/// # Errors
+/// [`Error::Parse`] for JSON of an unknown layout, listing the supported ones.
+pub fn detect(bytes: &[u8], name: &str) -> Result<Format, Error> {
+    let text = head(bytes);
+    let first = text
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .chars()
+        .next();
+    let json = matches!(first, Some('{') | Some('['));
+    for &f in Format::ALL {
+        if f != Format::Text && (f.unit().sniff)(&text) {
+            return Ok(f);
+        }
+    }
+    if json {
+        return Err(parse_error(
+            name,
+            "top level",
+            format!(
+                "JSON of a layout ipfence does not know (supported: {}); name the format with --source-format if it is one of them",
+                Format::names()
+            ),
+        ));
+    }
+    Ok(Format::Text)
 }
 
 /// Parses `bytes` as `format`, or as the detected format when `None`.
@@ -110,11 +316,26 @@ pub fn parse(
     format: Option<Format>,
     opts: Options,
 ) -> Result<Ranges, Error> {
-    match format.unwrap_or_else(|| detect(bytes)) {
-        Format::Aws => aws::parse(bytes, name, opts),
-        Format::CloudFront => cloudfront::parse(bytes, name, opts),
-        Format::Text => text::parse(bytes, name, opts),
-    }
+    parse_labeled(bytes, name, format, None, opts)
+}
+
+/// [`parse`] for an input its user named (`--input googlebot=FILE`): see [`Label`].
+///
+/// # Errors
+/// As [`parse`]; also a name that contradicts a self-describing file, and a list that
+/// does not say whose it is (Google's crawler layout) given without a name.
+pub fn parse_labeled(
+    bytes: &[u8],
+    name: &str,
+    format: Option<Format>,
+    label: Option<&Label<'_>>,
+    opts: Options,
+) -> Result<Ranges, Error> {
+    let format = match format {
+        Some(f) => f,
+        None => detect(bytes, name)?,
+    };
+    (format.unit().parse)(bytes, name, label, opts)
 }
 
 pub(crate) fn parse_error(file: &str, at: impl ToString, msg: impl ToString) -> Error {
@@ -175,21 +396,77 @@ mod tests {
 
     #[test]
     fn detects_formats() {
+        let d = |b: &[u8]| detect(b, "x");
         assert_eq!(
-            detect(br#"{"syncToken": "1", "prefixes": []}"#),
+            d(br#"{"syncToken": "1", "createDate": "x", "prefixes": []}"#).unwrap(),
             Format::Aws
         );
         assert_eq!(
-            detect(br#" {"CLOUDFRONT_GLOBAL_IP_LIST": []}"#),
+            d(br#" {"CLOUDFRONT_GLOBAL_IP_LIST": []}"#).unwrap(),
             Format::CloudFront
         );
-        assert_eq!(detect(b"10.0.0.0/8\n"), Format::Text);
-        assert_eq!(detect(b""), Format::Text);
+        assert_eq!(
+            d(br#"{"syncToken": "1", "prefixes": [{"ipv4Prefix": "8.8.8.0/24"}]}"#).unwrap(),
+            Format::Google
+        );
+        assert_eq!(d(b"10.0.0.0/8\n").unwrap(), Format::Text);
+        assert_eq!(d(b"").unwrap(), Format::Text);
+        // JSON is never guessed to be AWS because it has a `prefixes` key.
+        let e = d(br#"{"prefixes": []}"#).unwrap_err().to_string();
+        assert!(e.contains("layout ipfence does not know"), "{e}");
+        assert!(e.contains("aws, cloudfront, google"), "{e}");
         assert_eq!("AWS".parse::<Format>().unwrap(), Format::Aws);
-        assert!("xml"
-            .parse::<Format>()
-            .unwrap_err()
-            .to_string()
-            .contains("expected aws, cloudfront or text"));
+        assert_eq!("bing".parse::<Format>().unwrap(), Format::Google);
+        let e = "xml".parse::<Format>().unwrap_err().to_string();
+        assert!(e.starts_with("unknown source format \"xml\""), "{e}");
+    }
+
+    #[test]
+    fn every_real_file_is_detected() {
+        let files: [(&[u8], Format); 6] = [
+            (
+                include_bytes!("../../../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json"),
+                Format::Aws,
+            ),
+            (
+                include_bytes!("../../../tests/data/google/cloud.json"),
+                Format::Google,
+            ),
+            (
+                include_bytes!("../../../tests/data/google/goog.json"),
+                Format::Google,
+            ),
+            (
+                include_bytes!("../../../tests/data/google/googlebot.json"),
+                Format::Google,
+            ),
+            (
+                include_bytes!("../../../tests/data/google/special-crawlers.json"),
+                Format::Google,
+            ),
+            (
+                include_bytes!("../../../tests/data/google/user-triggered-fetchers.json"),
+                Format::Google,
+            ),
+        ];
+        for (bytes, want) in files {
+            assert_eq!(detect(bytes, "f").unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn names_label_text_lists() {
+        let l = Label::new("corp-vpn").unwrap();
+        let r = parse_labeled(b"10.0.0.0/8\n", "l", None, Some(&l), Options::default()).unwrap();
+        assert_eq!(r.tags(&r.entries[0]).provider, "corp-vpn");
+        assert_eq!(r.sources[0].provider, "corp-vpn");
+        let r = parse(b"10.0.0.0/8\n", "l", None, Options::default()).unwrap();
+        assert_eq!(r.tags(&r.entries[0]).provider, "text");
+        assert!(Label::new("Bad Name").is_err());
+        assert!(Label::new("").is_err());
+        let aws = include_bytes!("../../../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json");
+        let g = Label::new("google").unwrap();
+        let e = parse_labeled(aws, "a.json", None, Some(&g), Options::default()).unwrap_err();
+        assert!(e.to_string().contains("name it aws"), "{e}");
     }
 }

@@ -29,6 +29,7 @@ pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
     r.sources.push(SourceInfo {
         name: name.to_string(),
         format: "text".to_string(),
+        provider: "text".to_string(),
         sync_token: None,
         create_date: None,
     });
@@ -47,10 +48,10 @@ pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
         r.push(
             net,
             Tags {
-                source: "text",
+                provider: "text",
                 service: "",
                 region: "",
-                border_group: "",
+                extra: "",
             },
         );
     }
