@@ -6,7 +6,17 @@
 
 pub use ipfence_core as core;
 
-/// The embedded snapshot of AWS `ip-ranges.json` that commands use when given no input.
+/// The embedded data that commands use when given no input: every published list in
+/// `tests/data/` (see `build.rs`), compiled into one matcher blob with its tags and
+/// sources.
+pub const EMBEDDED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/embedded.ipfence"));
+
+/// (source name, `sha256:<hex>` of the file's bytes) for each embedded source: the
+/// version of a list that carries none.
+pub const EMBEDDED_DIGESTS: &[(&str, &str)] =
+    include!(concat!(env!("OUT_DIR"), "/embedded_digests.rs"));
+
+/// The embedded snapshot of AWS `ip-ranges.json` alone (tests and benchmarks compare with it).
 pub const EMBEDDED_AWS: &str = include_str!("../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json");
 
 /// The name shown for the embedded snapshot.
