@@ -252,6 +252,19 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Whether `args` succeed inside the namespace (`nft get element`, `ipset test`).
+    fn status(&self, args: &[&str]) -> bool {
+        Command::new("nsenter")
+            .arg(format!("--net=/proc/{}/ns/net", self.child.id()))
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -959,4 +972,199 @@ fn sync_explains_bad_configurations_and_concurrent_runs() {
         ],
     );
     ok(&r);
+}
+
+/// The first address of each of the first `n` CIDRs of a family: inside the set.
+fn inside(set: &PrefixSet, v6: bool, n: usize) -> Vec<String> {
+    set.cidrs()
+        .filter(|c| c.addr().is_ipv6() == v6)
+        .take(n)
+        .map(|c| c.addr().to_string())
+        .collect()
+}
+
+/// The kernel lost its tables between two runs (nft flush ruleset, ipset destroy: what a
+/// reboot or a fresh namespace does): `--check` names the drifted targets and exits 1,
+/// the next run (plain, `--force` or `--restore`) restores them in full, the kernel then
+/// answers for addresses inside and outside exactly as the state says; a deleted or
+/// edited output file of a target that is not applied is restored too.
+#[test]
+fn a_flushed_kernel_or_a_deleted_output_is_restored_from_the_state() {
+    require_tools();
+    let ns = Netns::start();
+    let dir = tempdir();
+    let d = dir.path();
+    let config = d.join("sync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"url = "http://127.0.0.1:9/unreachable.json"
+retries = 0
+
+[[target]]
+name = "ec2_apne1"
+format = "nftables"
+services = ["EC2"]
+regions = ["ap-northeast-1"]
+apply = true
+command = {nft}
+
+[[target]]
+name = "amazon_use2"
+format = "ipset"
+services = ["AMAZON"]
+regions = ["us-east-2"]
+output = "{d}/amazon.ipset"
+apply = true
+command = {ipset}
+
+[[target]]
+name = "s3"
+format = "nftables"
+services = ["S3"]
+regions = ["eu-west-1"]
+output = "{d}/s3.nft"
+"#,
+            d = d.display(),
+            nft = ns.command("nft"),
+            ipset = ns.command("ipset"),
+        ),
+    )
+    .unwrap();
+    let file = data(AWS_NEW);
+    let input = ["--input", file.to_str().unwrap()];
+    let nft_want = ipfence_set(AWS_NEW, &["--service", "EC2", "--region", "ap-northeast-1"]);
+    let ipset_want = ipfence_set(AWS_NEW, &["--service", "AMAZON", "--region", "us-east-2"]);
+    let outside = ["192.0.2.1", "2001:db8::1"];
+    let kernel_holds_the_state = || {
+        let nft = ns.run(&["nft", "-j", "list", "table", "inet", "ec2_apne1"]);
+        assert_eq!(nft_set(&nft), nft_want, "nftables sets");
+        let ipset = ipset_set(&ns.run(&["ipset", "list", "amazon_use2-v4"]))
+            .union(&ipset_set(&ns.run(&["ipset", "list", "amazon_use2-v6"])));
+        assert_eq!(ipset, ipset_want, "ipset sets");
+        for (v6, fam) in [(false, "v4"), (true, "v6")] {
+            for a in inside(&nft_want, v6, 20) {
+                let set = format!("ec2_apne1_{fam}");
+                let elem = format!("{{ {a} }}");
+                assert!(
+                    ns.status(&["nft", "get", "element", "inet", "ec2_apne1", &set, &elem]),
+                    "nft holds {a}"
+                );
+            }
+            for a in inside(&ipset_want, v6, 20) {
+                let set = format!("amazon_use2-{fam}");
+                assert!(ns.status(&["ipset", "test", &set, &a]), "ipset holds {a}");
+            }
+            let a = outside[usize::from(v6)];
+            let elem = format!("{{ {a} }}");
+            let set = format!("ec2_apne1_{fam}");
+            assert!(!ns.status(&["nft", "get", "element", "inet", "ec2_apne1", &set, &elem]));
+            assert!(!ns.status(&["ipset", "test", &format!("amazon_use2-{fam}"), a]));
+        }
+    };
+    let flush = || {
+        ns.run(&["nft", "flush", "ruleset"]);
+        ns.run(&["ipset", "destroy"]);
+    };
+    let check = |args: &[&str]| {
+        let mut all = input.to_vec();
+        all.extend_from_slice(args);
+        sync(&config, &all)
+    };
+
+    ok(&check(&[]));
+    kernel_holds_the_state();
+    ok(&check(&["--check"]));
+
+    // Flushed: --check names both applied targets, and not the file target.
+    flush();
+    let r = check(&["--check"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("ipfence sync: drifted: 2 of 3 targets"),
+        "{}",
+        r.stdout
+    );
+    for name in ["target ec2_apne1 (nftables)", "target amazon_use2 (ipset)"] {
+        assert!(r.stdout.contains(name), "{name}: {}", r.stdout);
+    }
+    assert!(!r.stdout.contains("target s3"), "{}", r.stdout);
+    let lacks = format!("lack {} CIDRs", nft_want.cidr_count());
+    assert!(r.stdout.contains(&lacks), "{lacks}: {}", r.stdout);
+
+    // --force: restored in full, never an "incremental update" onto nothing.
+    let r = check(&["--force"]);
+    ok(&r);
+    assert!(
+        !r.stdout.contains("incremental update applied"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("target ec2_apne1 (nftables) drifted")
+            && r.stderr.contains("target amazon_use2 (ipset) drifted"),
+        "{}",
+        r.stderr
+    );
+    kernel_holds_the_state();
+    ok(&check(&["--check"]));
+
+    // Flushed again: a plain run restores (it used to say "nothing to do").
+    flush();
+    let r = check(&[]);
+    ok(&r);
+    assert!(
+        r.stdout.contains("target ec2_apne1 (nftables): restored"),
+        "{}",
+        r.stdout
+    );
+    kernel_holds_the_state();
+
+    // Part of a set gone, and an address added by hand: both are drift.
+    ns.run(&[
+        "ipset",
+        "del",
+        "amazon_use2-v4",
+        &format!("{}", ipset_want.cidrs().next().unwrap()),
+    ]);
+    ns.run(&["ipset", "add", "amazon_use2-v4", "192.0.2.1"]);
+    let r = check(&["--check"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("lack 1 CIDRs") && r.stdout.contains("hold 1 CIDRs"),
+        "{}",
+        r.stdout
+    );
+    ok(&check(&[]));
+    kernel_holds_the_state();
+
+    // The file target: deleted, then edited.
+    let s3 = d.join("s3.nft");
+    let s3_text = read(&s3);
+    std::fs::remove_file(&s3).unwrap();
+    let r = check(&["--check"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("target s3 (nftables): the output file"),
+        "{}",
+        r.stdout
+    );
+    ok(&check(&[]));
+    assert_eq!(rules(&read(&s3)), rules(&s3_text), "the file is back");
+    std::fs::write(&s3, "table inet s3 {}\n").unwrap();
+    assert_eq!(check(&["--check"]).code, 1);
+    ok(&check(&[]));
+    assert_eq!(rules(&read(&s3)), rules(&s3_text), "the edit is undone");
+    ok(&check(&["--check"]));
+
+    // Boot: --restore works from the state alone (the url is unreachable).
+    flush();
+    let r = sync(&config, &["--restore"]);
+    ok(&r);
+    assert!(r.stdout.contains("restored 2 of 3 targets"), "{}", r.stdout);
+    kernel_holds_the_state();
+    let r = sync(&config, &["--restore"]);
+    ok(&r);
+    assert!(r.stdout.contains("nothing to restore"), "{}", r.stdout);
 }
