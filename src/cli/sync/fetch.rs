@@ -81,7 +81,15 @@ pub fn check_url(url: &str) -> Result<()> {
         bail!("{url:?}: not an https://, http:// or file:/// address");
     }
     match url.parse::<ureq::http::Uri>() {
-        Ok(u) if u.host().is_some_and(|h| !h.is_empty()) => Ok(()),
+        Ok(u) if u.host().is_some_and(|h| !h.is_empty()) => {
+            // The parser takes any text after the host's ':'; a port must be a number.
+            let authority = u.authority().map_or("", |a| a.as_str());
+            let host_port = authority.rsplit('@').next().unwrap_or("");
+            if !host_port.ends_with(']') && host_port.contains(':') && u.port_u16().is_none() {
+                bail!("{url:?}: the port is not a number from 0 to 65535");
+            }
+            Ok(())
+        }
         Ok(_) => bail!("{url:?}: the address has no host"),
         Err(e) => bail!("{url:?}: not a well-formed address ({e})"),
     }

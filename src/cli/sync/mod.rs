@@ -422,6 +422,10 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
                 sources: &ranges.sources,
                 filter: &p.filter,
             };
+            let known = format!("target {} (", p.target.name);
+            if problems.iter().any(|x| x.starts_with(&known)) {
+                continue; // its name or options are already reported
+            }
             if let Err(e) = apply::render(p.target, &p.set, None, header, &apply::options(p.target))
             {
                 problems.push(format!("target {}: {e:#}", p.target.name));
