@@ -252,6 +252,19 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Whether `args` succeed inside the namespace (`nft get element`, `ipset test`).
+    fn status(&self, args: &[&str]) -> bool {
+        Command::new("nsenter")
+            .arg(format!("--net=/proc/{}/ns/net", self.child.id()))
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -946,7 +959,9 @@ fn sync_explains_bad_configurations_and_concurrent_runs() {
         fitted,
         "summarizing never drops an address"
     );
-    // The example configuration in the repository parses.
+    // The example configuration in the repository parses, and its names and ids are
+    // valid: the only problems a dry run may find here are this machine's (folders
+    // under /etc, tools not installed).
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sync.toml");
     let r = sync(
         &example,
@@ -958,5 +973,608 @@ fn sync_explains_bad_configurations_and_concurrent_runs() {
             d.join("x.json").to_str().unwrap(),
         ],
     );
+    assert!(r.code == 0 || r.code == 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("target route53-health"), "{}", r.stdout);
+    for line in r.stderr.lines().filter(|l| l.contains("problem: target")) {
+        assert!(
+            line.contains("does not exist") || line.contains("on PATH"),
+            "{line}"
+        );
+    }
+}
+
+/// The first address of each of the first `n` CIDRs of a family: inside the set.
+fn inside(set: &PrefixSet, v6: bool, n: usize) -> Vec<String> {
+    set.cidrs()
+        .filter(|c| c.addr().is_ipv6() == v6)
+        .take(n)
+        .map(|c| c.addr().to_string())
+        .collect()
+}
+
+/// The kernel lost its tables between two runs (nft flush ruleset, ipset destroy: what a
+/// reboot or a fresh namespace does): `--check` names the drifted targets and exits 1,
+/// the next run (plain, `--force` or `--restore`) restores them in full, the kernel then
+/// answers for addresses inside and outside exactly as the state says; a deleted or
+/// edited output file of a target that is not applied is restored too.
+#[test]
+fn a_flushed_kernel_or_a_deleted_output_is_restored_from_the_state() {
+    require_tools();
+    let ns = Netns::start();
+    let dir = tempdir();
+    let d = dir.path();
+    let config = d.join("sync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"url = "http://127.0.0.1:9/unreachable.json"
+retries = 0
+
+[[target]]
+name = "ec2_apne1"
+format = "nftables"
+services = ["EC2"]
+regions = ["ap-northeast-1"]
+apply = true
+command = {nft}
+
+[[target]]
+name = "amazon_use2"
+format = "ipset"
+services = ["AMAZON"]
+regions = ["us-east-2"]
+output = "{d}/amazon.ipset"
+apply = true
+command = {ipset}
+
+[[target]]
+name = "s3"
+format = "nftables"
+services = ["S3"]
+regions = ["eu-west-1"]
+output = "{d}/s3.nft"
+"#,
+            d = d.display(),
+            nft = ns.command("nft"),
+            ipset = ns.command("ipset"),
+        ),
+    )
+    .unwrap();
+    let file = data(AWS_NEW);
+    let input = ["--input", file.to_str().unwrap()];
+    let nft_want = ipfence_set(AWS_NEW, &["--service", "EC2", "--region", "ap-northeast-1"]);
+    let ipset_want = ipfence_set(AWS_NEW, &["--service", "AMAZON", "--region", "us-east-2"]);
+    let outside = ["192.0.2.1", "2001:db8::1"];
+    let kernel_holds_the_state = || {
+        let nft = ns.run(&["nft", "-j", "list", "table", "inet", "ec2_apne1"]);
+        assert_eq!(nft_set(&nft), nft_want, "nftables sets");
+        let ipset = ipset_set(&ns.run(&["ipset", "list", "amazon_use2-v4"]))
+            .union(&ipset_set(&ns.run(&["ipset", "list", "amazon_use2-v6"])));
+        assert_eq!(ipset, ipset_want, "ipset sets");
+        for (v6, fam) in [(false, "v4"), (true, "v6")] {
+            for a in inside(&nft_want, v6, 20) {
+                let set = format!("ec2_apne1_{fam}");
+                let elem = format!("{{ {a} }}");
+                assert!(
+                    ns.status(&["nft", "get", "element", "inet", "ec2_apne1", &set, &elem]),
+                    "nft holds {a}"
+                );
+            }
+            for a in inside(&ipset_want, v6, 20) {
+                let set = format!("amazon_use2-{fam}");
+                assert!(ns.status(&["ipset", "test", &set, &a]), "ipset holds {a}");
+            }
+            let a = outside[usize::from(v6)];
+            let elem = format!("{{ {a} }}");
+            let set = format!("ec2_apne1_{fam}");
+            assert!(!ns.status(&["nft", "get", "element", "inet", "ec2_apne1", &set, &elem]));
+            assert!(!ns.status(&["ipset", "test", &format!("amazon_use2-{fam}"), a]));
+        }
+    };
+    let flush = || {
+        ns.run(&["nft", "flush", "ruleset"]);
+        ns.run(&["ipset", "destroy"]);
+    };
+    let check = |args: &[&str]| {
+        let mut all = input.to_vec();
+        all.extend_from_slice(args);
+        sync(&config, &all)
+    };
+
+    ok(&check(&[]));
+    kernel_holds_the_state();
+    ok(&check(&["--check"]));
+
+    // Flushed: --check names both applied targets, and not the file target.
+    flush();
+    let r = check(&["--check"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("ipfence sync: drifted: 2 of 3 targets"),
+        "{}",
+        r.stdout
+    );
+    for name in ["target ec2_apne1 (nftables)", "target amazon_use2 (ipset)"] {
+        assert!(r.stdout.contains(name), "{name}: {}", r.stdout);
+    }
+    assert!(!r.stdout.contains("target s3"), "{}", r.stdout);
+    let lacks = format!("lack {} CIDRs", nft_want.cidr_count());
+    assert!(r.stdout.contains(&lacks), "{lacks}: {}", r.stdout);
+
+    // --force: restored in full, never an "incremental update" onto nothing.
+    let r = check(&["--force"]);
     ok(&r);
+    assert!(
+        !r.stdout.contains("incremental update applied"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("target ec2_apne1 (nftables) drifted")
+            && r.stderr.contains("target amazon_use2 (ipset) drifted"),
+        "{}",
+        r.stderr
+    );
+    kernel_holds_the_state();
+    ok(&check(&["--check"]));
+
+    // Flushed again: a plain run restores (it used to say "nothing to do").
+    flush();
+    let r = check(&[]);
+    ok(&r);
+    assert!(
+        r.stdout.contains("target ec2_apne1 (nftables): restored"),
+        "{}",
+        r.stdout
+    );
+    kernel_holds_the_state();
+
+    // Part of a set gone, and an address added by hand: both are drift.
+    ns.run(&[
+        "ipset",
+        "del",
+        "amazon_use2-v4",
+        &format!("{}", ipset_want.cidrs().next().unwrap()),
+    ]);
+    ns.run(&["ipset", "add", "amazon_use2-v4", "192.0.2.1"]);
+    let r = check(&["--check"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("lack 1 CIDRs") && r.stdout.contains("hold 1 CIDRs"),
+        "{}",
+        r.stdout
+    );
+    ok(&check(&[]));
+    kernel_holds_the_state();
+
+    // The file target: deleted, then edited.
+    let s3 = d.join("s3.nft");
+    let s3_text = read(&s3);
+    std::fs::remove_file(&s3).unwrap();
+    let r = check(&["--check"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("target s3 (nftables): the output file"),
+        "{}",
+        r.stdout
+    );
+    ok(&check(&[]));
+    assert_eq!(rules(&read(&s3)), rules(&s3_text), "the file is back");
+    std::fs::write(&s3, "table inet s3 {}\n").unwrap();
+    assert_eq!(check(&["--check"]).code, 1);
+    ok(&check(&[]));
+    assert_eq!(rules(&read(&s3)), rules(&s3_text), "the edit is undone");
+    ok(&check(&["--check"]));
+
+    // Boot: --restore works from the state alone (the url is unreachable).
+    flush();
+    let r = sync(&config, &["--restore"]);
+    ok(&r);
+    assert!(r.stdout.contains("restored 2 of 3 targets"), "{}", r.stdout);
+    kernel_holds_the_state();
+    let r = sync(&config, &["--restore"]);
+    ok(&r);
+    assert!(r.stdout.contains("nothing to restore"), "{}", r.stdout);
+}
+
+/// AWS objects changed behind ipfence's back (the WAF IP set's addresses replaced, a
+/// prefix list entry removed, an ipfence rule revoked): `--check` names each, the next
+/// run restores each to the state's set.
+#[test]
+fn aws_objects_changed_by_hand_are_restored() {
+    let emu = Emulator::start();
+    let dir = tempdir();
+    let d = dir.path();
+    let waf = emu.aws(&[
+        "wafv2",
+        "create-ip-set",
+        "--name",
+        "amazon-use2",
+        "--scope",
+        "REGIONAL",
+        "--ip-address-version",
+        "IPV4",
+        "--addresses",
+        "[]",
+    ]);
+    let waf_id = waf["Summary"]["Id"].as_str().unwrap().to_string();
+    let pl = emu.aws(&[
+        "ec2",
+        "create-managed-prefix-list",
+        "--prefix-list-name",
+        "amazon-euw3",
+        "--address-family",
+        "IPv4",
+        "--max-entries",
+        "100",
+    ]);
+    let pl_id = pl["PrefixList"]["PrefixListId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let vpc = emu.aws(&["ec2", "create-vpc", "--cidr-block", "10.0.0.0/16"]);
+    let sg = emu.aws(&[
+        "ec2",
+        "create-security-group",
+        "--group-name",
+        "ec2-euw3",
+        "--description",
+        "test",
+        "--vpc-id",
+        vpc["Vpc"]["VpcId"].as_str().unwrap(),
+    ]);
+    let sg_id = sg["GroupId"].as_str().unwrap().to_string();
+    let config = d.join("sync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[aws]
+command = ["{aws}"]
+endpoint_url = "{endpoint}"
+region = "us-east-1"
+
+[[target]]
+name = "amazon-use2"
+format = "aws-waf"
+services = ["AMAZON"]
+regions = ["us-east-2"]
+family = "ipv4"
+apply = true
+id = "{waf_id}"
+
+[[target]]
+name = "amazon-euw3"
+format = "aws-prefix-list"
+services = ["AMAZON"]
+regions = ["eu-west-3"]
+family = "ipv4"
+apply = true
+id = "{pl_id}"
+
+[[target]]
+name = "ec2-euw3"
+format = "aws-security-group"
+services = ["EC2"]
+regions = ["eu-west-3"]
+family = "ipv4"
+ports = [443]
+apply = true
+id = "{sg_id}"
+"#,
+            aws = venv("aws").display(),
+            endpoint = emu.url,
+        ),
+    )
+    .unwrap();
+    let file = data(AWS_NEW);
+    let run = |args: &[&str]| {
+        let mut all = vec!["--input", file.to_str().unwrap()];
+        all.extend_from_slice(args);
+        sync(&config, &all)
+    };
+    let waf_want = ipfence_set(
+        AWS_NEW,
+        &["--service", "AMAZON", "--region", "us-east-2", "--ipv4"],
+    );
+    let pl_want = ipfence_set(
+        AWS_NEW,
+        &["--service", "AMAZON", "--region", "eu-west-3", "--ipv4"],
+    );
+    let sg_want = ipfence_set(
+        AWS_NEW,
+        &["--service", "EC2", "--region", "eu-west-3", "--ipv4"],
+    );
+    let get_waf = || {
+        emu.aws(&[
+            "wafv2",
+            "get-ip-set",
+            "--name",
+            "amazon-use2",
+            "--scope",
+            "REGIONAL",
+            "--id",
+            &waf_id,
+        ])
+    };
+    let held = || {
+        let waf = set_of(get_waf()["IPSet"]["Addresses"].as_array().unwrap());
+        let got = emu.aws(&[
+            "ec2",
+            "get-managed-prefix-list-entries",
+            "--prefix-list-id",
+            &pl_id,
+        ]);
+        let pl = set_of(
+            got["Entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| &e["Cidr"]),
+        );
+        let got = emu.aws(&["ec2", "describe-security-groups", "--group-ids", &sg_id]);
+        let sg = set_of(
+            got["SecurityGroups"][0]["IpPermissions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|p| p["IpRanges"].as_array().unwrap())
+                .map(|r| &r["CidrIp"]),
+        );
+        (waf, pl, sg)
+    };
+    ok(&run(&[]));
+    assert_eq!(held(), (waf_want.clone(), pl_want.clone(), sg_want.clone()));
+    ok(&run(&["--check"]));
+
+    // Changed by hand.
+    let lock = get_waf()["LockToken"].as_str().unwrap().to_string();
+    emu.aws(&[
+        "wafv2",
+        "update-ip-set",
+        "--name",
+        "amazon-use2",
+        "--scope",
+        "REGIONAL",
+        "--id",
+        &waf_id,
+        "--addresses",
+        "192.0.2.0/24",
+        "--lock-token",
+        &lock,
+    ]);
+    let first = pl_want.cidrs().next().unwrap().to_string();
+    let version = emu.aws(&[
+        "ec2",
+        "describe-managed-prefix-lists",
+        "--prefix-list-ids",
+        &pl_id,
+    ])["PrefixLists"][0]["Version"]
+        .as_u64()
+        .unwrap();
+    emu.aws(&[
+        "ec2",
+        "modify-managed-prefix-list",
+        "--prefix-list-id",
+        &pl_id,
+        "--current-version",
+        &version.to_string(),
+        "--remove-entries",
+        &format!("Cidr={first}"),
+    ]);
+    let rule = sg_want.cidrs().next().unwrap().to_string();
+    emu.aws(&[
+        "ec2",
+        "revoke-security-group-ingress",
+        "--group-id",
+        &sg_id,
+        "--protocol",
+        "tcp",
+        "--port",
+        "443",
+        "--cidr",
+        &rule,
+    ]);
+    let r = run(&["--check"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("drifted: 3 of 3 targets"), "{}", r.stdout);
+    let lacks = format!(
+        "target amazon-use2 (aws-waf): the live sets lack {} CIDRs",
+        waf_want.cidr_count()
+    );
+    assert!(r.stdout.contains(&lacks), "{lacks}: {}", r.stdout);
+    for name in [
+        "target amazon-euw3 (aws-prefix-list): the live sets lack 1 CIDRs",
+        "target ec2-euw3 (aws-security-group): the live sets lack 1 CIDRs",
+    ] {
+        assert!(r.stdout.contains(name), "{name}: {}", r.stdout);
+    }
+    let r = run(&[]);
+    ok(&r);
+    assert!(
+        r.stderr.contains("target amazon-use2 (aws-waf) drifted"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(held(), (waf_want, pl_want, sg_want));
+    ok(&run(&["--check"]));
+}
+
+/// A dry run checks what the real run needs and reports every problem, one line each
+/// naming the target and field, then exits 2; the real run refuses the same
+/// configuration before changing anything.
+#[test]
+fn a_dry_run_reports_every_problem_the_run_would_meet() {
+    let dir = tempdir();
+    let d = dir.path();
+    let config = d.join("sync.toml");
+    let ok_file = d.join("ok.nft");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[aws]
+command = ["/no/such/aws"]
+
+[[target]]
+name = "ok"
+format = "nftables"
+services = ["S3"]
+output = "{ok}"
+
+[[target]]
+name = "api gateway"
+format = "nftables"
+services = ["S3"]
+output = "{d}/api.nft"
+
+[[target]]
+name = "cloudfront"
+format = "ipset"
+services = ["CLOUDFRONT"]
+output = "{d}/no/such/folder/cf.ipset"
+
+[[target]]
+name = "edge"
+format = "nftables"
+services = ["S3"]
+apply = true
+command = ["ipfence-no-such-tool", "nft"]
+
+[[target]]
+name = "waf"
+format = "aws-waf"
+services = ["S3"]
+family = "ipv4"
+apply = true
+id = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+
+[[target]]
+name = "pl"
+format = "aws-prefix-list"
+services = ["S3"]
+family = "ipv4"
+id = "pl-xyz"
+output = "{d}/pl.json"
+
+[[target]]
+name = "sg"
+format = "aws-security-group"
+services = ["S3"]
+family = "ipv4"
+id = "sg-12345"
+output = "{d}/sg.json"
+over_quota = "summarize"
+"#,
+            ok = ok_file.display(),
+            d = d.display()
+        ),
+    )
+    .unwrap();
+    let file = data(AWS_NEW);
+    let r = sync(&config, &["--dry-run", "--input", file.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let problems: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("ipfence: problem: "))
+        .collect();
+    let expected = [
+        "target api gateway (nftables): nftables: name \"api gateway\"",
+        &format!("target cloudfront (ipset): output = \"{}/no/such/folder/cf.ipset\": the folder", d.display()),
+        "target edge (nftables): command: \"ipfence-no-such-tool\" is not an executable file on PATH",
+        "target waf (aws-waf): [aws] command: \"/no/such/aws\" is not an executable file",
+        "target waf (aws-waf): id = \"a1b2c3d4-5678-90ab-cdef-EXAMPLE11111\": not a WAF IP set id",
+        "target pl (aws-prefix-list): id = \"pl-xyz\": not a prefix list id",
+        "target sg (aws-security-group): id = \"sg-12345\": not a security group id",
+    ];
+    for e in expected {
+        assert!(
+            problems.iter().any(|p| p.contains(e)),
+            "expected {e:?} among\n{}",
+            problems.join("\n")
+        );
+    }
+    assert_eq!(problems.len(), expected.len(), "{}", problems.join("\n"));
+    assert!(r.stderr.contains("7 problem(s)"), "{}", r.stderr);
+    // The real run refuses before writing anything, naming the same problems.
+    let r = sync(&config, &["--input", file.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("cannot be applied; nothing was changed"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("not a prefix list id"), "{}", r.stderr);
+    assert!(!ok_file.exists(), "nothing was written");
+    assert!(!d.join("ipfence-state.json").exists());
+}
+
+/// A file:// URL reads a local mirror; an address that is not http(s) or file, or is
+/// malformed, is one clear error and is not retried.
+#[test]
+fn file_urls_are_read_and_bad_urls_are_not_retried() {
+    let dir = tempdir();
+    let d = dir.path();
+    let config = d.join("sync.toml");
+    let target = format!(
+        "[[target]]\nname = \"s3\"\nformat = \"nftables\"\nservices = [\"S3\"]\noutput = \"{}/s3.nft\"\n",
+        d.display()
+    );
+    let file = data(AWS_NEW);
+    std::fs::write(
+        &config,
+        format!(
+            "url = \"file://{}\"\nretry_delay_ms = 10\n{target}",
+            file.display()
+        ),
+    )
+    .unwrap();
+    let r = sync(&config, &[]);
+    ok(&r);
+    assert!(
+        r.stdout.contains("applied syncToken 1787411825"),
+        "{}",
+        r.stdout
+    );
+    let r = sync(&config, &[]);
+    ok(&r);
+    assert!(r.stdout.contains("already applied"), "{}", r.stdout);
+    for (url, msg) in [
+        (
+            "ftp://example.com/ip-ranges.json",
+            "not an https://, http:// or file:/// address",
+        ),
+        ("file://relative/ip-ranges.json", "absolute path"),
+        (
+            "http://127.0.0.1:notaport/x.json",
+            "the port is not a number",
+        ),
+        ("http://exa mple.com/x.json", "not a well-formed address"),
+    ] {
+        let r = sync(&config, &["--url", url]);
+        assert_eq!(r.code, 2, "{url}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains(msg),
+            "{url}: expected {msg:?} in {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("retrying"),
+            "{url}: retried: {}",
+            r.stderr
+        );
+    }
+    // A missing file: the path named, no retry.
+    let missing = d.join("missing.json");
+    let r = sync(
+        &config,
+        &["--url", &format!("file://{}", missing.display())],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("missing.json: cannot open"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("retrying"), "{}", r.stderr);
 }

@@ -58,7 +58,7 @@ pub fn render(
 }
 
 /// Runs `program args...`, failing with its stderr.
-fn run(cmd: &[String], args: &[&str]) -> Result<String> {
+pub(super) fn run(cmd: &[String], args: &[&str]) -> Result<String> {
     let (program, lead) = cmd.split_first().context("empty command")?;
     let shown = cmd
         .iter()
@@ -186,21 +186,46 @@ pub fn aws(t: &Target, cli: &AwsCli, set: &PrefixSet, header: Header<'_>) -> Res
     }
 }
 
+/// The live sets of an AWS target: the WAF IP set's addresses, the prefix list's
+/// entries, or the security group's ipfence rules, one set per port range.
+pub fn aws_live(t: &Target, cli: &AwsCli) -> Result<Vec<PrefixSet>> {
+    let aws = Aws { cli };
+    let id = t.id.as_deref().context("an AWS target needs id")?;
+    match t.format {
+        Format::AwsWaf => {
+            let got = waf_get(t, &aws, id)?;
+            Ok(vec![cidr_set(
+                got["IPSet"]["Addresses"].as_array().into_iter().flatten(),
+                "wafv2 get-ip-set",
+            )?])
+        }
+        Format::AwsPrefixList => Ok(vec![prefix_list_entries(&aws, id)?]),
+        _ => Ok(security_group_rules(t, &aws, id)?
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect()),
+    }
+}
+
+fn waf_get(t: &Target, aws: &Aws<'_>, id: &str) -> Result<Value> {
+    aws.call(&[
+        "wafv2",
+        "get-ip-set",
+        "--name",
+        &t.name,
+        "--scope",
+        &t.scope,
+        "--id",
+        id,
+    ])
+}
+
 /// WAF replaces the whole list; the LockToken makes a concurrent change fail, and then
 /// the get + update is retried.
 fn waf(t: &Target, aws: &Aws<'_>, id: &str, set: &PrefixSet, header: Header<'_>) -> Result<String> {
     const TRIES: usize = 4;
     for attempt in 1..=TRIES {
-        let got = aws.call(&[
-            "wafv2",
-            "get-ip-set",
-            "--name",
-            &t.name,
-            "--scope",
-            &t.scope,
-            "--id",
-            id,
-        ])?;
+        let got = waf_get(t, aws, id)?;
         let lock = got["LockToken"]
             .as_str()
             .context("wafv2 get-ip-set: no LockToken in the answer")?;
@@ -265,6 +290,23 @@ fn prefix_list_ready(aws: &Aws<'_>, id: &str) -> Result<Value> {
     bail!("prefix list {id} stayed in progress for a minute")
 }
 
+fn prefix_list_entries(aws: &Aws<'_>, id: &str) -> Result<PrefixSet> {
+    let entries = aws.call(&[
+        "ec2",
+        "get-managed-prefix-list-entries",
+        "--prefix-list-id",
+        id,
+    ])?;
+    cidr_set(
+        entries["Entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| &e["Cidr"]),
+        "get-managed-prefix-list-entries",
+    )
+}
+
 fn prefix_list(
     t: &Target,
     aws: &Aws<'_>,
@@ -273,20 +315,7 @@ fn prefix_list(
     header: Header<'_>,
 ) -> Result<String> {
     let pl = prefix_list_ready(aws, id)?;
-    let entries = aws.call(&[
-        "ec2",
-        "get-managed-prefix-list-entries",
-        "--prefix-list-id",
-        id,
-    ])?;
-    let live = cidr_set(
-        entries["Entries"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|e| &e["Cidr"]),
-        "get-managed-prefix-list-entries",
-    )?;
+    let live = prefix_list_entries(aws, id)?;
     if live == *set {
         return Ok(format!("prefix list {id} already holds the set"));
     }
@@ -340,21 +369,20 @@ fn prefix_list(
     Ok(format!("prefix list {id} modified in {done} call(s)"))
 }
 
-/// Only the rules ipfence wrote (description `ipfence ...`) with the target's protocol
-/// and ports are read as the live set, so other rules in the group are never touched.
-fn security_group(
-    t: &Target,
-    aws: &Aws<'_>,
-    id: &str,
-    set: &PrefixSet,
-    header: Header<'_>,
-) -> Result<String> {
+/// One port range of a security group target: protocol and ports as AWS reports them.
+type RuleKey = (String, Option<u64>, Option<u64>);
+
+/// The target's ipfence rules per port range: only rules ipfence wrote (description
+/// `ipfence ...`) with the target's protocol and ports are read, so other rules in the
+/// group are never touched. Each port range has its own set: a CIDR missing from one of
+/// them is missing, even when another range still has it.
+fn security_group_rules(t: &Target, aws: &Aws<'_>, id: &str) -> Result<Vec<(RuleKey, PrefixSet)>> {
     let d = aws.call(&["ec2", "describe-security-groups", "--group-ids", id])?;
     let perms = d["SecurityGroups"][0]["IpPermissions"]
         .as_array()
         .cloned()
         .with_context(|| format!("security group {id} not found"))?;
-    let ours: Vec<(String, Option<u64>, Option<u64>)> = if t.ports.is_empty() {
+    let ours: Vec<RuleKey> = if t.ports.is_empty() {
         vec![("-1".into(), None, None)]
     } else {
         ipfence_exporters::aws::port_ranges(&t.ports)
@@ -362,73 +390,101 @@ fn security_group(
             .map(|(a, b)| (t.protocol.clone(), Some(a.into()), Some(b.into())))
             .collect()
     };
-    let mut live = Vec::new();
-    for p in &perms {
-        let key = (
-            p["IpProtocol"].as_str().unwrap_or("").to_string(),
-            p["FromPort"].as_u64(),
-            p["ToPort"].as_u64(),
-        );
-        let key = if key.0 == "-1" {
-            ("-1".to_string(), None, None)
-        } else {
-            key
-        };
-        if !ours.contains(&key) {
-            continue;
-        }
-        for (list, field) in [("IpRanges", "CidrIp"), ("Ipv6Ranges", "CidrIpv6")] {
-            for r in p[list].as_array().into_iter().flatten() {
-                if r["Description"]
-                    .as_str()
-                    .is_some_and(|d| d.starts_with("ipfence"))
-                {
-                    live.push(r[field].clone());
+    let mut out = Vec::new();
+    for key in ours {
+        let mut live = Vec::new();
+        for p in &perms {
+            let got = (
+                p["IpProtocol"].as_str().unwrap_or("").to_string(),
+                p["FromPort"].as_u64(),
+                p["ToPort"].as_u64(),
+            );
+            let got = if got.0 == "-1" {
+                ("-1".to_string(), None, None)
+            } else {
+                got
+            };
+            if got != key {
+                continue;
+            }
+            for (list, field) in [("IpRanges", "CidrIp"), ("Ipv6Ranges", "CidrIpv6")] {
+                for r in p[list].as_array().into_iter().flatten() {
+                    if r["Description"]
+                        .as_str()
+                        .is_some_and(|d| d.starts_with("ipfence"))
+                    {
+                        live.push(r[field].clone());
+                    }
                 }
             }
         }
+        let set = cidr_set(&live, "describe-security-groups")?;
+        out.push((key, set));
     }
-    let live = cidr_set(&live, "describe-security-groups")?;
-    if live == *set {
+    Ok(out)
+}
+
+/// Brings each port range's ipfence rules to `set`: authorize what is missing, then
+/// revoke what is no longer wanted, per port range.
+fn security_group(
+    t: &Target,
+    aws: &Aws<'_>,
+    id: &str,
+    set: &PrefixSet,
+    header: Header<'_>,
+) -> Result<String> {
+    let rules = security_group_rules(t, aws, id)?;
+    if rules.iter().all(|(_, live)| live == set) {
         return Ok(format!("security group {id} already holds the set"));
     }
-    let text = render(t, set, Some(&live), header, &options(t))?;
-    let update: Value =
-        serde_json::from_str(&text).context("the exporter's security group rules")?;
     let mut calls = Vec::new();
-    // Authorize first: a CIDR that grew into a larger one never loses its access.
-    for (key, verb) in [
-        ("Authorize", "authorize-security-group-ingress"),
-        ("Revoke", "revoke-security-group-ingress"),
-    ] {
-        if let Some(p) = update[key].as_array().filter(|a| !a.is_empty()) {
-            let mut p = p.clone();
-            if key == "Revoke" {
-                // A rule is named by protocol, ports and CIDR; the old description differs.
-                for perm in &mut p {
-                    for list in ["IpRanges", "Ipv6Ranges"] {
-                        for r in perm
-                            .get_mut(list)
-                            .and_then(Value::as_array_mut)
-                            .into_iter()
-                            .flatten()
-                        {
-                            if let Some(o) = r.as_object_mut() {
-                                o.remove("Description");
+    for ((_, from, to), live) in &rules {
+        if live == set {
+            continue;
+        }
+        // The exporter renders the update of this one port range.
+        let mut opts = options(t);
+        opts.ports = match (from, to) {
+            (Some(a), Some(b)) => (*a..=*b).filter_map(|p| u16::try_from(p).ok()).collect(),
+            _ => Vec::new(),
+        };
+        let text = render(t, set, Some(live), header, &opts)?;
+        let update: Value =
+            serde_json::from_str(&text).context("the exporter's security group rules")?;
+        // Authorize first: a CIDR that grew into a larger one never loses its access.
+        for (key, verb) in [
+            ("Authorize", "authorize-security-group-ingress"),
+            ("Revoke", "revoke-security-group-ingress"),
+        ] {
+            if let Some(p) = update[key].as_array().filter(|a| !a.is_empty()) {
+                let mut p = p.clone();
+                if key == "Revoke" {
+                    // A rule is named by protocol, ports and CIDR; the old description differs.
+                    for perm in &mut p {
+                        for list in ["IpRanges", "Ipv6Ranges"] {
+                            for r in perm
+                                .get_mut(list)
+                                .and_then(Value::as_array_mut)
+                                .into_iter()
+                                .flatten()
+                            {
+                                if let Some(o) = r.as_object_mut() {
+                                    o.remove("Description");
+                                }
                             }
                         }
                     }
                 }
+                aws.call(&[
+                    "ec2",
+                    verb,
+                    "--group-id",
+                    id,
+                    "--ip-permissions",
+                    &Value::Array(p).to_string(),
+                ])?;
+                calls.push(verb);
             }
-            aws.call(&[
-                "ec2",
-                verb,
-                "--group-id",
-                id,
-                "--ip-permissions",
-                &Value::Array(p).to_string(),
-            ])?;
-            calls.push(verb);
         }
     }
     Ok(format!("security group {id}: {}", calls.join(", ")))

@@ -64,6 +64,52 @@ struct Failure {
     retry: bool,
 }
 
+/// Refuses what is not an `https://`, `http://` or `file:///absolute/path` address, or
+/// not a well-formed one, before any attempt: such an error cannot heal by retrying.
+pub fn check_url(url: &str) -> Result<()> {
+    if let Some(path) = url.strip_prefix("file://") {
+        let path = path.strip_prefix("localhost").unwrap_or(path);
+        if !path.starts_with('/') {
+            bail!("{url:?}: a file URL names an absolute path on this machine: file:///path/ip-ranges.json");
+        }
+        if path.contains('%') || path.contains('?') || path.contains('#') {
+            bail!("{url:?}: percent-escapes, queries and fragments are not read in file URLs; write the path as it is");
+        }
+        return Ok(());
+    }
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        bail!("{url:?}: not an https://, http:// or file:/// address");
+    }
+    match url.parse::<ureq::http::Uri>() {
+        Ok(u) if u.host().is_some_and(|h| !h.is_empty()) => {
+            // The parser takes any text after the host's ':'; a port must be a number.
+            let authority = u.authority().map_or("", |a| a.as_str());
+            let host_port = authority.rsplit('@').next().unwrap_or("");
+            if !host_port.ends_with(']') && host_port.contains(':') && u.port_u16().is_none() {
+                bail!("{url:?}: the port is not a number from 0 to 65535");
+            }
+            Ok(())
+        }
+        Ok(_) => bail!("{url:?}: the address has no host"),
+        Err(e) => bail!("{url:?}: not a well-formed address ({e})"),
+    }
+}
+
+/// Whether a transport error may heal on its own: connection failures, timeouts, a
+/// body cut short. A bad address, a TLS or certificate error, too many redirects do
+/// not, and are not retried.
+fn transient(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_)
+            | ureq::Error::Timeout(_)
+            | ureq::Error::HostNotFound
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::Protocol(_)
+            | ureq::Error::BodyStalled
+    )
+}
+
 /// GETs `url`, conditional on the validators of the last applied download, retrying
 /// transient failures with exponential backoff.
 pub fn download(
@@ -72,6 +118,17 @@ pub fn download(
     etag: Option<&str>,
     last_modified: Option<&str>,
 ) -> Result<Fetched> {
+    check_url(url)?;
+    if let Some(path) = url.strip_prefix("file://") {
+        // A local mirror: read like --input, never retried (a missing file stays missing).
+        let path = path.strip_prefix("localhost").unwrap_or(path);
+        let (bytes, _) = crate::cli::read_input(Path::new(path), config.max_bytes)?;
+        return Ok(Fetched::New(Download {
+            bytes,
+            etag: None,
+            last_modified: None,
+        }));
+    }
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(config.timeout_seconds)))
         .http_status_as_error(false)
@@ -121,7 +178,7 @@ fn attempt_once(
         req = req.header("If-Modified-Since", m);
     }
     let mut resp = req.call().map_err(|e| Failure {
-        retry: !matches!(e, ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_)),
+        retry: transient(&e),
         msg: e.to_string(),
     })?;
     let status = resp.status().as_u16();
@@ -153,7 +210,7 @@ fn attempt_once(
             },
             e => Failure {
                 msg: format!("the body was cut short or unreadable: {e}"),
-                retry: true,
+                retry: transient(&e),
             },
         })?;
     Ok(Fetched::New(Download {

@@ -1,18 +1,21 @@
 //! `ipfence sync`: brings every configured target (firewall files, kernel sets, AWS
 //! objects) to the newest published ranges, safely enough to run unattended.
 //!
-//! One run: get the new version (URL, file or SNS notification) -> verify it (md5,
-//! parse, newer syncToken) -> plan each target against its last applied set -> guard
-//! (no emptying, no drastic shrink, quotas) -> write outputs and apply -> record the
-//! state, only when every target succeeded.
+//! One run: check the configuration against what the run will need (names, folders,
+//! tools, AWS ids) -> compare every applied target with what is live and restore the
+//! ones that drifted from the state -> get the new version (URL, file or SNS
+//! notification) -> verify it (md5, parse, newer syncToken) -> plan each target against
+//! its last applied set -> guard (no emptying, no drastic shrink, quotas) -> write
+//! outputs and apply -> record the state, only when every target succeeded.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use ipfence::core::prefix::HostBits;
 use ipfence::core::source::{self, Options as SourceOptions};
-use ipfence::core::{budget, PrefixSet, Ranges};
+use ipfence::core::{budget, PrefixSet, Ranges, SourceInfo};
 use ipfence_exporters::{cover_changes, Format, Header};
 
 use config::{Config, OverQuota, Target};
@@ -22,27 +25,42 @@ use state::{Applied, Lock, State, TargetState};
 pub mod apply;
 pub mod config;
 pub mod fetch;
+pub mod live;
+pub mod preflight;
 pub mod state;
 
 /// Arguments of `ipfence sync`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   ipfence sync --config /etc/ipfence/sync.toml              # download, diff, guard, apply
-  ipfence sync --config sync.toml --dry-run                 # print the plan, change nothing
+  ipfence sync --config sync.toml --dry-run                 # check everything, print the plan, change nothing
   ipfence sync --config sync.toml --check                   # one line for monitoring
+  ipfence sync --config sync.toml --restore                 # at boot: reload what the state says, no download
   ipfence sync --config sync.toml --notification sns.json   # triggered by AmazonIpSpaceChanged
   ipfence sync --config sync.toml --input ip-ranges.json    # a file fetched some other way
 
 The configuration (TOML) names the targets: format, filter, output file, and whether
 to apply (nft -f, ipset restore, pfctl, or the aws CLI for WAF IP sets, prefix lists
-and security groups). examples/sync.toml shows every key.
+and security groups). examples/sync.toml shows every key; docs/sync.md the whole job.
+
+Checked before anything is changed (and all reported by --dry-run, one line each):
+every name under its tool's rules, output folders that exist and are writable, the
+apply commands on PATH (nft, ipset, pfctl, aws, or the target's command), AWS ids
+(WAF UUID, pl-..., sg-...), the url (https://, http:// or file:///path).
+
+Drift: every run, --check and --dry-run compare what each applied target holds now
+(nft -j list set, ipset save, pfctl -T show, wafv2 get-ip-set, the prefix list's
+entries, the group's ipfence rules) and each output file with the state. A target that
+drifted (a reboot or nft flush ruleset emptied it, someone edited it) is restored in
+full from the state and named on stderr; --check exits 1 naming it.
 
 Safe to rerun: outputs and state are replaced atomically, the state only after every
 target succeeded, and each apply step converges. Refused unless --force: a file older
 than the applied one, a target emptied or shrunk by more than max_shrink (10%), a
 target over its quota (unless over_quota = \"summarize\").
 
-Exit status: 0 done or current; 1 (--check) changes are pending; 2 error or refusal.")]
+Exit status: 0 done or current; 1 (--check) changes are pending or a target drifted;
+2 error, refusal, or a problem found by --dry-run.")]
 pub struct SyncArgs {
     /// The sync configuration.
     #[arg(
@@ -70,9 +88,16 @@ pub struct SyncArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Say in one line whether the targets are current; exit 1 when changes are pending.
+    /// Say in one line whether the targets are current and hold what was applied; exit 1
+    /// when changes are pending or a target drifted.
     #[arg(long, conflicts_with = "dry_run")]
     pub check: bool,
+
+    /// Only restore the targets that drifted from the state (a reboot emptied the
+    /// kernel's sets, an output file was deleted), without downloading anything: for a
+    /// boot-time unit that must work before the network does.
+    #[arg(long, conflicts_with_all = ["url", "input", "notification", "check", "dry_run", "force", "sha256"])]
+    pub restore: bool,
 
     /// Apply even what the guards refuse: an older file, an emptied or much smaller
     /// target; also reapply when nothing changed.
@@ -189,10 +214,76 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
     } else {
         Some(Lock::take(&state_path)?)
     };
-    let state = State::load(&state_path)?;
+    let mut state = State::load(&state_path)?;
+    let url = args.url.clone().unwrap_or_else(|| config.url.clone());
+
+    // 0. Everything the run will need, all of it checked before anything is changed.
+    let mut problems = if args.check || args.restore {
+        Vec::new()
+    } else {
+        preflight::check(&config, &url, &state_path)
+    };
+    if !problems.is_empty() && !args.dry_run {
+        bail!(
+            "the configuration cannot be applied; nothing was changed:\n  {}",
+            problems.join("\n  ")
+        );
+    }
+
+    // 0b. What is live against what the state says was applied.
+    let (drifted, unreadable) = drifts(&config, &state);
+    if args.dry_run {
+        problems.extend(unreadable);
+        for (t, d) in &drifted {
+            println!(
+                "target {} ({}): DRIFTED: {}; the run restores it in full from the state",
+                t.name,
+                t.format.name(),
+                d.describe()
+            );
+        }
+    } else if !unreadable.is_empty() {
+        bail!(
+            "cannot compare the targets with what they hold now; nothing was changed:\n  {}",
+            unreadable.join("\n  ")
+        );
+    }
+    if args.check && !drifted.is_empty() {
+        let what: Vec<String> = drifted
+            .iter()
+            .map(|(t, d)| format!("target {} ({}): {}", t.name, t.format.name(), d.describe()))
+            .collect();
+        println!(
+            "ipfence sync: drifted: {} of {} targets no longer hold what was applied: {} (a run restores them)",
+            drifted.len(),
+            config.targets.len(),
+            what.join("; ")
+        );
+        return Ok(1);
+    }
+    if !args.check && !args.dry_run && !drifted.is_empty() {
+        restore(&config, &mut state, &drifted)?;
+        state.save(&state_path)?;
+    }
+    if args.restore {
+        if drifted.is_empty() {
+            println!(
+                "ipfence sync: all {} targets hold what the state says was applied; nothing to restore",
+                config.targets.len()
+            );
+        } else {
+            println!(
+                "ipfence sync: restored {} of {} targets from the state in {}",
+                drifted.len(),
+                config.targets.len(),
+                state_path.display()
+            );
+        }
+        return Ok(0);
+    }
+
     let applied = state.source.clone();
     let applied_token = applied.as_ref().and_then(|a| a.sync_token.clone());
-    let url = args.url.clone().unwrap_or_else(|| config.url.clone());
     let same_config = config.targets.iter().all(|t| {
         state
             .targets
@@ -326,12 +417,36 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
                 Some(r) => println!("{}: REFUSED: {r}", p.describe()),
                 None => println!("{}", p.describe()),
             }
+            // What the exporter would refuse for this very set (e.g. a /0 in an ipset).
+            let header = Header {
+                sources: &ranges.sources,
+                filter: &p.filter,
+            };
+            let known = format!("target {} (", p.target.name);
+            if problems.iter().any(|x| x.starts_with(&known)) {
+                continue; // its name or options are already reported
+            }
+            if let Err(e) = apply::render(p.target, &p.set, None, header, &apply::options(p.target))
+            {
+                problems.push(format!("target {}: {e:#}", p.target.name));
+            }
         }
-        return Ok(if plans.iter().any(|p| p.refusal.is_some()) {
-            2
-        } else {
-            0
-        });
+        for p in &problems {
+            eprintln!("ipfence: problem: {p}");
+        }
+        if !problems.is_empty() {
+            eprintln!(
+                "ipfence: {} problem(s): the run would fail; nothing was changed",
+                problems.len()
+            );
+        }
+        return Ok(
+            if plans.iter().any(|p| p.refusal.is_some()) || !problems.is_empty() {
+                2
+            } else {
+                0
+            },
+        );
     }
     let refusals: Vec<String> = plans
         .iter()
@@ -358,9 +473,24 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
 
     // 5. Write and apply, every target even when one fails.
     let mut failures = Vec::new();
+    let mut digests = BTreeMap::new();
     for p in &plans {
+        let restored = drifted.iter().any(|(t, _)| t.name == p.target.name);
+        if restored && !p.changed() {
+            // Restored in full above from this very set: nothing more to apply.
+            let digest = state
+                .targets
+                .get(&p.target.name)
+                .and_then(|s| s.output_sha256.clone());
+            println!("{}: restored in full above", p.describe());
+            digests.insert(p.target.name.clone(), digest);
+            continue;
+        }
         match write_and_apply(p, &config, &ranges) {
-            Ok(done) => println!("{}: {done}", p.describe()),
+            Ok((done, digest)) => {
+                println!("{}: {done}", p.describe());
+                digests.insert(p.target.name.clone(), digest);
+            }
             Err(e) => {
                 eprintln!("ipfence: target {}: {e:#}", p.target.name);
                 failures.push(p.target.name.clone());
@@ -394,7 +524,12 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
             .map(|p| {
                 (
                     p.target.name.clone(),
-                    TargetState::new(p.target.format.name(), &p.set, fingerprint(p.target)),
+                    TargetState::new(
+                        p.target.format.name(),
+                        &p.set,
+                        fingerprint(p.target),
+                        digests.remove(&p.target.name).flatten(),
+                    ),
                 )
             })
             .collect(),
@@ -502,48 +637,139 @@ fn guard(t: &Target, set: &PrefixSet, old: Option<&PrefixSet>, max_shrink: f64) 
     None
 }
 
-/// Writes a target's output and applies it.
-fn write_and_apply(p: &Plan<'_>, config: &Config, ranges: &Ranges) -> Result<String> {
+/// Writes a target's output and applies it; returns what was done and the digest of
+/// the output file written.
+fn write_and_apply(
+    p: &Plan<'_>,
+    config: &Config,
+    ranges: &Ranges,
+) -> Result<(String, Option<String>)> {
     let t = p.target;
     let header = Header {
         sources: &ranges.sources,
         filter: &p.filter,
     };
+    // An incremental file only fits what the same configuration applied last time (and
+    // the run restored any target whose live sets had drifted from that).
+    let old = p.old.as_ref().filter(|_| p.same_config);
+    put(t, config, &p.set, old, header, true)
+}
+
+/// Writes `t`'s full output for `set` (when it has one) and, when `apply` and the
+/// target is applied, brings the live target to `set`: the increment from `old` when
+/// given, else the full file. Returns what was done and the output's digest.
+fn put(
+    t: &Target,
+    config: &Config,
+    set: &PrefixSet,
+    old: Option<&PrefixSet>,
+    header: Header<'_>,
+    apply: bool,
+) -> Result<(String, Option<String>)> {
     let opts = apply::options(t);
     let mut done = Vec::new();
-    if t.is_aws() {
-        if let Some(out) = &t.output {
-            let text = apply::render(t, &p.set, None, header, &opts)?;
-            crate::cli::write_output(Some(out), text.as_bytes())?;
-            done.push(format!("wrote {}", out.display()));
-        }
-        if t.apply {
-            done.push(apply::aws(t, &config.aws, &p.set, header)?);
-        }
-        return Ok(done.join("; "));
+    let full = apply::render(t, set, None, header, &opts)?;
+    let digest = t.output.as_ref().map(|_| state::sha256(full.as_bytes()));
+    if let Some(out) = &t.output {
+        crate::cli::write_output(Some(out), full.as_bytes())?;
+        done.push(format!("wrote {}", out.display()));
     }
-    let full = apply::render(t, &p.set, None, header, &opts)?;
+    if !(apply && t.apply) {
+        return Ok((done.join("; "), digest));
+    }
+    if t.is_aws() {
+        done.push(apply::aws(t, &config.aws, set, header)?);
+        return Ok((done.join("; "), digest));
+    }
     let temp;
     let full_path = match &t.output {
-        Some(out) => {
-            crate::cli::write_output(Some(out), full.as_bytes())?;
-            done.push(format!("wrote {}", out.display()));
-            out.clone()
-        }
+        Some(out) => out.clone(),
         None => {
             temp = apply::temp_file(&full)?;
             temp.path().to_path_buf()
         }
     };
-    if t.apply {
-        // An incremental file only fits what the same configuration applied last time.
-        let update = match &p.old {
-            Some(old) if p.same_config => Some(apply::render(t, &p.set, Some(old), header, &opts)?),
-            _ => None,
+    let update = match old {
+        Some(old) => Some(apply::render(t, set, Some(old), header, &opts)?),
+        None => None,
+    };
+    done.push(apply::local(t, &full_path, update.as_deref())?);
+    Ok((done.join("; "), digest))
+}
+
+/// The targets whose live sets or output file differ from the state, and the ones that
+/// could not be read (each one line). Only targets applied with their present
+/// configuration are compared: a changed one is applied in full by the run anyway.
+fn drifts<'a>(config: &'a Config, state: &State) -> (Vec<(&'a Target, live::Drift)>, Vec<String>) {
+    let (mut drifted, mut unreadable) = (Vec::new(), Vec::new());
+    for t in &config.targets {
+        let Some(last) = state.targets.get(&t.name) else {
+            continue;
         };
-        done.push(apply::local(t, &full_path, update.as_deref())?);
+        if last.config != fingerprint(t) {
+            continue;
+        }
+        match live::drift(t, last, &config.aws) {
+            Ok(d) if d.any() => drifted.push((t, d)),
+            Ok(_) => {}
+            Err(e) => unreadable.push(format!("target {}: {e:#}", t.name)),
+        }
     }
-    Ok(done.join("; "))
+    (drifted, unreadable)
+}
+
+/// Brings each drifted target back to its last applied set, in full (an increment
+/// assumes the live set is the last applied one, which is just what is not true), and
+/// records the new output digests in `state`.
+fn restore(config: &Config, state: &mut State, drifted: &[(&Target, live::Drift)]) -> Result<()> {
+    let a = state.source.clone().unwrap_or_default();
+    let sources = [SourceInfo {
+        name: a.origin.clone(),
+        format: "restored from the ipfence state".into(),
+        sync_token: a.sync_token.clone(),
+        create_date: a.create_date.clone(),
+    }];
+    let mut failures = Vec::new();
+    for (t, d) in drifted {
+        let Some(last) = state.targets.get_mut(&t.name) else {
+            continue;
+        };
+        eprintln!(
+            "ipfence: target {} ({}) drifted from the last applied syncToken {}: {}; restoring it in full",
+            t.name,
+            t.format.name(),
+            a.sync_token.as_deref().unwrap_or("-"),
+            d.describe()
+        );
+        let filter = t.filter().describe();
+        let header = Header {
+            sources: &sources,
+            filter: &filter,
+        };
+        match put(t, config, &last.set.clone(), None, header, d.live.is_some()) {
+            Ok((done, digest)) => {
+                println!(
+                    "target {} ({}): restored {} CIDRs: {done}",
+                    t.name,
+                    t.format.name(),
+                    last.set.cidr_count()
+                );
+                last.output_sha256 = digest;
+            }
+            Err(e) => {
+                eprintln!("ipfence: target {}: {e:#}", t.name);
+                failures.push(t.name.clone());
+            }
+        }
+    }
+    if !failures.is_empty() {
+        bail!(
+            "{} drifted target(s) could not be restored ({}); nothing else was changed, the next run tries again",
+            failures.len(),
+            failures.join(", ")
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

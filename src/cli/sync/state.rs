@@ -52,6 +52,10 @@ pub struct TargetState {
     pub sha256: String,
     /// The minimal cover, in order.
     pub cidrs: Vec<String>,
+    /// SHA-256 of the output file last written, to notice it deleted or edited (absent
+    /// in states written before it was kept, and for targets without output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_sha256: Option<String>,
     /// `cidrs` as a set, read once when the state is loaded.
     #[serde(skip)]
     pub set: PrefixSet,
@@ -59,13 +63,19 @@ pub struct TargetState {
 
 impl TargetState {
     /// The state of `set` applied by a target of `format`.
-    pub fn new(format: &str, set: &PrefixSet, config: String) -> TargetState {
+    pub fn new(
+        format: &str,
+        set: &PrefixSet,
+        config: String,
+        output_sha256: Option<String>,
+    ) -> TargetState {
         let cidrs: Vec<String> = set.cidrs().map(|n| n.to_string()).collect();
         TargetState {
             format: format.into(),
             config,
             sha256: digest_lines(&cidrs),
             cidrs,
+            output_sha256,
             set: set.clone(),
         }
     }
