@@ -726,6 +726,7 @@ fn restore(config: &Config, state: &mut State, drifted: &[(&Target, live::Drift)
     let sources = [SourceInfo {
         name: a.origin.clone(),
         format: "restored from the ipfence state".into(),
+        provider: "aws".into(),
         sync_token: a.sync_token.clone(),
         create_date: a.create_date.clone(),
     }];
