@@ -804,3 +804,164 @@ fn export_update_for_a_service_the_old_file_lacks() {
         r.stderr
     );
 }
+
+/// Connects to 127.0.0.1 and ::1 on each port, with a listener on each, inside the
+/// namespace; prints `ADDR PORT open|blocked` (a drop shows as a timeout).
+const PROBE: &str = r#"python3 - <<'PY'
+import socket
+for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    for port in (443, 8080):
+        srv = socket.socket(fam)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind((addr, port))
+        srv.listen()
+        c = socket.socket(fam)
+        c.settimeout(0.5)
+        try:
+            c.connect((addr, port))
+            print(addr, port, "open")
+        except OSError:
+            print(addr, port, "blocked")
+        c.close()
+        srv.close()
+PY
+"#;
+
+/// Issue 13: an `--ipv4 --ports 443` nftables file drops IPv4 only, and only from
+/// sources outside the set; the default file (no ports) changes no traffic. Checked on
+/// the kernel's own listing and with real connections over lo.
+#[test]
+fn nftables_files_block_only_what_they_say() {
+    require_tools();
+    let dir = tempdir();
+    let d = dir.path();
+    std::fs::write(d.join("lo.txt"), "127.0.0.0/8\n::1/128\n").unwrap();
+    std::fs::write(d.join("other.txt"), "10.0.0.0/8\n2001:db8::/32\n").unwrap();
+    let s3 = data(AWS_NEW);
+    let (lo, other) = (d.join("lo.txt"), d.join("other.txt"));
+    let (lo, other) = (lo.to_str().unwrap(), other.to_str().unwrap());
+    export(
+        d,
+        "v4.nft",
+        &[
+            "--format",
+            "nftables",
+            "--name",
+            "ipf",
+            "--input",
+            s3.to_str().unwrap(),
+            "--service",
+            "S3",
+            "--ipv4",
+            "--ports",
+            "443",
+        ],
+    );
+    export(
+        d,
+        "other-v4.nft",
+        &[
+            "--format", "nftables", "--name", "ipf", "--input", other, "--ipv4", "--ports", "443",
+        ],
+    );
+    export(
+        d,
+        "lo-v4.nft",
+        &[
+            "--format", "nftables", "--name", "ipf", "--input", lo, "--ipv4", "--ports", "443",
+        ],
+    );
+    export(
+        d,
+        "other-both.nft",
+        &[
+            "--format", "nftables", "--name", "ipf", "--input", other, "--ports", "443",
+        ],
+    );
+    export(
+        d,
+        "default.nft",
+        &["--format", "nftables", "--name", "ipf", "--input", other],
+    );
+    let text = std::fs::read_to_string(d.join("v4.nft")).unwrap();
+    assert!(text.contains("# enforces: only the sources in ipf_v4 may reach tcp dport { 443 } over IPv4; IPv6 is not filtered"), "{text}");
+    let script = format!(
+        "ip link set lo up\n\
+         nft -f v4.nft\nnft -j list ruleset\necho\necho ==\n\
+         nft -f other-v4.nft\n{PROBE}echo ==\n\
+         nft -f lo-v4.nft\n{PROBE}echo ==\n\
+         nft -f other-both.nft\n{PROBE}echo ==\n\
+         nft -f default.nft\nnft -j list ruleset\necho\necho ==\n{PROBE}"
+    );
+    let out = in_netns(d, &script);
+    let p: Vec<&str> = out.split("\n==\n").collect();
+    assert_eq!(p.len(), 6, "{out}");
+    // The kernel's rules: every drop matches IPv4 only (nfproto ipv4 and ip saddr).
+    let json: Value = serde_json::from_str(p[0].trim()).unwrap();
+    let rules: Vec<&Value> = json["nftables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.get("rule"))
+        .collect();
+    assert_eq!(rules.len(), 1, "{json}");
+    for r in &rules {
+        let expr = r["expr"].to_string();
+        // `ip saddr` in an inet table matches IPv4 packets only.
+        assert!(expr.contains(r#"{"drop":null}"#), "{expr}");
+        assert!(
+            expr.contains(r#""field":"saddr","protocol":"ip"}"#),
+            "{expr}"
+        );
+        assert!(!expr.contains("ip6"), "no rule drops IPv6: {expr}");
+    }
+    let lines = |s: &str| -> Vec<String> { s.trim().lines().map(String::from).collect() };
+    assert_eq!(
+        lines(p[1]),
+        [
+            "127.0.0.1 443 blocked",
+            "127.0.0.1 8080 open",
+            "::1 443 open",
+            "::1 8080 open"
+        ],
+        "other sources, IPv4 exported: only IPv4 to 443 is dropped"
+    );
+    assert_eq!(
+        lines(p[2]),
+        [
+            "127.0.0.1 443 open",
+            "127.0.0.1 8080 open",
+            "::1 443 open",
+            "::1 8080 open"
+        ],
+        "a listed source passes"
+    );
+    assert_eq!(
+        lines(p[3]),
+        [
+            "127.0.0.1 443 blocked",
+            "127.0.0.1 8080 open",
+            "::1 443 blocked",
+            "::1 8080 open"
+        ],
+        "both families exported: both dropped from other sources"
+    );
+    let json: Value = serde_json::from_str(p[4].trim()).unwrap();
+    let objects = json["nftables"].as_array().unwrap();
+    assert!(
+        objects
+            .iter()
+            .all(|o| o.get("rule").is_none() && o.get("chain").is_none()),
+        "the default file holds sets only: {json}"
+    );
+    assert_eq!(
+        lines(p[5]),
+        [
+            "127.0.0.1 443 open",
+            "127.0.0.1 8080 open",
+            "::1 443 open",
+            "::1 8080 open"
+        ],
+        "the default file changes no traffic"
+    );
+}
