@@ -965,3 +965,118 @@ fn nftables_files_block_only_what_they_say() {
         "the default file changes no traffic"
     );
 }
+
+/// Issue 13: ipfence's name rules agree with the tools themselves. Each name is fed to
+/// the real nft, ipset and iptables (a file of the shape ipfence writes) and to
+/// `ipfence export --name`; both must accept it or both refuse it.
+#[test]
+fn name_rules_agree_with_the_real_tools() {
+    require_tools();
+    let dir = tempdir();
+    let d = dir.path();
+    let long = |n: usize| "a".repeat(n);
+    let nft: Vec<String> = [
+        "cf-edge", "_x", ".x", "a/b", "a.b", "input", "x1", "1abc", "-ab", "tcp", "table",
+        "counter", "drop", "ip", "set", "a\\b", "a;b", "a{b", "a\"b", "a b",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([long(252), long(253)])
+    .collect();
+    let ipset: Vec<String> = [
+        "1abc", "cf-edge", "a;b", "-ab", "#ab", "a'b", "a\\b", "a,b", "a!b", "a\"b", "a b",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([long(24), long(25)])
+    .collect();
+    let iptables: Vec<String> = [
+        "1abc", "cf-edge", "a.b", "a:b", "-ab", "!ab", "ACCEPT", "DROP", "RETURN", "a\"b", "a b",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([long(24), long(25)])
+    .collect();
+    let mut script = String::new();
+    for (i, n) in nft.iter().enumerate() {
+        std::fs::write(
+            d.join(format!("nft-{i}.nft")),
+            format!(
+                "table inet {n} {{\n\tset {n}_v4 {{\n\t\ttype ipv4_addr\n\t\tflags interval\n\t}}\n\
+                 \tchain input {{\n\t\ttype filter hook input priority 0; policy accept;\n\
+                 \t\tip saddr != @{n}_v4 tcp dport {{ 443 }} counter drop\n\t}}\n}}\n\
+                 delete table inet {n}\n"
+            ),
+        )
+        .unwrap();
+        script.push_str(&format!(
+            "nft -f nft-{i}.nft 2>/dev/null && echo 'nft {i} ok' || echo 'nft {i} no'\n"
+        ));
+    }
+    for (i, n) in ipset.iter().enumerate() {
+        std::fs::write(
+            d.join(format!("ipset-{i}.txt")),
+            format!(
+                "create {n}-v4-tmp hash:net family inet\ncreate {n}-v6 hash:net family inet6\n"
+            ),
+        )
+        .unwrap();
+        script.push_str(&format!(
+            "ipset restore < ipset-{i}.txt 2>/dev/null && echo 'ipset {i} ok' || echo 'ipset {i} no'\n"
+        ));
+    }
+    for (i, n) in iptables.iter().enumerate() {
+        std::fs::write(
+            d.join(format!("ipt-{i}.txt")),
+            // The set as `--format ipset` loads it, through its temporary twin.
+            format!("create {n}-v4 hash:net family inet -exist\ncreate {n}-v4-tmp hash:net family inet -exist\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join(format!("ipt-{i}.rules")),
+            format!(
+                "*filter\n:{n} - [0:0]\n-A {n} -p tcp -m multiport --dports 443 -m set ! --match-set {n}-v4 src -j DROP\nCOMMIT\n"
+            ),
+        )
+        .unwrap();
+        script.push_str(&format!(
+            "(ipset restore < ipt-{i}.txt && iptables-restore --noflush < ipt-{i}.rules) 2>/dev/null && echo 'iptables {i} ok' || echo 'iptables {i} no'\n"
+        ));
+    }
+    let out = in_netns(d, &script);
+    let input = d.join("in.txt");
+    std::fs::write(&input, "3.5.140.0/22\n").unwrap();
+    let mut checked = 0;
+    for (tool, names) in [("nft", &nft), ("ipset", &ipset), ("iptables", &iptables)] {
+        let format = if tool == "nft" { "nftables" } else { tool };
+        for (i, n) in names.iter().enumerate() {
+            let tool_ok = out.contains(&format!("{tool} {i} ok\n"));
+            assert!(
+                tool_ok || out.contains(&format!("{tool} {i} no\n")),
+                "{out}"
+            );
+            // `--name=-ab`: a value that starts with '-' is not read as a flag.
+            let name_arg = format!("--name={n}");
+            let r = ipfence(
+                &[
+                    "export",
+                    "--format",
+                    format,
+                    &name_arg,
+                    "--input",
+                    input.to_str().unwrap(),
+                ],
+                "",
+            );
+            assert_eq!(
+                r.code == 0,
+                tool_ok,
+                "{tool} {} {n:?}, ipfence: {}",
+                if tool_ok { "accepts" } else { "refuses" },
+                r.stderr
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, nft.len() + ipset.len() + iptables.len());
+}
