@@ -324,9 +324,9 @@ pub fn check_ports(ports: &[PortRange]) -> Result<Vec<PortRange>, Error> {
     let mut v = ports.to_vec();
     for r in &v {
         if r.first == 0 {
-            return Err(ports_error(format!(
-                "{r}: port 0 is not a destination port: use 1-65535"
-            )));
+            return Err(ports_error(
+                "port 0 is not a destination port: use 1-65535".into(),
+            ));
         }
         if r.first > r.last {
             return Err(ports_error(format!(

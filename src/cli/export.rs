@@ -137,7 +137,7 @@ impl ExportArgs {
         if self.ports.is_empty() {
             return Ok(Vec::new());
         }
-        parse_ports(&self.ports.join(",")).context("--ports")
+        Ok(parse_ports(&self.ports.join(","))?)
     }
 }
 
@@ -345,7 +345,7 @@ mod tests {
             ("80,", "\"\" is not a port"),
         ] {
             let e = format!("{:#}", ports(bad).unwrap_err());
-            assert!(e.starts_with("--ports: ports: "), "{bad}: {e}");
+            assert!(e.starts_with("ports: "), "{bad}: {e}");
             assert!(e.contains(why), "{bad}: {e}");
         }
         assert_eq!(
