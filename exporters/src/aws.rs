@@ -102,8 +102,15 @@ fn description(req: &Request<'_>) -> String {
 }
 
 fn check_name(format: &'static str, name: &str, max: usize) -> Result<(), Error> {
-    // WAF EntityName: ^[\w\-]+$, 1-128; we use the same rule for every AWS name.
-    crate::check_name(format, name, max, true)
+    // WAF EntityName: ^[\w\-]+$, 1-128; we use the same rule for every AWS name, and
+    // start it with a letter.
+    crate::check_chars(
+        format,
+        name,
+        max,
+        |i, c| c.is_ascii_alphabetic() || (i > 0 && (c.is_ascii_digit() || matches!(c, '_' | '-'))),
+        "use a letter, then letters, digits, '_', '-'",
+    )
 }
 
 /// Splits or fits `nets` (one family's cover) into chunks of at most `max`.
@@ -686,9 +693,10 @@ fn permissions<'a>(
     if req.options.ports.is_empty() {
         return vec![perm("-1", None, None)];
     }
-    port_ranges(&req.options.ports)
+    crate::check_ports(&req.options.ports)
+        .unwrap_or_default()
         .into_iter()
-        .map(|(from, to)| perm(req.options.protocol.as_str(), Some(from), Some(to)))
+        .map(|r| perm(req.options.protocol.as_str(), Some(r.first), Some(r.last)))
         .collect()
 }
 
@@ -716,7 +724,7 @@ pub fn render_security_group(req: &Request<'_>) -> Result<Output, Error> {
             ),
         });
     }
-    let ranges = port_ranges(&req.options.ports).len().max(1);
+    let ranges = crate::check_ports(&req.options.ports)?.len().max(1);
     let max_rules = req.options.max_entries.unwrap_or(SECURITY_GROUP_RULES);
     let per_group = max_rules / ranges;
     if per_group == 0 {

@@ -22,8 +22,8 @@ use core::fmt::Write;
 use ipfence_core::IpNet;
 
 use crate::{
-    check_name, cover_changes, hash_comments, header_lines, push_net, style, update_comment, Error,
-    Output, Request,
+    check_chars, cover_changes, hash_comments, header_lines, push_net, style, update_comment,
+    Error, Output, Request,
 };
 
 const FORMAT: &str = "ipset";
@@ -43,6 +43,22 @@ fn maxelem(n: usize) -> Option<usize> {
     }
 }
 
+/// Checks `name` against ipset's rules (ipset(8); ipset 7.17 tested): a set name is
+/// at most 31 bytes without blanks or `"`, and `-v4-tmp` is added here, so at most 24
+/// printable ASCII characters other than `"`.
+///
+/// # Errors
+/// [`Error::Name`] saying which rule the name breaks.
+pub fn check_name(name: &str) -> Result<(), Error> {
+    check_chars(
+        FORMAT,
+        name,
+        24,
+        |_, c| c != '"',
+        "ipset names are printable ASCII without blanks or '\"'",
+    )
+}
+
 /// The two set names for `name`.
 pub fn set_names(name: &str) -> (String, String) {
     (format!("{name}-v4"), format!("{name}-v6"))
@@ -60,13 +76,12 @@ fn line(out: &mut String, verb: &str, set: &str, n: &IpNet, end: &str) {
 /// Renders `ipset restore` input. See the [module docs](self).
 ///
 /// # Errors
-/// [`Error::Name`] unless the name is a letter then up to 23 letters, digits, `_` or
-/// `-` (ipset names are at most 31 characters, and `-v4-tmp` is added);
+/// [`Error::Name`] for a name ipset would refuse ([`check_name`]);
 /// [`Error::Option`] for an unknown style, a `/0` prefix (hash:net cannot hold it), or
 /// a family of more than [`BIG_MAXELEM`] CIDRs.
 pub fn render(req: &Request<'_>) -> Result<Output, Error> {
     let name = req.options.name.as_str();
-    check_name(FORMAT, name, 24, true)?;
+    check_name(name)?;
     let style = style(FORMAT, req, &["replace", "create"])?;
     let set = req.set;
     let all: Vec<IpNet> = set.cidrs().collect();

@@ -1,38 +1,109 @@
 //! iptables: input for `iptables-restore --noflush` / `ip6tables-restore --noflush`
-//! (see iptables-restore(8), iptables-extensions(8) "set").
+//! (see iptables-restore(8), iptables-extensions(8) "set" and "multiport").
 //!
-//! One family per file (pass one family's set). The file declares a chain `NAME` in the
-//! `filter` table (declaring flushes it, so reloading is idempotent) whose rules accept
-//! the allowed sources; jump to it from INPUT yourself (`-I INPUT -j NAME`), once.
+//! One family per file (pass one family's set): a v4 file is for `iptables-restore`
+//! and never touches IPv6, a v6 file the reverse. The file declares a chain `NAME` in
+//! the `filter` table (declaring flushes it, so reloading is idempotent) that only
+//! drops: *packets from a source outside the set* (to the ports, with ports); all other
+//! traffic returns to the rule after the jump, so the chain never lets in anything the
+//! rest of the firewall refuses. Jump to it yourself, once: with ports from INPUT
+//! (`-I INPUT -j NAME`), without ports only for the traffic to restrict (`-I INPUT -p
+//! tcp --dport 443 -j NAME`).
 //!
 //! Styles:
-//! - `set` (default): one rule matching the ipset set (`-m set --match-set NAME-v4 src`);
-//!   load the [`ipset`] output first.
-//! - `plain`: one rule per prefix (`-s CIDR`), for small sets (at most `max_entries`,
-//!   default 100).
+//! - `set` (default): the rule matches the ipset set (`-m set ! --match-set NAME-v4
+//!   src`); load the [`ipset`] output first.
+//! - `plain`: one `RETURN` rule per prefix (`-s CIDR`) then the drop, for small sets
+//!   (at most `max_entries`, default 100).
 //!
-//! With ports, the rules match `-p PROTO -m multiport --dports P,...` and the chain ends
-//! with a drop for those ports from anywhere else.
+//! Ports: `-p PROTO -m multiport --dports 80,443:445`; multiport takes 15 ports per
+//! rule (a range counts 2), so a longer list becomes several drop rules.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use crate::{check_name, hash_comments, header_lines, ipset, style, Error, Output, Request};
+use crate::{
+    bad_name, check_chars, check_ports, hash_comments, header_lines, ipset, style, Error, Output,
+    PortRange, Request,
+};
 
 const FORMAT: &str = "iptables";
+
+/// Targets iptables refuses as chain names, and the built-in chains, which `:NAME`
+/// would flush under `--noflush`.
+const RESERVED: &[&str] = &[
+    "ACCEPT",
+    "DROP",
+    "QUEUE",
+    "RETURN",
+    "INPUT",
+    "OUTPUT",
+    "FORWARD",
+    "PREROUTING",
+    "POSTROUTING",
+];
+
+/// Checks `name` as the chain name and as the base of the ipset set names: ipset's
+/// rules ([`ipset::check_name`]), no leading `-` or `!` (iptables reads an option or a
+/// negation), not a built-in target or chain.
+///
+/// # Errors
+/// [`Error::Name`] saying which rule the name breaks.
+pub fn check_name(name: &str) -> Result<(), Error> {
+    check_chars(
+        FORMAT,
+        name,
+        24,
+        |i, c| c != '"' && !(i == 0 && matches!(c, '-' | '!')),
+        "chain names are printable ASCII without blanks or '\"', not starting with '-' or '!'",
+    )?;
+    if RESERVED.contains(&name) {
+        return Err(bad_name(
+            FORMAT,
+            name,
+            "is a built-in target or chain of iptables: choose another".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The `--dports` lists, each within multiport's 15 ports (a range counts 2).
+fn multiport_lists(ports: &[PortRange]) -> Vec<String> {
+    let mut lists: Vec<String> = Vec::new();
+    let mut used = 0;
+    for p in ports {
+        let cost = if p.first == p.last { 1 } else { 2 };
+        let item = if cost == 1 {
+            format!("{}", p.first)
+        } else {
+            format!("{}:{}", p.first, p.last)
+        };
+        match lists.last_mut() {
+            Some(l) if used + cost <= 15 => {
+                l.push(',');
+                l.push_str(&item);
+                used += cost;
+            }
+            _ => {
+                lists.push(item);
+                used = cost;
+            }
+        }
+    }
+    lists
+}
 
 /// Renders `iptables-restore` input. See the [module docs](self).
 ///
 /// # Errors
-/// [`Error::Name`] unless the name is a letter then up to 23 letters, digits, `_` or
-/// `-` (it also names the ipset sets); [`Error::Option`] when the set holds both
-/// families, for a `plain` set over its limit, for an update (reload the file instead),
-/// or more than 15 ports (multiport's limit).
+/// [`Error::Name`] for a name iptables or ipset would refuse ([`check_name`]);
+/// [`Error::Option`] when the set holds both families, for a `plain` set over its
+/// limit, or for an update (reload the file instead).
 pub fn render(req: &Request<'_>) -> Result<Output, Error> {
     let name = req.options.name.as_str();
-    check_name(FORMAT, name, 24, true)?;
+    check_name(name)?;
     let style = style(FORMAT, req, &["set", "plain"])?;
     let set = req.set;
     if req.old.is_some() {
@@ -49,7 +120,8 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
         });
     }
     let opts = req.options;
-    if !opts.ports.is_empty() && !matches!(opts.protocol.as_str(), "tcp" | "udp" | "sctp") {
+    let port_list = check_ports(&opts.ports)?;
+    if !port_list.is_empty() && !matches!(opts.protocol.as_str(), "tcp" | "udp" | "sctp") {
         return Err(Error::Option {
             format: FORMAT,
             msg: format!(
@@ -58,34 +130,39 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
             ),
         });
     }
-    if opts.ports.len() > 15 {
-        return Err(Error::Option {
-            format: FORMAT,
-            msg: format!("{} ports: multiport takes at most 15", opts.ports.len()),
-        });
-    }
-    let ports = if opts.ports.is_empty() {
-        String::new()
+    let matches: Vec<String> = if port_list.is_empty() {
+        Vec::from([String::new()])
     } else {
-        let list: Vec<String> = opts.ports.iter().map(|p| format!("{p}")).collect();
-        format!(
-            " -p {} -m multiport --dports {}",
-            opts.protocol,
-            list.join(",")
-        )
+        multiport_lists(&port_list)
+            .into_iter()
+            .map(|l| format!(" -p {} -m multiport --dports {l}", opts.protocol))
+            .collect()
     };
     let count = set.cidr_count();
     let mut out = String::with_capacity(256 + count * 48);
     hash_comments(&mut out, &header_lines(&req.header, count));
-    let restore = if has6 {
-        "ip6tables-restore"
+    let (restore, family, tool) = if has6 {
+        ("ip6tables-restore", "IPv6", "ip6tables")
     } else {
-        "iptables-restore"
+        ("iptables-restore", "IPv4", "iptables")
     };
-    let _ = writeln!(
-        out,
-        "# load with: {restore} --noflush < FILE; then, once: -I INPUT -j {name}"
-    );
+    let (n4, n6) = ipset::set_names(name);
+    let setname = if has6 { n6 } else { n4 };
+    let source = match style {
+        "plain" => String::from("a source not listed here"),
+        _ => format!("a source outside the ipset set {setname}"),
+    };
+    if port_list.is_empty() {
+        let _ = writeln!(out, "# enforces: chain {name} drops every {family} packet from {source}; jump to it only for the traffic to restrict");
+        let _ = writeln!(out, "# load with: {restore} --noflush < FILE; then, once, e.g.: {tool} -I INPUT -p tcp --dport 443 -j {name}");
+    } else {
+        let list: Vec<String> = port_list.iter().map(|p| format!("{p}")).collect();
+        let _ = writeln!(out, "# enforces: chain {name} drops {family} {} to ports {} from {source}; other traffic returns", opts.protocol, list.join(","));
+        let _ = writeln!(
+            out,
+            "# load with: {restore} --noflush < FILE; then, once: {tool} -I INPUT -j {name}"
+        );
+    }
     let _ = writeln!(out, "*filter\n:{name} - [0:0]");
     match style {
         "plain" => {
@@ -98,24 +175,46 @@ pub fn render(req: &Request<'_>) -> Result<Output, Error> {
                 });
             }
             for net in set.cidrs() {
-                let _ = writeln!(out, "-A {name} -s {net}{ports} -j ACCEPT");
+                let _ = writeln!(out, "-A {name} -s {net} -j RETURN");
+            }
+            for m in &matches {
+                let _ = writeln!(out, "-A {name}{m} -j DROP");
             }
         }
         _ => {
-            let (n4, n6) = ipset::set_names(name);
-            let setname = if has6 { n6 } else { n4 };
-            let _ = writeln!(
-                out,
-                "-A {name} -m set --match-set {setname} src{ports} -j ACCEPT"
-            );
+            for m in &matches {
+                let _ = writeln!(
+                    out,
+                    "-A {name}{m} -m set ! --match-set {setname} src -j DROP"
+                );
+            }
         }
-    }
-    if !ports.is_empty() {
-        let _ = writeln!(out, "-A {name}{ports} -j DROP");
     }
     let _ = writeln!(out, "COMMIT");
     Ok(Output {
         text: out,
         notes: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multiport_lists_hold_at_most_15_ports() {
+        let r = |a, b| PortRange { first: a, last: b };
+        let ports: Vec<PortRange> = (1..=16).map(|p| r(p * 10, p * 10)).collect();
+        assert_eq!(multiport_lists(&ports).len(), 2);
+        assert_eq!(multiport_lists(&[r(80, 80), r(443, 445)]), ["80,443:445"]);
+        // 7 ranges (14) + 1 port = 15; one more range starts a second list.
+        let mut ports: Vec<PortRange> = (1..=7).map(|p| r(p * 10, p * 10 + 1)).collect();
+        ports.push(r(100, 100));
+        assert_eq!(multiport_lists(&ports).len(), 1);
+        ports.push(r(200, 201));
+        assert_eq!(
+            multiport_lists(&ports),
+            ["10:11,20:21,30:31,40:41,50:51,60:61,70:71,100", "200:201"]
+        );
+    }
 }

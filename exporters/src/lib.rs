@@ -52,7 +52,7 @@ extern crate alloc;
 extern crate std;
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use core::str::FromStr;
@@ -114,8 +114,8 @@ pub struct Options {
     pub name: String,
     /// Variant of the output (format-specific; e.g. nftables `full|sets|replace`).
     pub style: Option<String>,
-    /// Destination ports for rules (empty: all).
-    pub ports: Vec<u16>,
+    /// Destination ports for rules (empty: all); see [`parse_ports`] and [`check_ports`].
+    pub ports: Vec<PortRange>,
     /// Protocol for rules: `tcp`, `udp`, ...
     pub protocol: String,
     /// WAF scope: `REGIONAL` or `CLOUDFRONT`.
@@ -241,6 +241,7 @@ impl FromStr for Format {
 /// [`Error::Name`] for a name the tool would reject, [`Error::Option`] for an option the
 /// format cannot honour (e.g. a style it does not have), [`Error::Core`] from fitting.
 pub fn export(format: Format, req: &Request<'_>) -> Result<Output, Error> {
+    check_applicable(format, req.options)?;
     match format {
         Format::Nftables => nftables::render(req),
         Format::Ipset => ipset::render(req),
@@ -250,6 +251,181 @@ pub fn export(format: Format, req: &Request<'_>) -> Result<Output, Error> {
         Format::AwsPrefixList => aws::render_prefix_list(req),
         Format::AwsSecurityGroup => aws::render_security_group(req),
     }
+}
+
+/// An inclusive range of destination ports; a single port has `first == last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortRange {
+    /// First port of the range.
+    pub first: u16,
+    /// Last port of the range (at least `first`).
+    pub last: u16,
+}
+
+impl From<u16> for PortRange {
+    fn from(p: u16) -> Self {
+        PortRange { first: p, last: p }
+    }
+}
+
+impl core::fmt::Display for PortRange {
+    /// `443`, or `443-445` for a range.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
+fn ports_error(msg: String) -> Error {
+    Error::Option {
+        format: "ports",
+        msg,
+    }
+}
+
+/// Reads a port list as firewall users write it: `443`, `80,443`, `443-445`,
+/// `80,443-445,8443`; each port or range is then checked by [`check_ports`].
+///
+/// # Errors
+/// [`Error::Option`] naming the item that is not a port (1-65535) or a range `A-B`.
+pub fn parse_ports(s: &str) -> Result<Vec<PortRange>, Error> {
+    let item = |t: &str| -> Result<u16, Error> {
+        t.trim().parse::<u16>().map_err(|_| {
+            ports_error(format!(
+                "{:?} is not a port: use 1-65535, a range like 443-445, or a comma-separated list",
+                t.trim().chars().take(40).collect::<String>()
+            ))
+        })
+    };
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let r = match part.split_once('-') {
+            Some((a, b)) => PortRange {
+                first: item(a)?,
+                last: item(b)?,
+            },
+            None => PortRange::from(item(part)?),
+        };
+        out.push(r);
+    }
+    check_ports(&out)
+}
+
+/// Checks a port list and returns it sorted, with adjacent ranges joined
+/// (`443,444` becomes `443-444`), so every format renders the same ports.
+///
+/// # Errors
+/// [`Error::Option`] for port 0, a reversed range (`445-443`), or a port given twice
+/// (a duplicate or two overlapping ranges), naming the items.
+pub fn check_ports(ports: &[PortRange]) -> Result<Vec<PortRange>, Error> {
+    let mut v = ports.to_vec();
+    for r in &v {
+        if r.first == 0 {
+            return Err(ports_error(
+                "port 0 is not a destination port: use 1-65535".into(),
+            ));
+        }
+        if r.first > r.last {
+            return Err(ports_error(format!(
+                "{}-{} is reversed: write {}-{}",
+                r.first, r.last, r.last, r.first
+            )));
+        }
+    }
+    v.sort_unstable();
+    let mut out: Vec<PortRange> = Vec::with_capacity(v.len());
+    for r in v {
+        match out.last_mut() {
+            Some(last) if r.first <= last.last => {
+                let what = if *last == r {
+                    "is given twice"
+                } else {
+                    "overlap"
+                };
+                let both = if *last == r {
+                    format!("{r}")
+                } else {
+                    format!("{last} and {r}")
+                };
+                return Err(ports_error(format!("{both} {what}: give each port once")));
+            }
+            Some(last) if last.last.checked_add(1) == Some(r.first) => last.last = r.last,
+            _ => out.push(r),
+        }
+    }
+    Ok(out)
+}
+
+/// Which formats read an option, by the command-line name of the option (`ports`,
+/// `protocol`, `scope`, `style`, `max-entries`, `summarize`, `split`, `aws-id`,
+/// `lock-token`, `current-version`). Every other combination is refused,
+/// by [`export`] for the options it can see and by the CLI for the flags given.
+pub fn formats_taking(option: &str) -> &'static [Format] {
+    use Format::*;
+    match option {
+        "ports" | "protocol" => &[Nftables, Iptables, Pf, AwsSecurityGroup],
+        "scope" | "lock-token" => &[AwsWaf],
+        "current-version" => &[AwsPrefixList],
+        "aws-id" => &[AwsWaf, AwsPrefixList],
+        "style" => &[Nftables, Ipset, Iptables, Pf, AwsWaf],
+        "max-entries" => &[Iptables, AwsWaf, AwsPrefixList, AwsSecurityGroup],
+        "summarize" | "split" => &[AwsWaf, AwsPrefixList, AwsSecurityGroup],
+        _ => &[],
+    }
+}
+
+impl Format {
+    /// Whether this format reads `option` (see [`formats_taking`]).
+    pub fn takes(self, option: &str) -> bool {
+        formats_taking(option).contains(&self)
+    }
+}
+
+/// The error for `option` given to a format that does not read it.
+pub fn not_applicable(format: Format, option: &str) -> Error {
+    let bare = option.trim_start_matches('-');
+    let names: Vec<&str> = formats_taking(bare).iter().map(|f| f.name()).collect();
+    Error::Option {
+        format: format.name(),
+        msg: format!("{option} does not apply (it is for {})", names.join(", ")),
+    }
+}
+
+/// Refuses option values a format would ignore: ports for a format without port rules,
+/// a protocol other than tcp without ports, a WAF scope or LockToken, a prefix-list
+/// version or summarizing for a format that has none.
+fn check_applicable(format: Format, o: &Options) -> Result<(), Error> {
+    let given = [
+        ("ports", !o.ports.is_empty()),
+        ("scope", o.scope != "REGIONAL"),
+        ("lock-token", o.lock_token.is_some()),
+        ("current-version", o.current_version.is_some()),
+        ("summarize", o.summarize),
+    ];
+    for (option, set) in given {
+        if set && !format.takes(option) {
+            return Err(not_applicable(format, option));
+        }
+    }
+    if o.protocol != "tcp" {
+        if !format.takes("protocol") {
+            return Err(not_applicable(format, "protocol"));
+        }
+        if o.ports.is_empty() {
+            return Err(Error::Option {
+                format: format.name(),
+                msg: format!(
+                    "protocol {:?} without ports: the protocol applies to port rules; give ports too",
+                    o.protocol.chars().take(20).collect::<String>()
+                ),
+            });
+        }
+    }
+    check_ports(&o.ports)?;
+    Ok(())
 }
 
 /// Makes `s` safe inside a one-line comment: control characters (newlines included) and
@@ -369,42 +545,45 @@ pub fn cover_changes(old: &PrefixSet, new: &PrefixSet) -> (Vec<IpNet>, Vec<IpNet
     (removed, added)
 }
 
-/// Checks a name against `[A-Za-z][A-Za-z0-9_-]{0,max-1}` (`allow_dash` off: no `-`).
-pub(crate) fn check_name(
+/// The error for a name `format`'s tool would reject or misread.
+pub(crate) fn bad_name(format: &'static str, name: &str, why: String) -> Error {
+    Error::Name {
+        format,
+        name: format!("{:?}", name.chars().take(80).collect::<String>()),
+        why,
+    }
+}
+
+/// Checks the parts every local tool shares: not empty, at most `max` characters, and
+/// each character printable ASCII and accepted by `ok` (`allowed` says which are, in
+/// words, for the message).
+pub(crate) fn check_chars(
     format: &'static str,
     name: &str,
     max: usize,
-    allow_dash: bool,
+    ok: impl Fn(usize, char) -> bool,
+    allowed: &str,
 ) -> Result<(), Error> {
-    let quoted = format!("{:?}", name.chars().take(80).collect::<String>());
-    let bad = |why: String| {
-        Err(Error::Name {
-            format,
-            name: quoted.clone(),
-            why,
-        })
-    };
-    let dash = if allow_dash { ", '-'" } else { "" };
-    let Some(first) = name.chars().next() else {
-        return bad("is empty".to_string());
-    };
-    if !first.is_ascii_alphabetic() {
-        return bad(format!(
-            "must start with a letter (A-Z, a-z), then letters, digits, '_'{dash}"
-        ));
+    if name.is_empty() {
+        return Err(bad_name(format, name, "is empty".into()));
     }
-    if let Some(c) = name
+    if let Some((i, c)) = name
         .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || c == '_' || (allow_dash && c == '-')))
+        .enumerate()
+        .find(|&(i, c)| !(c.is_ascii_graphic() && ok(i, c)))
     {
-        return bad(format!(
-            "{c:?} is not allowed: use letters, digits, '_'{dash}"
+        let at = if i == 0 { " first" } else { "" };
+        return Err(bad_name(
+            format,
+            name,
+            format!("{c:?} is not allowed{at}: {allowed}"),
         ));
     }
     if name.len() > max {
-        return bad(format!(
-            "is {} characters long; at most {max} fit here",
-            name.len()
+        return Err(bad_name(
+            format,
+            name,
+            format!("is {} characters long; at most {max} fit here", name.len()),
         ));
     }
     Ok(())
@@ -437,6 +616,7 @@ pub(crate) fn style<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn formats_round_trip_their_names() {
@@ -555,21 +735,5 @@ mod tests {
         for l in &lines {
             assert!(l.chars().all(|c| c == ' ' || c.is_ascii_graphic()), "{l:?}");
         }
-    }
-
-    #[test]
-    fn names_are_checked() {
-        assert!(check_name("nftables", "ipfence_1", 10, false).is_ok());
-        for bad in ["", "1abc", "a b", "a;b", "a\"b", "a}", "a\nb", "é", "a-b"] {
-            assert!(check_name("nftables", bad, 10, false).is_err(), "{bad:?}");
-        }
-        assert!(check_name("ipset", "a-b", 10, true).is_ok());
-        let e = check_name("nftables", "abcdefghijk", 10, false)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            e,
-            "nftables: name \"abcdefghijk\": is 11 characters long; at most 10 fit here"
-        );
     }
 }

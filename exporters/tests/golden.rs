@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use ipfence_core::{IpNet, PrefixSet, SourceInfo};
-use ipfence_exporters::{export, Error, Format, Header, Options, Request};
+use ipfence_exporters::{export, Error, Format, Header, Options, PortRange, Request};
 
 fn set(list: &[&str]) -> PrefixSet {
     list.iter().map(|s| s.parse::<IpNet>().unwrap()).collect()
@@ -78,7 +78,13 @@ fn golden_files() {
     let (old, new) = (old_set(), new_set());
     let v4 = new.ipv4();
     let ports = Options {
-        ports: vec![443, 8443],
+        ports: vec![
+            PortRange::from(443),
+            PortRange {
+                first: 8443,
+                last: 8445,
+            },
+        ],
         ..Options::default()
     };
     type Case<'a> = (
@@ -103,6 +109,14 @@ fn golden_files() {
             Format::Nftables,
             None,
             &new,
+            None,
+            ports.clone(),
+        ),
+        (
+            "nftables-full-ports-v4.nft",
+            Format::Nftables,
+            None,
+            &v4,
             None,
             ports.clone(),
         ),
@@ -179,6 +193,14 @@ fn golden_files() {
             Options::default(),
         ),
         (
+            "pf-conf-ports.conf",
+            Format::Pf,
+            None,
+            &new,
+            None,
+            ports.clone(),
+        ),
+        (
             "pf-table.txt",
             Format::Pf,
             Some("table"),
@@ -223,16 +245,29 @@ fn pf_table_file_lines_are_cidrs() {
 fn hostile_names_are_rejected_by_every_firewall_format() {
     let s = new_set();
     let v4 = s.ipv4();
-    for name in [
-        "a b", "a\"b", "a'b", "a{b", "a}b", "a;b", "a\nb", "a\rb", "ré", "a$(id)", "", "-a", "a/b",
-        "a\\b", "a#b",
-    ] {
-        for format in [
-            Format::Nftables,
-            Format::Ipset,
-            Format::Iptables,
-            Format::Pf,
-        ] {
+    // Blanks, quotes, line ends and non-ASCII break every file; the rest break the
+    // grammar of nft and pf (names each tool accepts are in tests/firewall.rs).
+    let everywhere = ["a b", "a\"b", "a\nb", "a\rb", "ré", ""];
+    let grammar = ["a'b", "a{b", "a}b", "a;b", "a$(id)", "a\\b", "a#b", "-a"];
+    let cases = everywhere
+        .iter()
+        .flat_map(|n| {
+            [
+                Format::Nftables,
+                Format::Ipset,
+                Format::Iptables,
+                Format::Pf,
+            ]
+            .map(|f| (*n, f))
+        })
+        .chain(
+            grammar
+                .iter()
+                .flat_map(|n| [Format::Nftables, Format::Pf].map(|f| (*n, f))),
+        )
+        .chain([("-a", Format::Iptables), ("!a", Format::Iptables)]);
+    for (name, format) in cases {
+        {
             let opts = Options {
                 name: name.into(),
                 ..Options::default()
@@ -296,7 +331,7 @@ fn options_that_do_not_fit_are_refused() {
         .to_string();
     assert!(both.contains("select one with --ipv4 or --ipv6"), "{both}");
     let proto = Options {
-        ports: vec![443],
+        ports: vec![443.into()],
         protocol: "tcp; drop".into(),
         ..Options::default()
     };

@@ -59,7 +59,10 @@ fn options_of(o: Option<&ipfence_export_options>) -> Result<Options, Failure> {
     // SAFETY: as above.
     opts.style = unsafe { opt_str(o.style, "options.style") }?.map(String::from);
     // SAFETY: as above.
-    opts.ports = unsafe { try_slice(o.ports, o.ports_len, "options.ports") }?.to_vec();
+    opts.ports = unsafe { try_slice(o.ports, o.ports_len, "options.ports") }?
+        .iter()
+        .map(|&p| p.into())
+        .collect();
     // SAFETY: as above.
     if let Some(s) = unsafe { opt_str(o.protocol, "options.protocol") }? {
         opts.protocol = s.into();

@@ -3,19 +3,30 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use ipfence_exporters::{export, Format, Header, Options, Request};
+use ipfence_exporters::{
+    export, not_applicable, parse_ports, Format, Header, Options, PortRange, Request,
+};
 
 use super::{FilterArgs, InputArgs};
 
 /// Arguments of `ipfence export`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  ipfence export --format nftables --service API_GATEWAY            # embedded snapshot
   ipfence export --format nftables --service S3 --ports 443 --output /etc/nftables.d/s3.nft
+      # only S3's addresses may reach tcp port 443 (each exported family; others untouched)
+  ipfence export --format nftables --service CLOUDFRONT --ports 80,443-445 --ipv4
   ipfence export --format ipset --service CLOUDFRONT --name cf | ipset restore
-  ipfence export --format iptables --service CLOUDFRONT --name cf --ipv4 | iptables-restore --noflush
+  ipfence export --format iptables --service CLOUDFRONT --name cf --ipv4 --ports 443 \
+      | iptables-restore --noflush && iptables -I INPUT -j cf     # the jump, once
+  ipfence export --format pf --service S3 --ports 443 > s3.conf      # table + block rules
   ipfence export --format pf --style table --service S3 > s3.table   # pfctl -t ipfence -T replace -f s3.table
   ipfence export --format nftables --input new.json --diff-from old.json   # incremental update
+
+Without --ports, nftables and pf files hold the sets (tables) only and filter nothing,
+and the iptables chain drops every packet from other sources (jump to it only for the
+traffic to restrict). Each file's `# enforces:` line says what it does. Options a
+format does not read are refused: --ports/--protocol (nftables, iptables, pf,
+aws-security-group), --scope/--lock-token (aws-waf), --current-version (aws-prefix-list).
 
 Styles: nftables full (default) | sets | replace; ipset replace (default) | create;
 iptables set (default) | plain; pf conf (default) | table;
@@ -52,17 +63,18 @@ pub struct ExportArgs {
     #[arg(long, value_name = "OLD")]
     pub diff_from: Option<PathBuf>,
 
-    /// Destination ports the rules allow (comma-separated); all ports when not given.
-    #[arg(long, value_delimiter = ',', value_name = "PORT")]
-    pub ports: Vec<u16>,
+    /// Destination ports only the selected sources may reach: ports and ranges,
+    /// comma-separated (80,443-445); nftables, iptables, pf, aws-security-group.
+    #[arg(long, value_name = "PORTS")]
+    pub ports: Vec<String>,
 
-    /// Protocol for port rules.
-    #[arg(long, default_value = "tcp")]
-    pub protocol: String,
+    /// Protocol of the port rules [default: tcp].
+    #[arg(long, value_name = "tcp|udp|sctp")]
+    pub protocol: Option<String>,
 
-    /// AWS WAF scope.
-    #[arg(long, default_value = "REGIONAL", value_name = "REGIONAL|CLOUDFRONT")]
-    pub scope: String,
+    /// AWS WAF scope [default: REGIONAL].
+    #[arg(long, value_name = "REGIONAL|CLOUDFRONT")]
+    pub scope: Option<String>,
 
     /// Maximum entries per object (format default when not given).
     #[arg(long, value_name = "N")]
@@ -96,8 +108,42 @@ pub struct ExportArgs {
     pub filter: FilterArgs,
 }
 
+impl ExportArgs {
+    /// Refuses every flag given that the format does not read, naming the formats
+    /// that do, and reads the port list.
+    fn check(&self) -> Result<Vec<PortRange>> {
+        let f = self.format;
+        let given = [
+            ("style", self.style.is_some()),
+            ("ports", !self.ports.is_empty()),
+            ("protocol", self.protocol.is_some()),
+            ("scope", self.scope.is_some()),
+            ("max-entries", self.max_entries.is_some()),
+            ("summarize", self.summarize),
+            ("split", self.split),
+            ("aws-id", self.aws_id.is_some()),
+            ("lock-token", self.lock_token.is_some()),
+            ("current-version", self.current_version.is_some()),
+            // --diff-from with iptables: the exporter says what to update instead.
+        ];
+        for (option, set) in given {
+            if set && !f.takes(option) {
+                return Err(not_applicable(f, &format!("--{option}")).into());
+            }
+        }
+        if self.protocol.is_some() && self.ports.is_empty() {
+            anyhow::bail!("{f}: --protocol applies to the port rules: give --ports too");
+        }
+        if self.ports.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(parse_ports(&self.ports.join(","))?)
+    }
+}
+
 /// Runs the command.
 pub fn run(args: &ExportArgs) -> Result<u8> {
+    let ports = args.check()?;
     let (selected, set, words) = super::load_selected(&args.input, &args.filter)?;
     super::note_sources(&args.input, &selected);
     let old = match &args.diff_from {
@@ -116,9 +162,9 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
     let options = Options {
         name: args.name.clone(),
         style: args.style.clone(),
-        ports: args.ports.clone(),
-        protocol: args.protocol.clone(),
-        scope: args.scope.clone(),
+        ports,
+        protocol: args.protocol.clone().unwrap_or_else(|| "tcp".into()),
+        scope: args.scope.clone().unwrap_or_else(|| "REGIONAL".into()),
         max_entries: args.max_entries,
         summarize: args.summarize,
         aws_id: args.aws_id.clone(),
@@ -175,8 +221,8 @@ mod tests {
         assert_eq!(a.output, None);
         assert_eq!(a.diff_from, None);
         assert!(a.ports.is_empty());
-        assert_eq!(a.protocol, "tcp");
-        assert_eq!(a.scope, "REGIONAL");
+        assert_eq!(a.protocol, None);
+        assert_eq!(a.scope, None);
         assert_eq!(a.max_entries, None);
         assert!(!a.summarize && !a.split);
         assert!(a.input.inputs.is_empty());
@@ -224,9 +270,9 @@ mod tests {
         assert_eq!(a.style.as_deref(), Some("table"));
         assert_eq!(a.output, Some(PathBuf::from("out.txt")));
         assert_eq!(a.diff_from, Some(PathBuf::from("old.json")));
-        assert_eq!(a.ports, [443, 80, 8443]);
-        assert_eq!(a.protocol, "udp");
-        assert_eq!(a.scope, "CLOUDFRONT");
+        assert_eq!(a.ports, ["443,80", "8443"]);
+        assert_eq!(a.protocol.as_deref(), Some("udp"));
+        assert_eq!(a.scope.as_deref(), Some("CLOUDFRONT"));
         assert_eq!(a.max_entries, Some(50));
         assert!(a.summarize);
         assert_eq!(a.aws_id.as_deref(), Some("pl-1"));
@@ -237,10 +283,88 @@ mod tests {
         assert!(a.filter.ipv4);
     }
 
+    /// Issue 13: every flag is refused by the formats that do not read it.
+    #[test]
+    fn inapplicable_flags_are_refused() {
+        let flags: [(&str, &[&str]); 10] = [
+            ("style", &["--style", "x"]),
+            ("ports", &["--ports", "443"]),
+            ("protocol", &["--protocol", "udp", "--ports", "53"]),
+            ("scope", &["--scope", "CLOUDFRONT"]),
+            ("max-entries", &["--max-entries", "5"]),
+            ("summarize", &["--summarize"]),
+            ("split", &["--split"]),
+            ("aws-id", &["--aws-id", "x"]),
+            ("lock-token", &["--lock-token", "x"]),
+            ("current-version", &["--current-version", "1"]),
+        ];
+        let mut refused = 0;
+        for f in Format::ALL {
+            for (option, args) in flags {
+                let mut all = vec!["-f", f.name()];
+                all.extend_from_slice(args);
+                let r = parse(&all).unwrap().check();
+                if f.takes(option) {
+                    assert!(r.is_ok(), "{f} --{option}: {r:?}");
+                } else {
+                    let e = r.unwrap_err().to_string();
+                    // --protocol comes with --ports, which the same formats take.
+                    let named = if option == "protocol" {
+                        "ports"
+                    } else {
+                        option
+                    };
+                    assert!(
+                        e.starts_with(&format!("{f}: --{named} does not apply (it is for ")),
+                        "{e}"
+                    );
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!(refused, 42);
+        for f in ["nftables", "pf", "aws-security-group"] {
+            let e = parse(&["-f", f, "--protocol", "udp"])
+                .unwrap()
+                .check()
+                .unwrap_err();
+            assert!(e.to_string().contains("give --ports too"), "{e}");
+        }
+    }
+
     #[test]
     fn bad_values_are_refused() {
-        assert!(parse(&["-f", "nftables", "--ports", "70000"]).is_err());
-        assert!(parse(&["-f", "nftables", "--ports", "http"]).is_err());
+        let ports = |p: &str| parse(&["-f", "nftables", "--ports", p]).unwrap().check();
+        for (bad, why) in [
+            ("70000", "\"70000\" is not a port"),
+            ("http", "\"http\" is not a port"),
+            ("0", "port 0 is not a destination port"),
+            ("445-443", "445-443 is reversed: write 443-445"),
+            ("443,443", "443 is given twice"),
+            ("440-450,443", "440-450 and 443 overlap"),
+            ("80,", "\"\" is not a port"),
+        ] {
+            let e = format!("{:#}", ports(bad).unwrap_err());
+            assert!(e.starts_with("ports: "), "{bad}: {e}");
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        assert_eq!(
+            ports("8443,80,443-445,446").unwrap(),
+            [
+                PortRange {
+                    first: 80,
+                    last: 80
+                },
+                PortRange {
+                    first: 443,
+                    last: 446
+                },
+                PortRange {
+                    first: 8443,
+                    last: 8443
+                }
+            ]
+        );
         assert!(parse(&["-f", "nftables", "--max-entries", "-1"]).is_err());
         assert!(parse(&["-f", "aws-waf", "--summarize", "--split"]).is_err());
         assert!(parse(&["-f", "aws-waf", "--split"]).unwrap().split);

@@ -317,7 +317,8 @@ fn read_export_options(v: &JsValue) -> Result<ipfence_exporters::Options, String
         let arr: &Array = ports.unchecked_ref();
         for (i, p) in arr.iter().enumerate() {
             let n = whole(&p, 65535.0, "65535", &format!("options.ports[{i}]"))?;
-            o.ports.push(u16::try_from(n).map_err(|e| e.to_string())?);
+            o.ports
+                .push(u16::try_from(n).map_err(|e| e.to_string())?.into());
         }
     }
     if let Some(s) = opt_string(v, "protocol", "options")? {

@@ -25,7 +25,7 @@ pub fn options(t: &Target) -> Options {
             Format::Pf => Some("table".into()),
             _ => None,
         },
-        ports: t.ports.clone(),
+        ports: t.ports.iter().map(|&p| p.into()).collect(),
         protocol: t.protocol.clone(),
         scope: t.scope.clone(),
         max_entries: t.max_entries,
