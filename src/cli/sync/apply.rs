@@ -12,7 +12,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use ipfence::core::{IpNet, PrefixSet};
-use ipfence_exporters::{export, Format, Header, Options, Request};
+use ipfence_exporters::{export, Format, Header, Options, PortRange, Request};
 use serde_json::{json, Value};
 
 use super::config::{AwsCli, Target};
@@ -445,7 +445,10 @@ fn security_group(
         // The exporter renders the update of this one port range.
         let mut opts = options(t);
         opts.ports = match (from, to) {
-            (Some(a), Some(b)) => (*a..=*b).filter_map(|p| u16::try_from(p).ok()).collect(),
+            (Some(a), Some(b)) => match (u16::try_from(*a), u16::try_from(*b)) {
+                (Ok(first), Ok(last)) => vec![PortRange { first, last }],
+                _ => Vec::new(),
+            },
             _ => Vec::new(),
         };
         let text = render(t, set, Some(live), header, &opts)?;
