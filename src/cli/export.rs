@@ -98,6 +98,7 @@ pub struct ExportArgs {
 
 /// Runs the command.
 pub fn run(args: &ExportArgs) -> Result<u8> {
+    super::check_output(args.output.as_deref())?;
     let (selected, set, words) = super::load_selected(&args.input, &args.filter)?;
     super::note_sources(&args.input, &selected);
     let old = match &args.diff_from {
