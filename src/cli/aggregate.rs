@@ -152,6 +152,46 @@ pub fn run(args: &AggregateArgs) -> Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cmd {
+        #[command(flatten)]
+        args: AggregateArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<AggregateArgs, clap::Error> {
+        Cmd::try_parse_from(std::iter::once("aggregate").chain(args.iter().copied()))
+            .map(|c| c.args)
+    }
+
+    #[test]
+    fn bounds_default_to_the_core_and_need_max() {
+        let a = parse(&["--max", "60"]).unwrap();
+        assert_eq!(a.max, Some(60));
+        assert_eq!(a.max_extra_ratio, Bounds::DEFAULT.max_extra_ratio);
+        assert_eq!(a.min_prefix_len_v4, 8);
+        assert_eq!(a.min_prefix_len_v6, 16);
+        let a = parse(&[
+            "--max",
+            "1",
+            "--max-extra-ratio",
+            "2.5",
+            "--min-prefix-len-v4",
+            "0",
+            "--min-prefix-len-v6",
+            "12",
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.max_extra_ratio, a.min_prefix_len_v4, a.min_prefix_len_v6),
+            (2.5, 0, 12)
+        );
+        assert!(parse(&["--max-extra-ratio", "2"]).is_err(), "needs --max");
+        assert!(parse(&["--max", "1", "--min-prefix-len-v4", "33"]).is_err());
+        assert!(parse(&["--max", "1", "--min-prefix-len-v6", "129"]).is_err());
+        assert!(parse(&[]).unwrap().input.inputs.is_empty());
+    }
 
     #[test]
     fn ratio_must_be_a_non_negative_number() {

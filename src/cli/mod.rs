@@ -363,7 +363,7 @@ pub fn check_output(path: Option<&Path>) -> Result<()> {
     let shown = path.display();
     if path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') {
         bail!(
-            "--output {shown}: is a directory: give a file path (e.g. {}/ipfence.out)",
+            "{shown}: is a directory: give a file path (e.g. {}/ipfence.out)",
             shown.to_string().trim_end_matches('/')
         );
     }
@@ -373,7 +373,7 @@ pub fn check_output(path: Option<&Path>) -> Result<()> {
     };
     if !dir.is_dir() {
         bail!(
-            "--output {shown}: the folder {} does not exist (create it first)",
+            "{shown}: the folder {} does not exist (create it first)",
             dir.display()
         );
     }
