@@ -11,14 +11,15 @@ mod cli;
 /// into firewall rules and fast membership answers.
 ///
 /// Every command reads the embedded snapshot of AWS ip-ranges.json unless given
-/// --input, and selects with --service, --region, --border-group, --exclude-service,
-/// --ipv4, --ipv6.
+/// --input (`-i -` for stdin), and selects with --service, --region, --border-group,
+/// --exclude-service, --ipv4, --ipv6. Data published more than 30 days ago gets a
+/// warning on stderr (IPFENCE_NOW=YYYY-MM-DD sets "today" for reproducible runs).
 #[derive(Parser, Debug)]
 #[command(name = "ipfence", version, propagate_version = true)]
 #[command(after_help = "Examples:
   ipfence lookup 3.5.140.2
   ipfence services
-  ipfence aggregate --input ip-ranges.json --service API_GATEWAY --max 60
+  ipfence aggregate --input ip-ranges.json --service S3 --ipv4 --max 100
   ipfence diff old/ip-ranges.json new/ip-ranges.json
   ipfence export --format nftables --service API_GATEWAY
   ipfence compile --output aws.ipfence

@@ -6,6 +6,10 @@ use serde_json::Value;
 
 use crate::util::{data, ipfence, tempdir, AWS_NEW, AWS_PREV};
 
+/// An AWS file without EFS, and a later one that has it.
+const AWS_FEB: &str = "aws/ip-ranges-2026-02-21-01-58-04.json";
+const AWS_JUL: &str = "aws/ip-ranges-2026-07-23-16-17-05.json";
+
 /// (service, region, network border group).
 type Tag = (String, String, String);
 
@@ -194,28 +198,33 @@ fn lookup_all_lists_every_containing_prefix_longest_first() {
 #[test]
 fn aggregate_gives_the_minimal_cover_and_fits_a_budget() {
     let r = ipfence(
-        &["aggregate"],
+        &["aggregate", "-i", "-"],
         "10.0.0.0/25\n10.0.0.128/25\n10.0.1.0/24\n10.0.3.0/24\n2600::/64\n2600:0:0:1::/64\n",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "10.0.0.0/23\n10.0.3.0/24\n2600::/63\n");
     let r = ipfence(
-        &["aggregate", "--max", "2", "--ipv4"],
+        &["aggregate", "-i", "-", "--max", "2", "--ipv4"],
         "10.0.0.0/24\n10.0.2.0/24\n10.0.3.0/24\n",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "10.0.0.0/24\n10.0.2.0/23\n");
     let r = ipfence(
-        &["aggregate", "--max", "1", "--ipv4"],
+        &["aggregate", "-i", "-", "--max", "1", "--ipv4"],
         "10.0.0.0/24\n10.0.2.0/24\n10.0.3.0/24\n",
     );
     assert_eq!(r.stdout, "10.0.0.0/22\n");
-    assert!(r.stderr.contains("256 extra IPv4"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("IPv4: 2 prefixes fitted into 1, allowing 256 extra addresses"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn aggregate_refuses_host_bits_unless_lenient() {
-    let r = ipfence(&["aggregate"], "10.0.0.0/24\n10.0.0.1/8\n");
+    let r = ipfence(&["aggregate", "-i", "-"], "10.0.0.0/24\n10.0.0.1/8\n");
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("<stdin>: line 2"), "{}", r.stderr);
     assert!(
@@ -223,8 +232,306 @@ fn aggregate_refuses_host_bits_unless_lenient() {
         "{}",
         r.stderr
     );
-    let r = ipfence(&["aggregate", "--lenient"], "10.0.0.0/24\n10.0.0.1/8\n");
+    let r = ipfence(
+        &["aggregate", "-i", "-", "--lenient"],
+        "10.0.0.0/24\n10.0.0.1/8\n",
+    );
     assert_eq!((r.code, r.stdout.as_str()), (0, "10.0.0.0/8\n"));
+}
+
+fn nets(text: &str) -> Vec<ipnet::IpNet> {
+    text.lines().map(|l| l.parse().unwrap()).collect()
+}
+
+/// Addresses in a list of disjoint prefixes of one family.
+fn size(list: &[ipnet::IpNet]) -> u128 {
+    list.iter()
+        .map(|n| 1u128 << (n.max_prefix_len() - n.prefix_len()))
+        .sum()
+}
+
+/// Issue 13, item 1: `aggregate --service S3 --max 60` printed 0.0.0.0/0 plus 59 IPv6
+/// prefixes, one budget shared by both families.
+#[test]
+fn aggregate_max_is_per_family_and_never_allows_all_of_ipv4() {
+    let exact = ipfence(&["aggregate", "--service", "S3"], "");
+    assert_eq!(exact.code, 0, "{}", exact.stderr);
+    let exact = nets(&exact.stdout);
+    let r = ipfence(
+        &[
+            "aggregate",
+            "--service",
+            "S3",
+            "--max",
+            "60",
+            "--max-extra-ratio",
+            "20",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let fit = nets(&r.stdout);
+    assert!(!r.stdout.contains("/0\n"), "{}", r.stdout);
+    for (fam, v4) in [("IPv4", true), ("IPv6", false)] {
+        let before: Vec<_> = exact
+            .iter()
+            .filter(|n| n.addr().is_ipv4() == v4)
+            .copied()
+            .collect();
+        let after: Vec<_> = fit
+            .iter()
+            .filter(|n| n.addr().is_ipv4() == v4)
+            .copied()
+            .collect();
+        assert!(before.len() > 60, "{fam}: S3 has more than 60 prefixes");
+        assert_eq!(after.len(), 60, "{fam}: the whole budget, per family");
+        // Nothing dropped; no new prefix shorter than /8 (IPv4) or /16 (IPv6).
+        for n in &before {
+            assert!(after.iter().any(|a| a.contains(n)), "{fam}: {n} dropped");
+        }
+        let shortest = if v4 { 8 } else { 16 };
+        for a in &after {
+            assert!(
+                a.prefix_len() >= shortest || before.contains(a),
+                "{fam}: {a}"
+            );
+        }
+        let extra = size(&after) - size(&before);
+        let line = format!(
+            "{fam}: {} prefixes fitted into 60, allowing {extra} extra addresses",
+            before.len()
+        );
+        assert!(r.stderr.contains(&line), "{line:?} in {}", r.stderr);
+        assert!(extra <= 20 * size(&before), "{fam}: within the bound");
+    }
+}
+
+/// Issue 13, item 1: a fit admitting more extra addresses than the set holds, or a
+/// prefix shorter than /8, is refused unless the bound is raised explicitly.
+#[test]
+fn aggregate_refuses_an_absurd_widening_unless_the_bound_is_raised() {
+    let r = ipfence(
+        &["aggregate", "--service", "S3", "--ipv4", "--max", "60"],
+        "",
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stdout.is_empty());
+    assert!(
+        r.stderr
+            .contains("fitting 175 IPv4 prefixes into 60 would allow")
+            && r.stderr.contains("over the bound of 1 times"),
+        "{}",
+        r.stderr
+    );
+    // The error names the flag and the value that accepts this fit.
+    let value = r
+        .stderr
+        .split("--max-extra-ratio ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .unwrap_or_else(|| panic!("no --max-extra-ratio in {}", r.stderr));
+    let ok = ipfence(
+        &[
+            "aggregate",
+            "--service",
+            "S3",
+            "--ipv4",
+            "--max",
+            "60",
+            "--max-extra-ratio",
+            value,
+        ],
+        "",
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(ok.stdout.lines().count(), 60);
+    // A sane budget needs no bound raised (the help's example).
+    let ok = ipfence(
+        &["aggregate", "--service", "S3", "--ipv4", "--max", "100"],
+        "",
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    // Two /24s in different /8s into one prefix: a /0 or /1 is refused by length.
+    let two = "10.0.0.0/24\n192.168.0.0/24\n";
+    let r = ipfence(
+        &[
+            "aggregate",
+            "-i",
+            "-",
+            "--max",
+            "1",
+            "--max-extra-ratio",
+            "inf",
+        ],
+        two,
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("shorter than /8") && r.stderr.contains("--min-prefix-len-v4 7 or less"),
+        "{}",
+        r.stderr
+    );
+    let r = ipfence(
+        &[
+            "aggregate",
+            "-i",
+            "-",
+            "--max",
+            "1",
+            "--max-extra-ratio",
+            "inf",
+            "--min-prefix-len-v4",
+            "0",
+        ],
+        two,
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "0.0.0.0/0\n"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Issue 13, item 1: export --summarize goes through the same guard.
+#[test]
+fn export_summarize_refuses_an_absurd_widening() {
+    let r = ipfence(
+        &[
+            "export",
+            "--format",
+            "aws-waf",
+            "--service",
+            "S3",
+            "--ipv4",
+            "--max-entries",
+            "60",
+            "--summarize",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("refusing so wide an allowlist"),
+        "{}",
+        r.stderr
+    );
+    let r = ipfence(
+        &[
+            "export",
+            "--format",
+            "aws-waf",
+            "--service",
+            "S3",
+            "--ipv4",
+            "--max-entries",
+            "100",
+            "--summarize",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("summarized into 100"), "{}", r.stderr);
+}
+
+/// Issue 13, item 4: one rule for every command: the embedded snapshot unless --input.
+#[test]
+fn aggregate_without_input_uses_the_embedded_snapshot() {
+    let file = data(AWS_NEW);
+    let want = ipfence(
+        &[
+            "aggregate",
+            "-i",
+            file.to_str().unwrap(),
+            "--service",
+            "S3",
+            "--ipv4",
+        ],
+        "",
+    );
+    assert_eq!(want.code, 0, "{}", want.stderr);
+    // Stdin holds CIDRs that are not S3: they must be ignored, not read.
+    let r = ipfence(
+        &["aggregate", "--service", "S3", "--ipv4"],
+        "192.0.2.0/24\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, want.stdout);
+    assert!(r.stderr.contains("using embedded AWS"), "{}", r.stderr);
+    // A CIDR list names no service: say so rather than list nothing.
+    let r = ipfence(
+        &["aggregate", "-i", "-", "--service", "S3"],
+        "192.0.2.0/24\n",
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("unknown service \"S3\": the input has no service names at all"),
+        "{}",
+        r.stderr
+    );
+    let r = ipfence(&["aggregate", "-i", "-", "-i", "-"], "192.0.2.0/24\n");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("more than once"), "{}", r.stderr);
+}
+
+/// Issue 13, item 4: stdin cannot be both the ranges and the addresses; no address is
+/// an error.
+#[test]
+fn lookup_refuses_stdin_twice_and_an_empty_list() {
+    let r = ipfence(&["lookup", "-i", "-"], "3.5.140.2\n");
+    assert_eq!(r.code, 2, "{} {}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("stdin is the ranges (--input -)"),
+        "{}",
+        r.stderr
+    );
+    for stdin in ["", "# only a comment\n\n"] {
+        let r = ipfence(&["lookup"], stdin);
+        assert_eq!(r.code, 2, "{:?}: {}", stdin, r.stdout);
+        assert!(r.stderr.contains("no address to look up"), "{}", r.stderr);
+    }
+    // Ranges on stdin with the addresses as arguments is fine.
+    let r = ipfence(&["lookup", "-i", "-", "10.1.2.3"], "10.0.0.0/8\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("10.1.2.3: allowed by 10.0.0.0/8"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Issue 13, item 6: `-o DIR/` failed after the work with "cannot replace: Not a
+/// directory".
+#[test]
+fn output_to_a_directory_is_refused_before_any_work() {
+    let dir = tempdir();
+    let d = dir.path().to_str().unwrap();
+    let slash = format!("{d}/");
+    let missing = format!("{d}/no/such/file.txt");
+    for args in [
+        vec!["aggregate", "--service", "S3", "-o", slash.as_str()],
+        vec!["aggregate", "--service", "S3", "-o", d],
+        vec!["compile", "-o", slash.as_str()],
+        vec!["export", "--format", "nftables", "-o", d],
+    ] {
+        let r = ipfence(&args, "");
+        assert_eq!(r.code, 2, "{args:?}");
+        assert!(
+            r.stderr.contains("is a directory: give a file path"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("using embedded"),
+            "before any work: {}",
+            r.stderr
+        );
+    }
+    let r = ipfence(&["aggregate", "-o", missing.as_str()], "");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+    assert_eq!(std::fs::read_dir(d).unwrap().count(), 0, "nothing written");
 }
 
 #[test]
@@ -271,7 +578,154 @@ fn diff_of_a_real_consecutive_pair() {
     let v: Value = serde_json::from_str(&j.stdout).unwrap();
     assert_eq!(v["added"].as_array().unwrap().len(), 1);
     assert_eq!(v["summary"][0]["service"], "EC2");
-    assert_eq!(v["addresses"]["ipv4_added"], 256);
+    assert_eq!(v["addresses"]["ipv4_added"], "256");
+}
+
+/// Issue 13, item 6: IPv6 counts were strings and IPv4 counts numbers in `diff --json`;
+/// both are now decimal strings (exact past 2^53).
+#[test]
+fn diff_json_counts_are_decimal_strings_for_both_families() {
+    let (old, new) = (data(AWS_FEB), data(AWS_JUL));
+    let r = ipfence(
+        &[
+            "diff",
+            "--json",
+            "--service",
+            "EFS",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+        ],
+        "",
+    );
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let added: Vec<ipnet::IpNet> = v["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["prefix"].as_str().unwrap().parse().unwrap())
+        .collect();
+    for (key, v4) in [("ipv4_added", true), ("ipv6_added", false)] {
+        let text = v["addresses"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key}: {}", v["addresses"]));
+        let mut fam: Vec<_> = added
+            .iter()
+            .filter(|n| n.addr().is_ipv4() == v4)
+            .copied()
+            .collect();
+        fam = ipnet::IpNet::aggregate(&fam);
+        assert_eq!(text.parse::<u128>().unwrap(), size(&fam), "{key}");
+    }
+    assert!(
+        v["addresses"]["ipv6_added"]
+            .as_str()
+            .unwrap()
+            .parse::<u128>()
+            .unwrap()
+            > 1 << 53
+    );
+    assert_eq!(v["addresses"]["ipv4_removed"], "0");
+    let s = ipfence(&["services", "--json"], "");
+    let v: Value = serde_json::from_str(&s.stdout).unwrap();
+    assert!(
+        v["ipv4_addresses"].is_string() && v["ipv6_addresses"].is_string(),
+        "{v}"
+    );
+}
+
+/// Issue 13, item 6: `diff --service EFS OLD NEW` failed with "the input has none"
+/// without naming the file, when only OLD lacks EFS.
+#[test]
+fn diff_of_a_service_new_in_new_shows_it_all_added() {
+    let (old, new) = (data(AWS_FEB), data(AWS_JUL));
+    let (o, n) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let r = ipfence(&["diff", "--service", "EFS", o, n], "");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let raw: Value = serde_json::from_slice(&std::fs::read(&new).unwrap()).unwrap();
+    let efs = ["prefixes", "ipv6_prefixes"]
+        .iter()
+        .flat_map(|k| raw[k].as_array().unwrap())
+        .filter(|e| e["service"] == "EFS")
+        .count();
+    assert!(efs > 0);
+    let plus = r.stdout.lines().filter(|l| l.starts_with("+ ")).count();
+    assert_eq!(plus, efs, "{}", r.stdout);
+    assert!(!r.stdout.lines().any(|l| l.starts_with("- ")));
+    assert!(
+        r.stderr.contains(&format!("{o}: unknown service \"EFS\""))
+            && r.stderr.contains("all show as added"),
+        "{}",
+        r.stderr
+    );
+    // The other way round: all removed.
+    let r = ipfence(&["diff", "--service", "EFS", n, o], "");
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stdout.lines().filter(|l| l.starts_with("- ")).count(),
+        efs
+    );
+    // In neither: an error naming both files.
+    let r = ipfence(&["diff", "--service", "EFSX", o, n], "");
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains(&format!("{o} and {n}: unknown service \"EFSX\"")),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Runs the binary with `IPFENCE_NOW` set.
+fn ipfence_on(now: &str, args: &[&str]) -> crate::util::Run {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ipfence"))
+        .args(args)
+        .env("IPFENCE_NOW", now)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// Issue 13, item 6: the embedded snapshot was 102 days old and used with only its
+/// createDate on stderr.
+#[test]
+fn data_older_than_thirty_days_gets_a_warning_with_the_fix() {
+    // The embedded snapshot's createDate is 2026-08-22.
+    let r = ipfence_on(
+        "2026-09-22",
+        &["export", "--format", "nftables", "--service", "S3"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("warning: embedded AWS ip-ranges.json was published 31 days ago")
+            && r.stderr
+                .contains("curl -O https://ip-ranges.amazonaws.com/ip-ranges.json")
+            && r.stderr.contains("--input ip-ranges.json"),
+        "{}",
+        r.stderr
+    );
+    let r = ipfence_on("2026-09-21", &["lookup", "3.5.140.2"]);
+    assert_eq!(r.code, 0);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    // Any input with a date: the 2026-07-23 file, 31 days later.
+    let jul = data(AWS_JUL);
+    let r = ipfence_on("2026-08-23", &["services", "-i", jul.to_str().unwrap()]);
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: {} was published 31 days ago",
+            jul.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    let r = ipfence_on("yesterday", &["services"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("IPFENCE_NOW=\"yesterday\""),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -368,7 +822,8 @@ fn compile_writes_a_blob_atomically() {
     );
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("cannot create a temporary file"),
+        r.stderr
+            .contains("no/such/dir does not exist (create it first)"),
         "{}",
         r.stderr
     );

@@ -916,8 +916,9 @@ fn sync_explains_bad_configurations_and_concurrent_runs() {
     drop(lock);
     ok(&sync(&config, &["--input", f.to_str().unwrap()]));
     // Over quota: a security group takes 60 rules per family; refused, or summarized.
+    // EC2 in eu-west-1 has 70 IPv4 prefixes.
     let sg = format!(
-        "[[target]]\nname = \"sg\"\nformat = \"aws-security-group\"\nservices = [\"EC2\"]\nregions = [\"us-east-1\"]\nfamily = \"ipv4\"\noutput = \"{}/sg.json\"\n",
+        "[[target]]\nname = \"sg\"\nformat = \"aws-security-group\"\nservices = [\"EC2\"]\nregions = [\"eu-west-1\"]\nfamily = \"ipv4\"\noutput = \"{}/sg.json\"\n",
         d.display()
     );
     std::fs::write(&config, &sg).unwrap();
@@ -952,12 +953,29 @@ fn sync_explains_bad_configurations_and_concurrent_runs() {
     let fitted = set_of(ranges);
     let exact = ipfence_set(
         AWS_NEW,
-        &["--service", "EC2", "--region", "us-east-1", "--ipv4"],
+        &["--service", "EC2", "--region", "eu-west-1", "--ipv4"],
     );
     assert_eq!(
         fitted.union(&exact),
         fitted,
         "summarizing never drops an address"
+    );
+    // EC2 in us-east-1 (232 prefixes) into 60 would allow 5.6 times its addresses more:
+    // summarize refuses so wide an allowlist (issue 13, item 1).
+    std::fs::write(
+        &config,
+        format!(
+            "{}over_quota = \"summarize\"\n",
+            sg.replace("eu-west-1", "us-east-1")
+        ),
+    )
+    .unwrap();
+    let r = quota_run();
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("refusing so wide an allowlist"),
+        "{}",
+        r.stderr
     );
     // The example configuration in the repository parses, and its names and ids are
     // valid: the only problems a dry run may find here are this machine's (folders

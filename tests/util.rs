@@ -36,6 +36,9 @@ impl From<Output> for Run {
 pub fn ipfence(args: &[&str], stdin: &str) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ipfence"))
         .args(args)
+        // "Today" is the embedded snapshot's day, so the stale-data warning (over 30 days)
+        // depends on the fixtures, not on when the tests run.
+        .env("IPFENCE_NOW", "2026-08-22")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

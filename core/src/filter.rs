@@ -210,6 +210,12 @@ impl Filter {
                 if !known.iter().any(|k| k.eq_ignore_ascii_case(w)) {
                     let known: Vec<&str> =
                         known.iter().copied().filter(|k| !k.is_empty()).collect();
+                    if known.is_empty() {
+                        return Err(Error::Invalid(format!(
+                            "unknown {what} {}: the input has no {what} names at all (a plain CIDR list carries none): leave the filter out, or use a source that names them",
+                            crate::error::quote(w)
+                        )));
+                    }
                     let shown = if known.len() > 40 {
                         format!(
                             "{} ... ({} in all; `ipfence services` lists them)",
@@ -317,5 +323,25 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("unknown service \"API_GATEWAI\""), "{msg}");
         assert!(msg.contains("AMAZON, EC2"), "{msg}");
+        // A CIDR list names no service: say so instead of listing nothing.
+        let mut bare = Ranges::new();
+        bare.push(
+            "10.0.0.0/8".parse().unwrap(),
+            Tags {
+                source: "text",
+                service: "",
+                region: "",
+                border_group: "",
+            },
+        );
+        let msg = Filter::default()
+            .regions(["eu-west-1"])
+            .check(&bare)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("unknown region \"eu-west-1\": the input has no region names at all"),
+            "{msg}"
+        );
     }
 }

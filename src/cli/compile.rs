@@ -28,6 +28,7 @@ pub struct CompileArgs {
 
 /// Runs the command.
 pub fn run(args: &CompileArgs) -> Result<u8> {
+    super::check_output(Some(&args.output))?;
     let (selected, _, words) = super::load_selected(&args.input, &args.filter)?;
     let m = Matcher::build(&selected)?;
     super::write_output(Some(&args.output), m.as_bytes())?;

@@ -3,9 +3,10 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use ipfence::core::diff::{diff, Diff, TaggedPrefix};
 use ipfence::core::source::Format;
+use ipfence::core::PrefixSet;
 use serde_json::{json, Value};
 
 use super::{FilterArgs, InputArgs};
@@ -19,7 +20,12 @@ use super::{FilterArgs, InputArgs};
 Lines start with + (published now, not before) or - (no longer published); an entry
 is a prefix with its service, region and network border group, so a prefix moved to
 another region shows as one - and one +. The summary counts entries per service and
-region, and addresses that became or stopped being covered.
+region, and addresses that became or stopped being covered. A service, region or
+border group named by the filter must be in at least one version; one that only NEW
+has shows as all added (and the reverse as all removed), with a note on stderr.
+In --json, address counts (\"addresses\": ipv4_added, ipv4_removed, ipv6_added,
+ipv6_removed) are decimal strings for both families, exact even past 2^53 where JSON
+numbers lose digits: jq '.addresses.ipv4_added | tonumber' for arithmetic.
 Exit status: 0 when the versions publish the same entries, 1 when they differ, 2 on error.")]
 pub struct DiffArgs {
     /// The older version.
@@ -47,32 +53,62 @@ fn tagged_json(t: &TaggedPrefix) -> Value {
     json!({"prefix": t.prefix.to_string(), "service": t.service, "region": t.region, "network_border_group": t.extra})
 }
 
+/// Addresses of one family in `set`, in decimal: IPv6 counts pass 2^53, where a JSON
+/// number read as a double (jq, JavaScript) silently loses digits.
+fn count(set: &PrefixSet, v6: bool) -> String {
+    if v6 {
+        set.count_v6().map_or_else(
+            || "340282366920938463463374607431768211456".into(),
+            |n| n.to_string(),
+        )
+    } else {
+        set.count_v4().to_string()
+    }
+}
+
 fn counts(d: &Diff) -> Value {
     json!({
-        "ipv4_added": d.added_set.count_v4(),
-        "ipv4_removed": d.removed_set.count_v4(),
-        "ipv6_added": d.added_set.count_v6().map_or("2^128".to_string(), |n| n.to_string()),
-        "ipv6_removed": d.removed_set.count_v6().map_or("2^128".to_string(), |n| n.to_string()),
+        "ipv4_added": count(&d.added_set, false),
+        "ipv4_removed": count(&d.removed_set, false),
+        "ipv6_added": count(&d.added_set, true),
+        "ipv6_removed": count(&d.removed_set, true),
     })
 }
 
 /// Runs the command; 0 when equal, 1 when different.
 pub fn run(args: &DiffArgs) -> Result<u8> {
-    let load = |path: &PathBuf| -> Result<_> {
-        let input = InputArgs {
+    let load = |path: &PathBuf| {
+        super::load(&InputArgs {
             inputs: vec![path.clone()],
             source_format: args.source_format,
             lenient: args.lenient,
             ..InputArgs::default()
-        };
-        let filter = FilterArgs {
-            allow_empty: true,
-            ..args.filter.clone()
-        };
-        super::load_selected(&input, &filter)
+        })
     };
-    let (old, _, _) = load(&args.old)?;
-    let (new, _, _) = load(&args.new)?;
+    let (old, new) = (load(&args.old)?, load(&args.new)?);
+    let f = args.filter.to_filter();
+    // A name must be in at least one version: a service new in NEW is a valid diff
+    // (all added), one gone from NEW too (all removed).
+    let mut both = old.clone();
+    both.extend(&new);
+    if let Err(e) = f.check(&both) {
+        bail!("{} and {}: {e}", args.old.display(), args.new.display());
+    }
+    for (path, r, shows) in [(&args.old, &old, "added"), (&args.new, &new, "removed")] {
+        if let Err(e) = f.check(r) {
+            let e = e.to_string();
+            let what = e.split("; known:").next().unwrap_or(&e);
+            eprintln!(
+                "ipfence: note: {}: {what}; its entries in the other version all show as {shows}",
+                path.display()
+            );
+        }
+    }
+    let (old, new) = if f.is_everything() {
+        (old, new)
+    } else {
+        (f.select(&old), f.select(&new))
+    };
     let d = diff(&old, &new);
     let mut out = String::new();
     if args.json {
@@ -108,14 +144,10 @@ pub fn run(args: &DiffArgs) -> Result<u8> {
             "{} entries added, {} removed; addresses: +{} -{} IPv4, +{} -{} IPv6",
             d.added.len(),
             d.removed.len(),
-            d.added_set.count_v4(),
-            d.removed_set.count_v4(),
-            d.added_set
-                .count_v6()
-                .map_or("2^128".to_string(), |n| n.to_string()),
-            d.removed_set
-                .count_v6()
-                .map_or("2^128".to_string(), |n| n.to_string()),
+            count(&d.added_set, false),
+            count(&d.removed_set, false),
+            count(&d.added_set, true),
+            count(&d.removed_set, true),
         );
         let rows = d.summary();
         if !rows.is_empty() {

@@ -143,6 +143,7 @@ impl ExportArgs {
 
 /// Runs the command.
 pub fn run(args: &ExportArgs) -> Result<u8> {
+    super::check_output(args.output.as_deref())?;
     let ports = args.check()?;
     let (selected, set, words) = super::load_selected(&args.input, &args.filter)?;
     super::note_sources(&args.input, &selected);

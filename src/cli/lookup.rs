@@ -15,11 +15,15 @@ use super::{FilterArgs, InputArgs};
   ipfence lookup 3.5.140.2                       # on the embedded AWS snapshot
   ipfence lookup --service API_GATEWAY --json 3.5.140.2 8.8.8.8
   ipfence lookup --input ip-ranges.json < addresses.txt
+  curl -s https://ip-ranges.amazonaws.com/ip-ranges.json | ipfence lookup -i - 3.5.140.2
 
+Stdin is either the addresses (when none are given as arguments) or the ranges
+(--input -), never both. Looking up no address at all is an error.
 Exit status: 0 when every address is allowed, 1 when any is not, 2 on error.
 An IPv4-mapped IPv6 address (::ffff:1.2.3.4) is looked up as the IPv4 address it carries.")]
 pub struct LookupArgs {
-    /// Addresses to look up; read from stdin (one per line) when none are given.
+    /// Addresses to look up; read from stdin (one per line, `#` comments) when none are
+    /// given.
     #[arg(value_name = "IP")]
     pub ips: Vec<String>,
 
@@ -70,10 +74,11 @@ fn entries_text(m: &Match<'_>) -> String {
 
 /// Runs the command; returns the exit status (0 all allowed, 1 any denied, 2 bad address).
 pub fn run(args: &LookupArgs) -> Result<u8> {
+    // The addresses first: stdin cannot be both them and the ranges (checked there).
+    let addrs = super::addresses(&args.ips, &args.input)?;
     let (selected, _, _) = super::load_selected(&args.input, &args.filter)?;
     super::note_sources(&args.input, &selected);
     let matcher = Matcher::build(&selected)?;
-    let addrs = super::addresses(&args.ips)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut status = 0u8;
     for (place, text) in &addrs {

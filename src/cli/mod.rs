@@ -134,6 +134,11 @@ impl FilterArgs {
     }
 }
 
+/// Whether `path` names stdin (`-`).
+pub(crate) fn is_stdin(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
 /// Reads one input fully, refusing more than `max` bytes.
 pub(crate) fn read_input(path: &Path, max: u64) -> Result<(Vec<u8>, String)> {
     let name = if path == Path::new("-") {
@@ -184,6 +189,9 @@ pub fn load(args: &InputArgs) -> Result<Ranges> {
         )?;
         return Ok(r);
     }
+    if args.inputs.iter().filter(|p| is_stdin(p)).count() > 1 {
+        bail!("--input - is given more than once: stdin can be read only once");
+    }
     let mut all = Ranges::new();
     for path in &args.inputs {
         let (bytes, name) = read_input(path, args.max_input_bytes)?;
@@ -215,6 +223,7 @@ pub fn load_selected(
     filter: &FilterArgs,
 ) -> Result<(Ranges, PrefixSet, String)> {
     let ranges = load(inputs)?;
+    warn_if_stale(&ranges, today()?);
     select(ranges, filter)
 }
 
@@ -267,6 +276,110 @@ pub fn note_sources(inputs: &InputArgs, ranges: &Ranges) {
     }
 }
 
+/// Days after its publication date when data is called stale: AWS changes its ranges
+/// several times a week.
+const STALE_DAYS: i64 = 30;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The day of a date that starts `YYYY-MM-DD` (AWS createDate `2026-08-22-15-17-05`,
+/// ISO 8601), as days since 1970-01-01.
+fn day_of(date: &str) -> Option<i64> {
+    let head = date.get(..10)?;
+    let mut parts = head.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then(|| days_from_civil(y, m, d))
+}
+
+/// Today as days since 1970-01-01: `IPFENCE_NOW` (`YYYY-MM-DD`) when set, so tests and
+/// reproducible runs control it, else the system clock.
+pub(crate) fn today() -> Result<i64> {
+    if let Some(v) = std::env::var_os("IPFENCE_NOW") {
+        let text = v.to_string_lossy();
+        return day_of(&text)
+            .filter(|_| text.len() == 10)
+            .with_context(|| format!("IPFENCE_NOW={text:?}: not a date of the form YYYY-MM-DD"));
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Ok(i64::try_from(secs / 86_400).unwrap_or(i64::MAX))
+}
+
+/// The warnings for sources published more than [`STALE_DAYS`] before `today`.
+pub(crate) fn stale_warnings(ranges: &Ranges, today: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &ranges.sources {
+        let Some(date) = &s.create_date else {
+            continue;
+        };
+        let Some(day) = day_of(date) else {
+            continue;
+        };
+        let age = today - day;
+        if age <= STALE_DAYS {
+            continue;
+        }
+        let fresh = if s.format == "aws" {
+            "get the current one with `curl -O https://ip-ranges.amazonaws.com/ip-ranges.json` and pass `--input ip-ranges.json`"
+        } else {
+            "get the current list from its publisher and pass it with --input"
+        };
+        out.push(format!(
+            "warning: {} was published {} days ago (createDate {date}), and published ranges change every few days: {fresh}",
+            s.name, age
+        ));
+    }
+    out
+}
+
+/// Warns on stderr about each source older than [`STALE_DAYS`].
+pub(crate) fn warn_if_stale(ranges: &Ranges, today: i64) {
+    for w in stale_warnings(ranges, today) {
+        eprintln!("ipfence: {w}");
+    }
+}
+
+/// Refuses an output path that cannot be written as a file, before any work is done: a
+/// directory, a path ending in `/`, a folder that does not exist.
+pub fn check_output(path: Option<&Path>) -> Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let shown = path.display();
+    if path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') {
+        bail!(
+            "{shown}: is a directory: give a file path (e.g. {}/ipfence.out)",
+            shown.to_string().trim_end_matches('/')
+        );
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "{shown}: the folder {} does not exist (create it first)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` atomically (a temporary file in the same folder, then a
 /// rename), keeping an existing file's permissions; to stdout when `path` is `None`.
 pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
@@ -277,6 +390,7 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
             .context("cannot write to stdout")?;
         return Ok(());
     };
+    check_output(Some(path))?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -310,14 +424,17 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
 }
 
 /// Addresses from the command line, or from stdin (one per line, `#` comments) when
-/// none are given.
-pub fn addresses(args: &[String]) -> Result<Vec<(String, String)>> {
+/// none are given. Refuses stdin when it is also an input of ranges, and an empty list.
+pub fn addresses(args: &[String], inputs: &InputArgs) -> Result<Vec<(String, String)>> {
     if !args.is_empty() {
         return Ok(args
             .iter()
             .enumerate()
             .map(|(i, a)| (format!("argument {}", i + 1), a.clone()))
             .collect());
+    }
+    if inputs.inputs.iter().any(|p| is_stdin(p)) {
+        bail!("no address to look up: stdin is the ranges (--input -), so it cannot be the addresses too; give the addresses as arguments, or the ranges as a file");
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
@@ -328,12 +445,51 @@ pub fn addresses(args: &[String]) -> Result<Vec<(String, String)>> {
         .lock()
         .read_to_string(&mut text)
         .context("<stdin>: cannot read addresses")?;
-    Ok(text
+    let list: Vec<(String, String)> = text
         .lines()
         .enumerate()
         .filter_map(|(i, l)| {
             let l = l.split('#').next().unwrap_or("").trim();
             (!l.is_empty()).then(|| (format!("<stdin> line {}", i + 1), l.to_string()))
         })
-        .collect())
+        .collect();
+    if list.is_empty() {
+        bail!("no address to look up: stdin held none; give addresses as arguments or on stdin, one per line");
+    }
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_days() {
+        assert_eq!(day_of("1970-01-01"), Some(0));
+        assert_eq!(day_of("2026-08-22-15-17-05"), Some(20_687));
+        assert_eq!(day_of("2000-03-01T00:00:00Z"), Some(11_017));
+        assert_eq!(day_of("2026-13-01"), None);
+        assert_eq!(day_of("26-08-22"), None);
+        assert_eq!(day_of(""), None);
+    }
+
+    #[test]
+    fn stale_after_thirty_days() {
+        let mut r = Ranges::new();
+        r.sources.push(SourceInfo {
+            name: "a.json".into(),
+            format: "aws".into(),
+            sync_token: None,
+            create_date: Some("2026-08-22-15-17-05".into()),
+        });
+        let day = day_of("2026-08-22").unwrap();
+        assert!(stale_warnings(&r, day + 30).is_empty());
+        let w = stale_warnings(&r, day + 31);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("a.json was published 31 days ago")
+                && w[0].contains("curl -O https://ip-ranges.amazonaws.com/ip-ranges.json"),
+            "{w:?}"
+        );
+    }
 }

@@ -13,7 +13,10 @@ use super::{FilterArgs, InputArgs};
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   ipfence services                         # services in the embedded AWS snapshot
-  ipfence services --region eu-west-1 --json")]
+  ipfence services --region eu-west-1 --json
+
+In --json, address counts (ipv4_addresses, ipv6_addresses) are decimal strings, exact
+even past 2^53 where JSON numbers lose digits.")]
 pub struct ServicesArgs {
     /// JSON instead of a table.
     #[arg(long)]
@@ -66,7 +69,9 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
             })
             .collect();
         let v = json!({"sources": super::describe_sources(&selected.sources), "services": list,
-                       "ipv4_addresses": set.count_v4(), "cover_prefixes": set.cidr_count()});
+                       "ipv4_addresses": set.count_v4().to_string(),
+                       "ipv6_addresses": set.count_v6().map_or_else(|| "340282366920938463463374607431768211456".into(), |n| n.to_string()),
+                       "cover_prefixes": set.cidr_count()});
         let _ = writeln!(out, "{v}");
     } else {
         let w = rows.keys().map(|k| k.len()).max().unwrap_or(7).max(7);

@@ -224,7 +224,8 @@ test('exportUpdate and diff between the consecutive 2026-08-22 snapshots', () =>
   assert.deepEqual(d.added, shape(want.added));
   assert.deepEqual(d.removed, shape(want.removed));
   assert.ok(d.added.some((e) => e.prefix === '1.178.86.0/24'));
-  assert.equal(d.addedAddresses.ipv4, want.addresses.ipv4_added);
+  // The CLI's JSON counts are decimal strings for both families (docs/cli.md).
+  assert.equal(String(d.addedAddresses.ipv4), want.addresses.ipv4_added);
   assert.equal(d.addedAddresses.ipv6, want.addresses.ipv6_added);
   assert.deepEqual(d.summary, want.summary.map((r) => ({ service: r.service, region: r.region,
     added: r.added, removed: r.removed })));
