@@ -18,7 +18,10 @@ const EMBEDDED: &[(&str, Option<&str>)] = &[
     ("google/cloud.json", None),
     ("google/googlebot.json", Some("googlebot")),
     ("google/special-crawlers.json", Some("special-crawlers")),
-    ("google/user-triggered-fetchers.json", Some("user-triggered-fetchers")),
+    (
+        "google/user-triggered-fetchers.json",
+        Some("user-triggered-fetchers"),
+    ),
 ];
 
 fn main() {
@@ -29,11 +32,14 @@ fn main() {
     for (file, label) in EMBEDDED {
         let path = data.join(file);
         println!("cargo::rerun-if-changed={}", path.display());
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: cannot read: {e}", path.display()));
+        let bytes =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: cannot read: {e}", path.display()));
         let label = label.map(|l| Label::new(l).expect("a valid name"));
         let name = format!("embedded {file}");
-        let hex: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         digests.push_str(&format!("    ({name:?}, \"sha256:{hex}\"),\n"));
         let r = source::parse_labeled(&bytes, &name, None, label.as_ref(), Options::default())
             .unwrap_or_else(|e| panic!("{e}"));
@@ -42,7 +48,8 @@ fn main() {
     let blob = Matcher::build(&all)
         .unwrap_or_else(|e| panic!("embedded data: {e}"))
         .to_bytes();
-    let out = Path::new(&std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded.ipfence");
+    let out = Path::new(&std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("embedded.ipfence");
     std::fs::write(&out, blob).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
     let out = out.with_file_name("embedded_digests.rs");
     std::fs::write(&out, format!("&[\n{digests}]\n"))

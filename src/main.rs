@@ -7,18 +7,20 @@ use clap::{Parser, Subcommand};
 
 mod cli;
 
-/// Turn published cloud IP ranges (AWS ip-ranges.json, the CloudFront list, CIDR lists)
-/// into firewall rules and fast membership answers.
+/// Turn published IP range lists (AWS, Google and its crawlers, Azure, GitHub, Oracle,
+/// Fastly, Cloudflare, Atlassian, Zscaler, RFC 8805 geofeeds, CIDR lists) into firewall
+/// rules and fast membership answers.
 ///
-/// Every command reads the embedded snapshot of AWS ip-ranges.json unless given
-/// --input (`-i -` for stdin), and selects with --service, --region, --border-group,
-/// --exclude-service, --ipv4, --ipv6. Data published more than 30 days ago gets a
+/// Every command reads the embedded data (every supported list; `ipfence sources`) unless
+/// given --input (`-i -` for stdin, `-i NAME=FILE` to name a list), and selects with
+/// --provider, --service, --region, --border-group, --exclude-service, --ipv4, --ipv6. Data published more than 30 days ago gets a
 /// warning on stderr (IPFENCE_NOW=YYYY-MM-DD sets "today" for reproducible runs).
 #[derive(Parser, Debug)]
 #[command(name = "ipfence", version, propagate_version = true)]
 #[command(after_help = "Examples:
-  ipfence lookup 3.5.140.2
-  ipfence services
+  ipfence lookup 3.5.140.2 140.82.112.3
+  ipfence services --provider github
+  ipfence export --format nftables --provider cloudflare --ports 443
   ipfence aggregate --input ip-ranges.json --service S3 --ipv4 --max 100
   ipfence diff old/ip-ranges.json new/ip-ranges.json
   ipfence export --format nftables --service API_GATEWAY
@@ -33,7 +35,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Is an address allowed, and by which service, region and border group?
+    /// Is an address listed, and by which provider, service and region?
     Lookup(cli::lookup::LookupArgs),
     /// Print the minimal exact CIDR cover, or the best fit into --max prefixes.
     Aggregate(cli::aggregate::AggregateArgs),
@@ -41,6 +43,8 @@ enum Command {
     Diff(cli::diff::DiffArgs),
     /// List the services and regions in the data, with counts.
     Services(cli::services::ServicesArgs),
+    /// List the published lists the data holds: provider, version, date, age.
+    Sources(cli::sources::SourcesArgs),
     /// Write the compiled matcher blob for the wasm package and the C API.
     Compile(cli::compile::CompileArgs),
     /// Render firewall or AWS rules (nftables, ipset, iptables, pf, aws-waf, ...).
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Aggregate(a) => cli::aggregate::run(a),
         Command::Diff(a) => cli::diff::run(a),
         Command::Services(a) => cli::services::run(a),
+        Command::Sources(a) => cli::sources::run(a),
         Command::Compile(a) => cli::compile::run(a),
         Command::Export(a) => cli::export::run(a),
         Command::Sync(a) => cli::sync::run(a),

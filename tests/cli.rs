@@ -67,7 +67,17 @@ fn lookup_on_embedded_snapshot_agrees_with_the_json() {
     ];
     let r = ipfence(
         &[
-            "lookup", "--json", ips[0], ips[1], ips[2], ips[3], ips[4], ips[5], ips[6],
+            "lookup",
+            "--provider",
+            "aws",
+            "--json",
+            ips[0],
+            ips[1],
+            ips[2],
+            ips[3],
+            ips[4],
+            ips[5],
+            ips[6],
         ],
         "",
     );
@@ -457,7 +467,7 @@ fn aggregate_without_input_uses_the_embedded_snapshot() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, want.stdout);
-    assert!(r.stderr.contains("using embedded AWS"), "{}", r.stderr);
+    assert!(r.stderr.contains("using the embedded data"), "{}", r.stderr);
     // A CIDR list names no service: say so rather than list nothing.
     let r = ipfence(
         &["aggregate", "-i", "-", "--service", "S3"],
@@ -698,14 +708,14 @@ fn data_older_than_thirty_days_gets_a_warning_with_the_fix() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("warning: embedded AWS ip-ranges.json was published 31 days ago")
+            .contains("warning: the embedded data is old: 1 of the lists this answer uses were published more than 30 days ago (the oldest, embedded aws/ip-ranges-2026-08-22-15-17-05.json, on 2026-08-22-15-17-05: 31 days ago)")
             && r.stderr
                 .contains("curl -O https://ip-ranges.amazonaws.com/ip-ranges.json")
             && r.stderr.contains("--input ip-ranges.json"),
         "{}",
         r.stderr
     );
-    let r = ipfence_on("2026-09-21", &["lookup", "3.5.140.2"]);
+    let r = ipfence_on("2026-09-21", &["lookup", "--provider", "aws", "3.5.140.2"]);
     assert_eq!(r.code, 0);
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
     // Any input with a date: the 2026-07-23 file, 31 days later.
@@ -755,7 +765,11 @@ fn services_lists_counts() {
     assert_eq!(api["ipv4_prefixes"], n4);
     assert_eq!(api["ipv6_prefixes"], n6);
     let text = ipfence(&["services"], "");
-    assert!(text.stdout.starts_with("SERVICE "), "{}", text.stdout);
+    assert!(
+        text.stdout.starts_with("PROVIDER  SERVICE "),
+        "{}",
+        text.stdout
+    );
 }
 
 #[test]
@@ -933,4 +947,141 @@ fn a_compiled_blob_is_an_input_too() {
         "{}",
         r.stderr
     );
+}
+
+/// Issue 14: lists of several providers in one matcher; a crawler list is named with
+/// `NAME=PATH`; a list that does not say whose it is and has no name is refused.
+#[test]
+fn inputs_of_several_providers_answer_together() {
+    let aws = data(AWS_NEW);
+    let bot = data("google/googlebot.json");
+    let cloud = data("google/cloud.json");
+    let named = format!("googlebot={}", bot.display());
+    let r = ipfence(
+        &[
+            "lookup",
+            "-i",
+            aws.to_str().unwrap(),
+            "-i",
+            &named,
+            "-i",
+            cloud.to_str().unwrap(),
+            "3.5.140.2",
+            "66.249.66.1",
+            "34.1.208.1",
+            "192.0.2.1",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let want = "3.5.140.2: allowed by 3.5.140.0/22 (aws: AMAZON ap-northeast-2, S3 ap-northeast-2, EC2 ap-northeast-2)\n\
+                66.249.66.1: allowed by 66.249.66.0/27 (google: googlebot)\n\
+                34.1.208.1: allowed by 34.1.208.0/20 (google: Google Cloud africa-south1)\n\
+                192.0.2.1: not allowed\n";
+    assert_eq!(r.stdout, want);
+    // JSON entries carry the provider.
+    let r = ipfence(&["lookup", "--json", "-i", &named, "66.249.66.1"], "");
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["match"]["entries"][0]["provider"], "google");
+    assert_eq!(v["match"]["entries"][0]["service"], "googlebot");
+    // --provider selects one provider's entries.
+    let r = ipfence(
+        &[
+            "lookup",
+            "-i",
+            aws.to_str().unwrap(),
+            "-i",
+            &named,
+            "--provider",
+            "google",
+            "3.5.140.2",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    // A crawler list without a name: refused, saying how to name it.
+    let r = ipfence(&["lookup", "-i", bot.to_str().unwrap(), "66.249.66.1"], "");
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(&format!(
+            "name it, as in --input googlebot={}",
+            bot.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    // A name that contradicts a self-describing file is refused too.
+    let r = ipfence(
+        &[
+            "lookup",
+            "-i",
+            &format!("google={}", aws.display()),
+            "3.5.140.2",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("name it aws"), "{}", r.stderr);
+    // JSON whose layout ipfence does not know is not guessed to be AWS.
+    let r = ipfence(&["lookup", "-i", "-", "1.2.3.4"], "{\"prefixes\": []}");
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("layout ipfence does not know"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Issue 14: the embedded data holds every supported provider; `sources` lists each list
+/// with its version and date.
+#[test]
+fn embedded_data_holds_every_provider_and_sources_lists_them() {
+    let r = ipfence(&["lookup", "3.5.140.2", "66.249.66.1", "8.8.8.8"], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("(aws: AMAZON ap-northeast-2"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("(google: googlebot)"), "{}", r.stdout);
+    let r = ipfence(&["sources", "--json"], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let aws = lines
+        .iter()
+        .find(|l| l["name"] == "embedded aws/ip-ranges-2026-08-22-15-17-05.json")
+        .expect("the AWS snapshot is embedded");
+    assert_eq!(aws["provider"], "aws");
+    assert_eq!(aws["version"], "1787411825");
+    assert_eq!(aws["published"], "2026-08-22-15-17-05");
+    assert_eq!(aws["age_days"], 0, "tests run with IPFENCE_NOW=2026-08-22");
+    let bot = lines
+        .iter()
+        .find(|l| l["name"] == "embedded google/googlebot.json")
+        .expect("googlebot is embedded");
+    // The crawler lists carry no version: their content hash stands for one.
+    let hex = sha256_hex(&std::fs::read(data("google/googlebot.json")).unwrap());
+    assert_eq!(bot["version"], format!("sha256:{hex}"));
+    assert_eq!(bot["stale"], true);
+    for p in ["aws", "google"] {
+        assert!(lines.iter().any(|l| l["provider"] == p), "{p} is embedded");
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(bytes)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_string()
 }

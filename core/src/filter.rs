@@ -210,25 +210,16 @@ impl Filter {
                 if !known.iter().any(|k| k.eq_ignore_ascii_case(w)) {
                     let known: Vec<&str> =
                         known.iter().copied().filter(|k| !k.is_empty()).collect();
-                    if known.is_empty() {
-                        return Err(Error::Invalid(format!(
-                            "unknown {what} {}: the input has no {what} names at all (a plain CIDR list carries none): leave the filter out, or use a source that names them",
-                            crate::error::quote(w)
-                        )));
-                    }
-                    let shown = if known.len() > 40 {
+                    let known = if known.is_empty() {
+                        format!("the input has no {what} names at all (a plain CIDR list carries none): leave the filter out, or use a source that names them")
+                    } else if known.len() > 40 {
                         format!(
-                            "{} ... ({} in all; `ipfence services` lists them)",
+                            "the input has none; known: {} ... ({} in all; `ipfence services` lists them)",
                             known.get(..40).unwrap_or_default().join(", "),
                             known.len()
                         )
                     } else {
-                        known.join(", ")
-                    };
-                    let known = if shown.is_empty() {
-                        format!("the input has none, and no {what} names at all")
-                    } else {
-                        format!("the input has none; known: {shown}")
+                        format!("the input has none; known: {}", known.join(", "))
                     };
                     return Err(Error::UnknownName {
                         what,
@@ -236,9 +227,43 @@ impl Filter {
                         known,
                     });
                 }
+                if what != "provider" && self.providers.is_empty() {
+                    self.check_one_provider(ranges, what, w)?;
+                }
             }
         }
         Ok(())
+    }
+}
+
+impl Filter {
+    /// Refuses a service, region or extra name that more than one provider publishes when
+    /// no provider is named: `--region global` would otherwise take AWS's `GLOBAL` and
+    /// Atlassian's `global` at once, a wider allowlist than either.
+    fn check_one_provider(&self, ranges: &Ranges, what: &str, name: &str) -> Result<(), Error> {
+        let mut providers: BTreeSet<&str> = BTreeSet::new();
+        for e in &ranges.entries {
+            let t = ranges.tags(e);
+            let value = match what {
+                "service" => t.service,
+                "region" => t.region,
+                _ => t.extra,
+            };
+            if value.eq_ignore_ascii_case(name) {
+                providers.insert(t.provider);
+            }
+        }
+        if providers.len() < 2 {
+            return Ok(());
+        }
+        let list: Vec<&str> = providers.into_iter().collect();
+        Err(Error::Invalid(format!(
+            "{what} {} is published by {}: say which with --provider (e.g. --provider {}), or name them all (--provider {})",
+            crate::error::quote(name),
+            list.join(" and "),
+            list.first().copied().unwrap_or_default(),
+            list.join(",")
+        )))
     }
 }
 
@@ -315,6 +340,51 @@ mod tests {
     }
 
     #[test]
+    fn a_name_of_two_providers_needs_a_provider() {
+        let mut r = ranges();
+        r.push(
+            "104.192.136.0/21".parse().unwrap(),
+            Tags {
+                provider: "atlassian",
+                service: "jira",
+                region: "US-EAST-1",
+                extra: "egress",
+            },
+        );
+        let e = Filter::default()
+            .regions(["us-east-1"])
+            .check(&r)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("published by atlassian and aws"), "{e}");
+        assert!(e.contains("--provider atlassian,aws"), "{e}");
+        let f = Filter::default().regions(["us-east-1"]).providers(["aws"]);
+        f.check(&r).unwrap();
+        assert_eq!(f.select(&r).len(), 1);
+        let both = Filter::default()
+            .regions(["us-east-1"])
+            .providers(["aws", "atlassian"]);
+        both.check(&r).unwrap();
+        assert_eq!(both.select(&r).len(), 2);
+        // A name one provider has is enough on its own.
+        Filter::default().services(["jira"]).check(&r).unwrap();
+        let e = Filter::default()
+            .providers(["azure"])
+            .check(&r)
+            .unwrap_err();
+        assert!(e.to_string().contains("known: atlassian, aws"), "{e}");
+        assert_eq!(
+            Filter::default()
+                .providers(["aws"])
+                .services(["S3"])
+                .family(Family::V4)
+                .to_string(),
+            "provider=aws service=S3 family=ipv4"
+        );
+        assert_eq!(Filter::default().to_string(), "everything");
+    }
+
+    #[test]
     fn unknown_names_are_errors() {
         let e = Filter::default()
             .services(["API_GATEWAI"])
@@ -328,10 +398,10 @@ mod tests {
         bare.push(
             "10.0.0.0/8".parse().unwrap(),
             Tags {
-                source: "text",
+                provider: "text",
                 service: "",
                 region: "",
-                border_group: "",
+                extra: "",
             },
         );
         let msg = Filter::default()

@@ -5,6 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 use ipfence::core::matcher::{Match, Matcher};
 use ipfence::core::prefix::{canonical, parse_addr};
+use ipfence::core::ranges::extra_name;
 use serde_json::{json, Value};
 
 use super::{FilterArgs, InputArgs};
@@ -46,30 +47,46 @@ pub struct LookupArgs {
 fn entries_json(m: &Match<'_>) -> Value {
     let entries: Vec<Value> = m
         .entries()
-        .map(|t| json!({"service": t.service, "region": t.region, "network_border_group": t.extra}))
+        .map(|t| {
+            let mut obj = json!({"provider": t.provider, "service": t.service, "region": t.region});
+            obj[extra_name(t.provider)] = Value::from(t.extra);
+            obj
+        })
         .collect();
     json!({"prefix": m.prefix().to_string(), "entries": entries})
 }
 
+/// `3.5.140.0/22 (aws: AMAZON ap-northeast-2, S3 ap-northeast-2; github: hooks)`: the
+/// entries grouped by provider, in published order.
 fn entries_text(m: &Match<'_>) -> String {
-    let tags: Vec<String> = m
-        .entries()
-        .map(|t| {
-            let mut words: Vec<&str> = [t.service, t.region]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect();
-            if words.is_empty() {
-                words.push(t.provider);
+    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    for t in m.entries() {
+        let words: Vec<&str> = [t.service, t.region]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut s = words.join(" ");
+        if !t.extra.is_empty() && t.extra != t.region {
+            // The extra field in brackets: `us-east-1 [us-east-1-wl1-bos-wlz-1]`.
+            s = format!("{s} [{}]", t.extra).trim_start().to_string();
+        }
+        match groups.iter_mut().find(|(p, _)| *p == t.provider) {
+            Some((_, list)) => list.push(s),
+            None => groups.push((t.provider, vec![s])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .map(|(p, list)| {
+            let list: Vec<String> = list.into_iter().filter(|s| !s.is_empty()).collect();
+            if list.is_empty() {
+                p.to_string()
+            } else {
+                format!("{p}: {}", list.join(", "))
             }
-            let mut s = words.join(" ");
-            if !t.extra.is_empty() && t.extra != t.region {
-                s.push_str(&format!(" [{}]", t.extra));
-            }
-            s
         })
         .collect();
-    format!("{} ({})", m.prefix(), tags.join(", "))
+    format!("{} ({})", m.prefix(), parts.join("; "))
 }
 
 /// Runs the command; returns the exit status (0 all allowed, 1 any denied, 2 bad address).

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use ipfence::core::prefix::HostBits;
-use ipfence::core::source::{self, Format, Options};
+use ipfence::core::source::{self, Format, Label, Options};
 use ipfence::core::{Family, Filter, Matcher, PrefixSet, Ranges, SourceInfo};
 
 /// The first bytes of a compiled blob.
@@ -17,19 +17,24 @@ pub mod diff;
 pub mod export;
 pub mod lookup;
 pub mod services;
+pub mod sources;
 pub mod sync;
 
 /// Where the ranges come from.
 #[derive(clap::Args, Debug, Clone)]
 pub struct InputArgs {
-    /// Published ranges to read: AWS ip-ranges.json, the CloudFront list, a CIDR text
-    /// list (one prefix or address per line), or a blob from `ipfence compile`. Repeat
-    /// to combine; `-` reads stdin. Without it, the embedded AWS snapshot is used.
-    #[arg(short, long = "input", value_name = "PATH")]
+    /// Published ranges to read, detected by their layout: AWS ip-ranges.json, the
+    /// CloudFront list, Google's lists, Azure Service Tags, GitHub meta, Oracle, Fastly,
+    /// Cloudflare, Atlassian, Zscaler, RFC 8805 geofeeds, CIDR text, or a blob from
+    /// `ipfence compile`. `NAME=PATH` names a list that does not say whose it is
+    /// (`googlebot=googlebot.json`, `cloudflare=ips-v4`). Repeat to combine; `-` reads
+    /// stdin. Without it, the embedded data is used (`ipfence sources` lists it).
+    #[arg(short, long = "input", value_name = "[NAME=]PATH")]
     pub inputs: Vec<PathBuf>,
 
-    /// Read every input as this format instead of detecting it.
-    #[arg(long, value_name = "aws|cloudfront|text")]
+    /// Read every input as this format instead of detecting it (`ipfence sources --help`
+    /// lists the formats).
+    #[arg(long, value_name = "FORMAT")]
     pub source_format: Option<Format>,
 
     /// Mask host bits (`10.0.0.1/8` is read as `10.0.0.0/8`) instead of refusing the file.
@@ -60,6 +65,11 @@ impl Default for InputArgs {
 /// Which entries to keep.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct FilterArgs {
+    /// Keep entries of this provider (repeat or comma-separate): aws, google, azure,
+    /// github, oracle, fastly, cloudflare, atlassian, zscaler, or the name given to a list.
+    #[arg(short, long = "provider", value_name = "NAME", value_delimiter = ',')]
+    pub providers: Vec<String>,
+
     /// Keep entries of this service (repeat or comma-separate; any case): AMAZON, EC2,
     /// API_GATEWAY, CLOUDFRONT, S3, ... `ipfence services` lists them.
     #[arg(short, long = "service", value_name = "NAME", value_delimiter = ',')]
@@ -95,6 +105,7 @@ impl FilterArgs {
     /// The core filter these flags describe.
     pub fn to_filter(&self) -> Filter {
         let mut f = Filter::default()
+            .providers(&self.providers)
             .services(&self.services)
             .exclude_services(&self.exclude_services)
             .regions(&self.regions)
@@ -110,27 +121,7 @@ impl FilterArgs {
 
     /// The filter in words, for headers: `service=API_GATEWAY region=us-east-1 family=ipv4`.
     pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        let mut add = |key: &str, vals: &[String]| {
-            if !vals.is_empty() {
-                parts.push(format!("{key}={}", vals.join(",")));
-            }
-        };
-        add("service", &self.services);
-        add("exclude-service", &self.exclude_services);
-        add("region", &self.regions);
-        add("border-group", &self.border_groups);
-        if self.ipv4 {
-            parts.push("family=ipv4".into());
-        }
-        if self.ipv6 {
-            parts.push("family=ipv6".into());
-        }
-        if parts.is_empty() {
-            "everything".into()
-        } else {
-            parts.join(" ")
-        }
+        self.to_filter().to_string()
     }
 }
 
@@ -170,8 +161,37 @@ pub(crate) fn read_input(path: &Path, max: u64) -> Result<(Vec<u8>, String)> {
     Ok((bytes, name))
 }
 
-/// Loads every input (the embedded snapshot when there is none) into one [`Ranges`].
+/// Every input loaded, with the SHA-256 of each source's bytes (`sha256:<hex>`, the
+/// version of a list that carries none), in source order.
+pub struct Loaded {
+    /// The entries and sources.
+    pub ranges: Ranges,
+    /// One per source of `ranges`; `None` for a source read from a compiled blob.
+    pub digests: Vec<Option<String>>,
+}
+
+/// Splits `NAME=PATH` (a named input) from a plain path. A path that exists as given is
+/// never split, so a file name with `=` still reads.
+fn split_label(path: &Path) -> Result<(Option<Label<'_>>, &Path)> {
+    let Some(text) = path.to_str() else {
+        return Ok((None, path));
+    };
+    match text.split_once('=') {
+        Some((name, file)) if !path.exists() && !name.contains('/') => {
+            let label = Label::new(name).with_context(|| format!("--input {text}"))?;
+            Ok((Some(label), Path::new(file)))
+        }
+        _ => Ok((None, path)),
+    }
+}
+
+/// Loads every input (the embedded data when there is none) into one [`Ranges`].
 pub fn load(args: &InputArgs) -> Result<Ranges> {
+    Ok(load_sources(args)?.ranges)
+}
+
+/// [`load`], with each source's digest.
+pub fn load_sources(args: &InputArgs) -> Result<Loaded> {
     let opts = Options {
         host_bits: if args.lenient {
             HostBits::Mask
@@ -181,30 +201,54 @@ pub fn load(args: &InputArgs) -> Result<Ranges> {
         max_entries: args.max_input_entries,
     };
     if args.inputs.is_empty() {
-        let r = source::parse(
-            ipfence::EMBEDDED_AWS.as_bytes(),
-            ipfence::EMBEDDED_AWS_NAME,
-            Some(Format::Aws),
-            opts,
-        )?;
-        return Ok(r);
+        let m = Matcher::from_bytes(ipfence::EMBEDDED)
+            .context("the embedded data (a bug: rebuild ipfence)")?
+            .0;
+        let ranges = m.to_ranges();
+        let digests = ranges
+            .sources
+            .iter()
+            .map(|s| {
+                let d = ipfence::EMBEDDED_DIGESTS.iter().find(|(n, _)| *n == s.name);
+                d.map(|(_, d)| d.to_string())
+            })
+            .collect();
+        return Ok(Loaded { ranges, digests });
     }
-    if args.inputs.iter().filter(|p| is_stdin(p)).count() > 1 {
+    if args
+        .inputs
+        .iter()
+        .filter(|p| is_stdin(split_label(p).map_or(p, |l| l.1)))
+        .count()
+        > 1
+    {
         bail!("--input - is given more than once: stdin can be read only once");
     }
     let mut all = Ranges::new();
-    for path in &args.inputs {
+    let mut digests = Vec::new();
+    for given in &args.inputs {
+        let (label, path) = split_label(given)?;
         let (bytes, name) = read_input(path, args.max_input_bytes)?;
         let r = if args.source_format.is_none() && bytes.starts_with(BLOB_MAGIC) {
+            if let Some(l) = label {
+                bail!(
+                    "--input {}: a compiled blob keeps the names it was compiled with: drop {}=",
+                    given.display(),
+                    l.name
+                );
+            }
             // A compiled blob (`ipfence compile`): every entry with its tags comes back.
             let m = Matcher::from_vec(bytes).with_context(|| name.clone())?;
             let mut r = m.to_ranges();
             for s in &mut r.sources {
                 s.name = format!("{} (compiled in {name})", s.name);
             }
+            digests.extend(r.sources.iter().map(|_| None));
             r
         } else {
-            source::parse(&bytes, &name, args.source_format, opts)?
+            let r = source::parse_labeled(&bytes, &name, args.source_format, label.as_ref(), opts)?;
+            digests.push(Some(sha256(&bytes)));
+            r
         };
         if all.is_empty() && all.sources.is_empty() {
             all = r;
@@ -212,7 +256,20 @@ pub fn load(args: &InputArgs) -> Result<Ranges> {
             all.extend(&r);
         }
     }
-    Ok(all)
+    Ok(Loaded {
+        ranges: all,
+        digests,
+    })
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub(crate) fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
 }
 
 /// Loads, checks the filter's names against the data, selects, and refuses an empty
@@ -223,8 +280,10 @@ pub fn load_selected(
     filter: &FilterArgs,
 ) -> Result<(Ranges, PrefixSet, String)> {
     let ranges = load(inputs)?;
-    warn_if_stale(&ranges, today()?);
-    select(ranges, filter)
+    let today = today()?;
+    let selected = select(ranges, filter)?;
+    warn_if_stale(&selected.0, today, inputs.inputs.is_empty());
+    Ok(selected)
 }
 
 /// [`load_selected`] for data already loaded.
@@ -269,16 +328,35 @@ pub fn describe_sources(sources: &[SourceInfo]) -> String {
     list.join(" + ")
 }
 
-/// Tells on stderr which data a command used, when it is the embedded snapshot.
+/// Tells on stderr which data a command used, when it is the embedded data.
 pub fn note_sources(inputs: &InputArgs, ranges: &Ranges) {
     if inputs.inputs.is_empty() {
-        eprintln!("ipfence: using {}", describe_sources(&ranges.sources));
+        eprintln!("ipfence: using {}", describe_embedded(ranges));
     }
+}
+
+/// The embedded data in a few words: `the embedded data (20 lists of 12 providers;
+/// AWS createDate ..., syncToken ...)` or, when a filter kept one source, that source.
+pub fn describe_embedded(ranges: &Ranges) -> String {
+    let mut providers: Vec<&str> = ranges.sources.iter().map(|s| s.provider.as_str()).collect();
+    providers.sort_unstable();
+    providers.dedup();
+    let aws = ranges
+        .sources
+        .iter()
+        .find(|s| s.format == "aws")
+        .map(|s| format!("; {}", describe_sources(std::slice::from_ref(s))))
+        .unwrap_or_default();
+    format!(
+        "the embedded data ({} lists of {} providers{aws}; `ipfence sources` lists them)",
+        ranges.sources.len(),
+        providers.len()
+    )
 }
 
 /// Days after its publication date when data is called stale: AWS changes its ranges
 /// several times a week.
-const STALE_DAYS: i64 = 30;
+pub(crate) const STALE_DAYS: i64 = 30;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
 /// `days_from_civil`).
@@ -294,7 +372,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// The day of a date that starts `YYYY-MM-DD` (AWS createDate `2026-08-22-15-17-05`,
 /// ISO 8601), as days since 1970-01-01.
-fn day_of(date: &str) -> Option<i64> {
+pub(crate) fn day_of(date: &str) -> Option<i64> {
     let head = date.get(..10)?;
     let mut parts = head.split('-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
@@ -320,36 +398,54 @@ pub(crate) fn today() -> Result<i64> {
     Ok(i64::try_from(secs / 86_400).unwrap_or(i64::MAX))
 }
 
-/// The warnings for sources published more than [`STALE_DAYS`] before `today`.
-pub(crate) fn stale_warnings(ranges: &Ranges, today: i64) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in &ranges.sources {
-        let Some(date) = &s.create_date else {
-            continue;
+/// The warnings for the sources the entries of `ranges` draw on (by provider) that were
+/// published more than [`STALE_DAYS`] before `today`: one line for the embedded data, one
+/// per stale input otherwise.
+pub(crate) fn stale_warnings(ranges: &Ranges, today: i64, embedded: bool) -> Vec<String> {
+    let used: std::collections::BTreeSet<&str> = ranges
+        .entries
+        .iter()
+        .map(|e| ranges.strings.get(e.provider))
+        .collect();
+    let stale: Vec<(&SourceInfo, &str, i64)> = ranges
+        .sources
+        .iter()
+        .filter(|s| used.contains(s.provider.as_str()))
+        .filter_map(|s| {
+            let date = s.create_date.as_deref()?;
+            let age = today - day_of(date)?;
+            (age > STALE_DAYS).then_some((s, date, age))
+        })
+        .collect();
+    if embedded {
+        let Some(&(oldest, date, age)) = stale.iter().max_by_key(|(_, _, age)| *age) else {
+            return Vec::new();
         };
-        let Some(day) = day_of(date) else {
-            continue;
-        };
-        let age = today - day;
-        if age <= STALE_DAYS {
-            continue;
-        }
-        let fresh = if s.format == "aws" {
-            "get the current one with `curl -O https://ip-ranges.amazonaws.com/ip-ranges.json` and pass `--input ip-ranges.json`"
-        } else {
-            "get the current list from its publisher and pass it with --input"
-        };
-        out.push(format!(
-            "warning: {} was published {} days ago (createDate {date}), and published ranges change every few days: {fresh}",
-            s.name, age
-        ));
+        return vec![format!(
+            "warning: the embedded data is old: {} of the lists this answer uses were published more than {STALE_DAYS} days ago (the oldest, {}, on {date}: {age} days ago), and published ranges change every few days: pass current lists with --input (`ipfence sources` shows each list's date; AWS: `curl -O https://ip-ranges.amazonaws.com/ip-ranges.json`, then `--input ip-ranges.json`)",
+            stale.len(),
+            oldest.name
+        )];
     }
-    out
+    stale
+        .iter()
+        .map(|(s, date, age)| {
+            let fresh = if s.format == "aws" {
+                "get the current one with `curl -O https://ip-ranges.amazonaws.com/ip-ranges.json` and pass `--input ip-ranges.json`"
+            } else {
+                "get the current list from its publisher and pass it with --input"
+            };
+            format!(
+                "warning: {} was published {age} days ago ({date}), and published ranges change every few days: {fresh}",
+                s.name
+            )
+        })
+        .collect()
 }
 
-/// Warns on stderr about each source older than [`STALE_DAYS`].
-pub(crate) fn warn_if_stale(ranges: &Ranges, today: i64) {
-    for w in stale_warnings(ranges, today) {
+/// Warns on stderr about stale sources (see [`stale_warnings`]).
+pub(crate) fn warn_if_stale(ranges: &Ranges, today: i64, embedded: bool) {
+    for w in stale_warnings(ranges, today, embedded) {
         eprintln!("ipfence: {w}");
     }
 }
@@ -479,16 +575,31 @@ mod tests {
         r.sources.push(SourceInfo {
             name: "a.json".into(),
             format: "aws".into(),
+            provider: "aws".into(),
             sync_token: None,
             create_date: Some("2026-08-22-15-17-05".into()),
         });
         let day = day_of("2026-08-22").unwrap();
-        assert!(stale_warnings(&r, day + 30).is_empty());
-        let w = stale_warnings(&r, day + 31);
+        // No entry draws on the source: nothing to warn about.
+        assert!(stale_warnings(&r, day + 31, false).is_empty());
+        let tags = ipfence::core::Tags {
+            provider: "aws",
+            service: "S3",
+            region: "",
+            extra: "",
+        };
+        r.push("3.5.140.0/22".parse().unwrap(), tags);
+        assert!(stale_warnings(&r, day + 30, false).is_empty());
+        let w = stale_warnings(&r, day + 31, false);
         assert_eq!(w.len(), 1);
         assert!(
             w[0].contains("a.json was published 31 days ago")
                 && w[0].contains("curl -O https://ip-ranges.amazonaws.com/ip-ranges.json"),
+            "{w:?}"
+        );
+        let w = stale_warnings(&r, day + 31, true);
+        assert!(
+            w[0].contains("the embedded data is old: 1 of the lists"),
             "{w:?}"
         );
     }

@@ -12,8 +12,9 @@ use super::{FilterArgs, InputArgs};
 /// Arguments of `ipfence services`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  ipfence services                         # services in the embedded AWS snapshot
-  ipfence services --region eu-west-1 --json
+  ipfence services                         # every provider's services in the embedded data
+  ipfence services --provider github
+  ipfence services --provider aws --region eu-west-1 --json
 
 In --json, address counts (ipv4_addresses, ipv6_addresses) are decimal strings, exact
 even past 2^53 where JSON numbers lose digits.")]
@@ -42,15 +43,10 @@ struct Row<'a> {
 pub fn run(args: &ServicesArgs) -> Result<u8> {
     let (selected, set, _) = super::load_selected(&args.input, &args.filter)?;
     super::note_sources(&args.input, &selected);
-    let mut rows: BTreeMap<&str, Row<'_>> = BTreeMap::new();
+    let mut rows: BTreeMap<(&str, &str), Row<'_>> = BTreeMap::new();
     for e in &selected.entries {
         let t = selected.tags(e);
-        let name = if t.service.is_empty() {
-            t.provider
-        } else {
-            t.service
-        };
-        let row = rows.entry(name).or_default();
+        let row = rows.entry((t.provider, t.service)).or_default();
         row.entries += 1;
         match e.prefix {
             IpNet::V4(_) => row.v4 += 1,
@@ -63,8 +59,8 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
     if args.json {
         let list: Vec<_> = rows
             .iter()
-            .map(|(name, r)| {
-                json!({"service": name, "entries": r.entries, "ipv4_prefixes": r.v4, "ipv6_prefixes": r.v6,
+            .map(|((provider, name), r)| {
+                json!({"provider": provider, "service": name, "entries": r.entries, "ipv4_prefixes": r.v4, "ipv6_prefixes": r.v6,
                        "regions": r.regions, "network_border_groups": r.groups.len()})
             })
             .collect();
@@ -74,16 +70,18 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
                        "cover_prefixes": set.cidr_count()});
         let _ = writeln!(out, "{v}");
     } else {
-        let w = rows.keys().map(|k| k.len()).max().unwrap_or(7).max(7);
+        let w = rows.keys().map(|k| k.1.len()).max().unwrap_or(7).max(7);
+        let p = rows.keys().map(|k| k.0.len()).max().unwrap_or(8).max(8);
         let _ = writeln!(
             out,
-            "{:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
-            "SERVICE", "ENTRIES", "IPV4", "IPV6", "REGIONS"
+            "{:<p$}  {:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
+            "PROVIDER", "SERVICE", "ENTRIES", "IPV4", "IPV6", "REGIONS"
         );
-        for (name, r) in &rows {
+        for ((provider, name), r) in &rows {
+            let name = if name.is_empty() { "-" } else { name };
             let _ = writeln!(
                 out,
-                "{name:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
+                "{provider:<p$}  {name:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
                 r.entries,
                 r.v4,
                 r.v6,

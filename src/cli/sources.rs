@@ -50,7 +50,10 @@ pub fn run(args: &SourcesArgs) -> Result<u8> {
         } else {
             let published = match (&s.create_date, age) {
                 (Some(d), Some(a)) => {
-                    format!("published {d} ({a} days ago{})", if stale { ", stale" } else { "" })
+                    format!(
+                        "published {d} ({a} days ago{})",
+                        if stale { ", stale" } else { "" }
+                    )
                 }
                 (Some(d), None) => format!("published {d}"),
                 (None, _) => "no publication date".to_string(),

@@ -255,6 +255,7 @@ impl Target {
     /// The selection as the CLI's filter flags.
     pub fn filter(&self) -> FilterArgs {
         FilterArgs {
+            providers: Vec::new(),
             services: self.services.clone(),
             exclude_services: self.exclude_services.clone(),
             regions: self.regions.clone(),
