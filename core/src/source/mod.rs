@@ -66,8 +66,11 @@ struct Unit {
     what: &'static str,
     /// Whether the first bytes (as text) show this layout's distinctive keys.
     sniff: fn(&str) -> bool,
-    parse: fn(&[u8], &str, Option<&Label<'_>>, Options) -> Result<Ranges, Error>,
+    parse: Parser,
 }
+
+/// A layout's parser: the bytes, the input's name, its label if named, the options.
+type Parser = fn(&[u8], &str, Option<&Label<'_>>, Options) -> Result<Ranges, Error>;
 
 fn has(head: &str, key: &str) -> bool {
     head.contains(key)
