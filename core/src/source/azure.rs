@@ -1,0 +1,356 @@
+//! Azure Service Tags (`ServiceTags_Public_YYYYMMDD.json`, published weekly; also the
+//! `AzureGovernment`, `AzureChinaCloud` and `AzureGermanCloud` files):
+//! <https://www.microsoft.com/en-us/download/details.aspx?id=56519>.
+//!
+//! ```text
+//! {"changeNumber": 398, "cloud": "Public",
+//!  "values": [{"name": "AzureCloud.eastus", "id": "AzureCloud.eastus",
+//!              "properties": {"changeNumber": 12, "region": "eastus", "regionId": 32,
+//!                             "platform": "Azure", "systemService": "",
+//!                             "addressPrefixes": ["4.156.0.0/15", "2603:1030:210::/47"],
+//!                             "networkFeatures": ["API", "NSG"]}}, ...]}
+//! ```
+//!
+//! Tags: provider `azure`, service = the tag's `name` (`AzureCloud.eastus`, `Storage`),
+//! region = `properties.region` (empty for global tags), extra = `systemService`. The
+//! version is the top-level `changeNumber`; the file has no date. The same prefix under
+//! several tags (every regional tag repeats in `AzureCloud`) gives one entry per tag.
+//!
+//! Which cloud the file describes (`cloud`) is not a tag: every cloud's file reads the
+//! same way here, with provider `azure`. [`parse_with_cloud`] answers it, for a caller
+//! that must refuse another cloud than the one it was set up for.
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::{json_error, parse_error, too_many, Options, Str};
+use crate::prefix::parse_prefix;
+use crate::{Error, Ranges, SourceInfo, Tags};
+
+const WHAT: &str = "Azure Service Tags";
+
+#[derive(Deserialize)]
+struct Value<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    properties: Properties<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Properties<'a> {
+    #[serde(borrow, default)]
+    region: Cow<'a, str>,
+    #[serde(borrow, default)]
+    system_service: Cow<'a, str>,
+    #[serde(borrow)]
+    address_prefixes: Vec<Str<'a>>,
+}
+
+/// Parses an Azure Service Tags file.
+///
+/// # Errors
+/// [`Error::Parse`] with the place (`values[3].properties.addressPrefixes[7]`): not JSON,
+/// a missing `values`, `name` or `addressPrefixes`, a bad prefix, too many entries.
+pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
+    parse_with_cloud(bytes, name, opts).map(|(r, _)| r)
+}
+
+/// [`parse`], also answering the file's `cloud` (`Public`, `AzureGovernment`, ...), or
+/// `None` when the file does not say.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_with_cloud(
+    bytes: &[u8],
+    name: &str,
+    opts: Options,
+) -> Result<(Ranges, Option<String>), Error> {
+    let text = super::utf8(name, WHAT, bytes)?;
+    let mut r = Ranges::new();
+    // About 43 bytes of JSON per prefix in the published file: reserve once.
+    r.entries.reserve((bytes.len() / 43).min(opts.max_entries));
+    let mut sink = Sink {
+        ranges: &mut r,
+        name,
+        opts,
+        failure: None,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = serde::Deserializer::deserialize_map(&mut de, FileVisitor(&mut sink))
+        .and_then(|st| de.end().map(|()| st));
+    let st = match parsed {
+        Ok(st) => st,
+        Err(e) => {
+            return Err(sink
+                .failure
+                .take()
+                .unwrap_or_else(|| json_error(name, WHAT, &e)))
+        }
+    };
+    r.sources.push(SourceInfo {
+        name: name.to_string(),
+        format: String::from("azure"),
+        provider: String::from("azure"),
+        sync_token: st.change_number.map(|n| n.to_string()),
+        create_date: None,
+    });
+    Ok((r, st.cloud))
+}
+
+/// Receives each tag as serde_json reads it: no list of the whole file is built.
+struct Sink<'r> {
+    ranges: &'r mut Ranges,
+    name: &'r str,
+    opts: Options,
+    /// A semantic error, kept while serde_json is stopped.
+    failure: Option<Error>,
+}
+
+impl Sink<'_> {
+    /// Adds the prefixes of tag `i`.
+    fn push(&mut self, v: &Value<'_>, i: usize) -> Result<(), Error> {
+        let p = &v.properties;
+        let tags = Tags {
+            provider: "azure",
+            service: &v.name,
+            region: &p.region,
+            extra: &p.system_service,
+        };
+        if self.ranges.len() + p.address_prefixes.len() > self.opts.max_entries {
+            return Err(too_many(self.name, self.opts.max_entries));
+        }
+        for (j, Str(text)) in p.address_prefixes.iter().enumerate() {
+            // Spaces around a prefix are unambiguous; anything else wrong is refused.
+            let net = parse_prefix(text.trim(), self.opts.host_bits, false).map_err(|m| {
+                parse_error(
+                    self.name,
+                    format!("values[{i}].properties.addressPrefixes[{j}]"),
+                    m,
+                )
+            })?;
+            self.ranges.push(net, tags);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Stamps {
+    change_number: Option<u64>,
+    cloud: Option<String>,
+    seen_values: bool,
+}
+
+/// The top-level object: `changeNumber`, `cloud`, `values`, anything else ignored.
+struct FileVisitor<'s, 'r>(&'s mut Sink<'r>);
+
+impl<'de> Visitor<'de> for FileVisitor<'_, '_> {
+    type Value = Stamps;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("an object with changeNumber, cloud and values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Stamps, A::Error> {
+        let mut st = Stamps::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let duplicate = |seen: bool| {
+                if seen {
+                    Err(A::Error::custom(format!("duplicate field `{key}`")))
+                } else {
+                    Ok(())
+                }
+            };
+            match key.as_ref() {
+                "changeNumber" => {
+                    duplicate(st.change_number.is_some())?;
+                    st.change_number = Some(map.next_value()?);
+                }
+                "cloud" => {
+                    duplicate(st.cloud.is_some())?;
+                    st.cloud = Some(map.next_value::<Str<'de>>()?.0.into_owned());
+                }
+                "values" => {
+                    duplicate(st.seen_values)?;
+                    map.next_value_seed(ValuesSeed(self.0))?;
+                    st.seen_values = true;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if !st.seen_values {
+            return Err(A::Error::missing_field("values"));
+        }
+        Ok(st)
+    }
+}
+
+/// `values`, tag by tag into the sink.
+struct ValuesSeed<'s, 'r>(&'s mut Sink<'r>);
+
+impl<'de> DeserializeSeed<'de> for ValuesSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValuesSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a sequence of service tags")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(v) = seq.next_element::<Value<'de>>()? {
+            if let Err(e) = self.0.push(&v, i) {
+                self.0.failure = Some(e);
+                return Err(A::Error::custom("stopped"));
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REAL: &[u8] = include_bytes!("../../../tests/data/azure/ServiceTags_Public.json");
+
+    fn err(json: &str) -> String {
+        parse(json.as_bytes(), "a.json", Options::default())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn reads_the_real_file() {
+        let (r, cloud) =
+            parse_with_cloud(REAL, "ServiceTags_Public.json", Options::default()).unwrap();
+        assert_eq!(cloud.as_deref(), Some("Public"));
+        assert_eq!(r.len(), 101_516);
+        let s = &r.sources[0];
+        assert_eq!((s.provider.as_str(), s.format.as_str()), ("azure", "azure"));
+        assert_eq!(s.sync_token.as_deref(), Some("398"));
+        assert_eq!(s.create_date, None);
+        let mut unique: Vec<_> = r.entries.iter().map(|e| e.prefix).collect();
+        unique.sort();
+        unique.dedup();
+        let uv4 = unique
+            .iter()
+            .filter(|p| matches!(p, ipnet::IpNet::V4(_)))
+            .count();
+        assert_eq!((uv4, unique.len() - uv4), (41_749, 14_976));
+        let services: hashbrown::HashSet<&str> =
+            r.entries.iter().map(|e| r.tags(e).service).collect();
+        assert_eq!(services.len(), 3_136);
+        let first = r.tags(&r.entries[0]);
+        assert_eq!(r.entries[0].prefix.to_string(), "4.145.74.52/30");
+        assert_eq!(
+            (first.provider, first.service, first.region, first.extra),
+            ("azure", "ActionGroup", "", "ActionGroup")
+        );
+        let east = r
+            .entries
+            .iter()
+            .map(|e| r.tags(e))
+            .find(|t| t.service == "AzureCloud.eastus")
+            .unwrap();
+        assert_eq!((east.region, east.extra), ("eastus", ""));
+    }
+
+    #[test]
+    fn refuses_with_the_place() {
+        let e = err(
+            r#"{"changeNumber":1,"cloud":"Public","values":[{"name":"A","properties":{"addressPrefixes":["1.0.0.0/8"]}},{"name":"B","properties":{"addressPrefixes":["1.0.0.0/8","10.0.0.1/8"]}}]}"#,
+        );
+        assert!(
+            e.starts_with("a.json: values[1].properties.addressPrefixes[1]: "),
+            "{e}"
+        );
+        assert!(e.contains("10.0.0.1/8"), "{e}");
+        let e = err(r#"{"changeNumber":1,"cloud":"Public"}"#);
+        assert!(e.contains("missing field `values`"), "{e}");
+        let e = err(r#"{"changeNumber":1,"values":[{"properties":{"addressPrefixes":[]}}]}"#);
+        assert!(e.contains("missing field `name`"), "{e}");
+        let e = err(r#"{"changeNumber":1,"values":[],"values":[]}"#);
+        assert!(e.contains("duplicate field `values`"), "{e}");
+        let e = err(r#"{"changeNumber":"x","values":[]}"#);
+        assert!(e.contains("not the shape of Azure Service Tags"), "{e}");
+        let e = parse(
+            br#"{"values":[{"name":"A","properties":{"addressPrefixes":["1.0.0.0/8","2.0.0.0/8"]}}]}"#,
+            "a.json",
+            Options {
+                max_entries: 1,
+                ..Options::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("more than 1 entries"), "{e}");
+    }
+
+    #[test]
+    fn accepts_what_is_unambiguous() {
+        // Spaces around a prefix, an escaped string, no cloud, duplicates.
+        let (r, cloud) = parse_with_cloud(
+            br#"{"changeNumber":7,"values":[{"name":"A\u002eb","properties":{"addressPrefixes":[" 1.0.0.0/8 ","1.0.0.0/8"]}}]}"#,
+            "a.json",
+            Options::default(),
+        )
+        .unwrap();
+        assert_eq!(cloud, None);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.tags(&r.entries[0]).service, "A.b");
+        assert_eq!(r.sources[0].sync_token.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn truncation_anywhere_is_an_error_not_a_panic() {
+        let head = &REAL[..20_000];
+        for cut in (0..head.len()).step_by(37) {
+            let e = parse(&head[..cut], "cut.json", Options::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("cut.json: line "), "{cut}: {e}");
+        }
+        let e = parse(&REAL[..REAL.len() - 10], "cut.json", Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("file ends early (truncated download?)"), "{e}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn damaged_files_never_panic(
+            at in 0usize..4000,
+            with in proptest::sample::select(&b"\"\\{}[],: \t\n0a/.x\x01\xc3"[..]),
+            delete in proptest::prelude::any::<bool>(),
+        ) {
+            let mut bytes = REAL[..4000].to_vec();
+            if delete {
+                bytes.remove(at);
+            } else {
+                bytes[at] = with;
+            }
+            let _ = parse(&bytes, "x.json", Options::default());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = parse(&bytes, "fuzz", Options::default());
+        }
+    }
+}
