@@ -27,9 +27,11 @@ use alloc::vec::Vec;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use super::aws::{stop, word, SPACES};
 use super::{json_error, parse_error, too_many, Options, Str};
 use crate::prefix::parse_prefix;
-use crate::{Error, Ranges, SourceInfo, Tags};
+use crate::ranges::Entry;
+use crate::{Error, Ranges, SourceInfo};
 
 const WHAT: &str = "Azure Service Tags";
 
@@ -71,26 +73,58 @@ pub fn parse_with_cloud(
     name: &str,
     opts: Options,
 ) -> Result<(Ranges, Option<String>), Error> {
+    parse_inner(bytes, name, opts, true)
+}
+
+/// [`parse_with_cloud`], with or without the fast path (tests compare the two).
+fn parse_inner(
+    bytes: &[u8],
+    name: &str,
+    opts: Options,
+    fast: bool,
+) -> Result<(Ranges, Option<String>), Error> {
     let text = super::utf8(name, WHAT, bytes)?;
-    let mut r = Ranges::new();
-    // About 43 bytes of JSON per prefix in the published file: reserve once.
-    r.entries.reserve((bytes.len() / 43).min(opts.max_entries));
-    let mut sink = Sink {
-        ranges: &mut r,
-        name,
-        opts,
-        failure: None,
+    let new_ranges = || {
+        let mut r = Ranges::new();
+        // About 43 bytes of JSON per prefix in the published file: reserve once.
+        r.entries.reserve((bytes.len() / 43).min(opts.max_entries));
+        r
     };
-    let mut de = serde_json::Deserializer::from_str(text);
-    let parsed = serde::Deserializer::deserialize_map(&mut de, FileVisitor(&mut sink))
-        .and_then(|st| de.end().map(|()| st));
-    let st = match parsed {
-        Ok(st) => st,
-        Err(e) => {
-            return Err(sink
-                .failure
-                .take()
-                .unwrap_or_else(|| json_error(name, WHAT, &e)))
+    let mut r = new_ranges();
+    let scanned = if fast {
+        Scan::new(text).file(&mut Sink {
+            ranges: &mut r,
+            name,
+            opts,
+            failure: None,
+        })
+    } else {
+        None
+    };
+    let st = match scanned {
+        Some(st) => st,
+        None => {
+            // Anything the fast path does not take, errors included, is read again by
+            // serde_json from the start, so what is accepted and every message stay its.
+            r = new_ranges();
+            let mut sink = Sink {
+                ranges: &mut r,
+                name,
+                opts,
+                failure: None,
+            };
+            let mut de = serde_json::Deserializer::from_str(text);
+            let parsed = serde::Deserializer::deserialize_map(&mut de, FileVisitor(&mut sink))
+                .and_then(|st| de.end().map(|()| st));
+            match parsed {
+                Ok(st) => st,
+                Err(e) => {
+                    return Err(sink
+                        .failure
+                        .take()
+                        .unwrap_or_else(|| json_error(name, WHAT, &e)))
+                }
+            }
         }
     };
     r.sources.push(SourceInfo {
@@ -113,19 +147,25 @@ struct Sink<'r> {
 }
 
 impl Sink<'_> {
-    /// Adds the prefixes of tag `i`.
-    fn push(&mut self, v: &Value<'_>, i: usize) -> Result<(), Error> {
-        let p = &v.properties;
-        let tags = Tags {
-            provider: "azure",
-            service: &v.name,
-            region: &p.region,
-            extra: &p.system_service,
-        };
-        if self.ranges.len() + p.address_prefixes.len() > self.opts.max_entries {
+    /// Adds the prefixes of tag `i` (`name`, `region`, `systemService`).
+    fn push<'t>(
+        &mut self,
+        i: usize,
+        [name, region, system_service]: [&str; 3],
+        prefixes: impl ExactSizeIterator<Item = &'t str>,
+    ) -> Result<(), Error> {
+        if self.ranges.len() + prefixes.len() > self.opts.max_entries {
             return Err(too_many(self.name, self.opts.max_entries));
         }
-        for (j, Str(text)) in p.address_prefixes.iter().enumerate() {
+        // Interned once per tag, in the order `Ranges::push` would: a tag holds up to
+        // thousands of prefixes, and comparing its strings again for each one was most of
+        // the time spent on the published file.
+        let strings = &mut self.ranges.strings;
+        let provider = strings.intern("azure");
+        let service = strings.intern(name);
+        let region = strings.intern(region);
+        let extra = strings.intern(system_service);
+        for (j, text) in prefixes.enumerate() {
             // Spaces around a prefix are unambiguous; anything else wrong is refused.
             let net = parse_prefix(text.trim(), self.opts.host_bits, false).map_err(|m| {
                 parse_error(
@@ -134,7 +174,13 @@ impl Sink<'_> {
                     m,
                 )
             })?;
-            self.ranges.push(net, tags);
+            self.ranges.entries.push(Entry {
+                prefix: net,
+                provider,
+                service,
+                region,
+                extra,
+            });
         }
         Ok(())
     }
@@ -213,13 +259,244 @@ impl<'de> Visitor<'de> for ValuesSeed<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut i = 0;
         while let Some(v) = seq.next_element::<Value<'de>>()? {
-            if let Err(e) = self.0.push(&v, i) {
+            let p = &v.properties;
+            let tags = [v.name.as_ref(), &p.region, &p.system_service];
+            let prefixes = p.address_prefixes.iter().map(|Str(s)| s.as_ref());
+            if let Err(e) = self.0.push(i, tags, prefixes) {
                 self.0.failure = Some(e);
                 return Err(A::Error::custom("stopped"));
             }
             i += 1;
         }
         Ok(())
+    }
+}
+
+/// The shape every published file has, read without serde_json (whose generic
+/// dispatch is most of the time on a file of 100,000 short strings): the known keys once
+/// each, strings without escapes, numbers as plain digits. It answers `None` at anything
+/// else, valid or not, and then [`parse`] reads the file again with serde_json; so it
+/// only has to be right about what it accepts, and refuses nothing itself.
+struct Scan<'a> {
+    text: &'a str,
+    pos: usize,
+    /// The prefixes of the tag being read, reused from tag to tag.
+    prefixes: Vec<&'a str>,
+}
+
+impl<'a> Scan<'a> {
+    fn new(text: &'a str) -> Self {
+        Scan {
+            text,
+            pos: 0,
+            prefixes: Vec::new(),
+        }
+    }
+
+    /// The next byte after JSON whitespace (RFC 8259: space, tab, LF, CR), not consumed.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        let bytes = self.text.as_bytes();
+        loop {
+            match *bytes.get(self.pos)? {
+                // Indentation: eight spaces at a time.
+                b' ' => match word(bytes, self.pos) {
+                    Some(w) if w == SPACES => self.pos += 8,
+                    Some(w) => self.pos += ((w ^ SPACES).trailing_zeros() / 8) as usize,
+                    None => self.pos += 1,
+                },
+                b'\n' | b'\r' | b'\t' => self.pos += 1,
+                b => return Some(b),
+            }
+        }
+    }
+
+    fn eat(&mut self, want: u8) -> Option<()> {
+        (self.peek()? == want).then(|| self.pos += 1)
+    }
+
+    /// After an element: `true` for a comma, `false` for `close`.
+    fn comma_or(&mut self, close: u8) -> Option<bool> {
+        let b = self.peek()?;
+        self.pos += 1;
+        match b {
+            b',' => Some(true),
+            _ if b == close => Some(false),
+            _ => None,
+        }
+    }
+
+    /// A string without escapes or control characters (which serde_json refuses
+    /// unescaped); ending at an ASCII quote, the slice is on character boundaries.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        let rest = self.text.as_bytes().get(start..)?;
+        let len = stop(rest)?;
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        self.pos = start + len + 1;
+        self.text.get(start..start + len)
+    }
+
+    /// A key and its colon.
+    fn key(&mut self) -> Option<&'a str> {
+        let k = self.string()?;
+        self.eat(b':')?;
+        Some(k)
+    }
+
+    /// Plain digits, as a number (no sign, fraction or exponent: serde_json reads those).
+    fn number(&mut self) -> Option<u64> {
+        self.peek()?;
+        let rest = self.text.as_bytes().get(self.pos..)?;
+        let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        // A leading zero is invalid JSON: serde_json says so.
+        if len == 0 || (len > 1 && rest.first() == Some(&b'0')) {
+            return None;
+        }
+        let n = self.text.get(self.pos..self.pos + len)?.parse().ok()?;
+        self.pos += len;
+        Some(n)
+    }
+
+    /// Whether a `null` is next (and then consumed).
+    fn null(&mut self) -> Option<bool> {
+        self.peek()?;
+        let rest = self.text.as_bytes().get(self.pos..)?;
+        let null = rest.starts_with(b"null");
+        if null {
+            self.pos += 4;
+        }
+        Some(null)
+    }
+
+    /// A list of strings, into `self.prefixes` when `keep`.
+    fn strings(&mut self, keep: bool) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            let s = self.string()?;
+            if keep {
+                self.prefixes.push(s);
+            }
+            if !self.comma_or(b']')? {
+                return Some(());
+            }
+        }
+    }
+
+    /// `{"changeNumber": N, "cloud": "...", "values": [...]}` and nothing after it.
+    fn file(mut self, sink: &mut Sink<'_>) -> Option<Stamps> {
+        let mut st = Stamps::default();
+        self.eat(b'{')?;
+        loop {
+            match self.key()? {
+                "changeNumber" if st.change_number.is_none() => {
+                    st.change_number = Some(self.number()?)
+                }
+                "cloud" if st.cloud.is_none() => st.cloud = Some(self.string()?.to_string()),
+                "values" if !st.seen_values => {
+                    self.values(sink)?;
+                    st.seen_values = true;
+                }
+                _ => return None,
+            }
+            if !self.comma_or(b'}')? {
+                break;
+            }
+        }
+        if !st.seen_values || self.peek().is_some() {
+            return None;
+        }
+        Some(st)
+    }
+
+    fn values(&mut self, sink: &mut Sink<'_>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Some(());
+        }
+        let mut i = 0;
+        loop {
+            self.value(sink, i)?;
+            i += 1;
+            if !self.comma_or(b']')? {
+                return Some(());
+            }
+        }
+    }
+
+    /// `{"name": "...", "id": "...", "properties": {...}}`, pushed into the sink.
+    fn value(&mut self, sink: &mut Sink<'_>, i: usize) -> Option<()> {
+        let (mut name, mut id, mut props) = (None, None, None);
+        self.eat(b'{')?;
+        loop {
+            match self.key()? {
+                "name" if name.is_none() => name = Some(self.string()?),
+                "id" if id.is_none() => id = Some(self.string()?),
+                "properties" if props.is_none() => props = Some(self.properties()?),
+                _ => return None,
+            }
+            if !self.comma_or(b'}')? {
+                break;
+            }
+        }
+        let [region, system_service] = props?;
+        let tags = [name?, region, system_service];
+        // A failure (a bad prefix, too many entries) is serde_json's to report.
+        sink.push(i, tags, self.prefixes.iter().copied()).ok()
+    }
+
+    /// The properties: region and systemService kept, the prefixes in `self.prefixes`.
+    fn properties(&mut self) -> Option<[&'a str; 2]> {
+        let (mut region, mut system) = (None, None);
+        let (mut change, mut region_id, mut platform, mut prefixes, mut features) =
+            (false, false, false, false, false);
+        self.prefixes.clear();
+        self.eat(b'{')?;
+        loop {
+            let seen = |b: &mut bool| (!core::mem::replace(b, true)).then_some(());
+            match self.key()? {
+                "changeNumber" => {
+                    seen(&mut change)?;
+                    self.number()?;
+                }
+                "region" if region.is_none() => region = Some(self.string()?),
+                "regionId" => {
+                    seen(&mut region_id)?;
+                    self.number()?;
+                }
+                "platform" => {
+                    seen(&mut platform)?;
+                    self.string()?;
+                }
+                "systemService" if system.is_none() => system = Some(self.string()?),
+                "addressPrefixes" => {
+                    seen(&mut prefixes)?;
+                    self.strings(true)?;
+                }
+                "networkFeatures" => {
+                    seen(&mut features)?;
+                    // Some published tags say `null` here.
+                    if !self.null()? {
+                        self.strings(false)?;
+                    }
+                }
+                _ => return None,
+            }
+            if !self.comma_or(b'}')? {
+                break;
+            }
+        }
+        // serde_json refuses a tag without prefixes, and reads a missing region as "".
+        prefixes.then_some(())?;
+        Some([region.unwrap_or(""), system.unwrap_or("")])
     }
 }
 
@@ -332,7 +609,108 @@ mod tests {
         assert!(e.contains("file ends early (truncated download?)"), "{e}");
     }
 
+    /// Whether the fast path took `bytes`.
+    fn fast_takes(bytes: &[u8]) -> bool {
+        let text = core::str::from_utf8(bytes).unwrap();
+        let mut r = Ranges::new();
+        let mut sink = Sink {
+            ranges: &mut r,
+            name: "x",
+            opts: Options::default(),
+            failure: None,
+        };
+        Scan::new(text).file(&mut sink).is_some()
+    }
+
+    fn same_both_ways(bytes: &[u8]) {
+        let fast = parse_inner(bytes, "x.json", Options::default(), true);
+        let slow = parse_inner(bytes, "x.json", Options::default(), false);
+        assert_eq!(fast, slow, "{}", String::from_utf8_lossy(bytes));
+    }
+
+    #[test]
+    fn the_fast_path_takes_the_published_shape_and_agrees() {
+        assert!(fast_takes(REAL));
+        same_both_ways(REAL);
+        for (json, taken) in [
+            (r#"{"changeNumber":1,"cloud":"Public","values":[]}"#, true),
+            (
+                r#" {"values":[{"properties":{"addressPrefixes":["1.0.0.0/8"]},"name":"A"}]} "#,
+                true,
+            ),
+            (
+                r#"{"values":[{"name":"A","properties":{"region":"r","addressPrefixes":[]}}]}"#,
+                true,
+            ),
+            (
+                r#"{"values":[{"name":"A","properties":{"addressPrefixes":[],"networkFeatures":null}}]}"#,
+                true,
+            ),
+            (
+                r#"{"values":[{"name":"A","properties":{"addressPrefixes":[],"networkFeatures":nul}}]}"#,
+                false,
+            ),
+            (
+                r#"{"values":[{"name":"A","properties":{"addressPrefixes":[],"networkFeatures":nullx}}]}"#,
+                false,
+            ),
+            // Each of these is serde_json's: refused, or read with what the scan lacks.
+            (r#"{"values":[{"name":"A","properties":{}}]}"#, false),
+            (r#"{"values":[{"name":"A"}]}"#, false),
+            (
+                r#"{"values":[{"name":"A","properties":{"addressPrefixes":["10.0.0.1/8"]}}]}"#,
+                false,
+            ),
+            (
+                r#"{"values":[{"name":"A\u0042","properties":{"addressPrefixes":[]}}]}"#,
+                false,
+            ),
+            (r#"{"values":[],"other":1}"#, false),
+            (r#"{"values":[],"values":[]}"#, false),
+            (r#"{"changeNumber":01,"values":[]}"#, false),
+            (r#"{"changeNumber":1.5,"values":[]}"#, false),
+            (
+                r#"{"changeNumber":99999999999999999999,"values":[]}"#,
+                false,
+            ),
+            (
+                r#"{"values":[{"name":"A","properties":{"region":null,"addressPrefixes":[]}}]}"#,
+                false,
+            ),
+            (r#"{"values":[]}x"#, false),
+            (r#"{"values":[],}"#, false),
+            (r#"{"values":[1]}"#, false),
+            ("", false),
+        ] {
+            assert_eq!(fast_takes(json.as_bytes()), taken, "{json}");
+            same_both_ways(json.as_bytes());
+        }
+    }
+
     proptest::proptest! {
+        /// Damage a real file's head in one place: wherever the fast path still takes it,
+        /// serde_json must read the same; wherever not, the error is serde_json's.
+        #[test]
+        fn the_fast_path_agrees_on_damaged_files(
+            at in 0usize..3000,
+            with in proptest::sample::select(&b"\"\\{}[],: \t\n0a/.x\x01\xc3"[..]),
+            delete in proptest::prelude::any::<bool>(),
+        ) {
+            let head = &REAL[..3000];
+            let end = head.windows(9).rposition(|w| w == b"\",\n      ").unwrap();
+            let mut bytes = head[..=end].to_vec();
+            bytes.extend_from_slice(b"]}}]}");
+            let at = at.min(bytes.len() - 1);
+            if delete {
+                bytes.remove(at);
+            } else {
+                bytes[at] = with;
+            }
+            let fast = parse_inner(&bytes, "x.json", Options::default(), true);
+            let slow = parse_inner(&bytes, "x.json", Options::default(), false);
+            proptest::prop_assert_eq!(fast, slow);
+        }
+
         #[test]
         fn damaged_files_never_panic(
             at in 0usize..4000,
