@@ -20,11 +20,17 @@ fn python() -> std::path::PathBuf {
     p
 }
 
+/// (prefix, service, region, extra).
+type Row = (String, String, String, String);
+
+/// The longest match: its prefix and the services published for it.
+type Hit = (String, Vec<String>);
+
 /// What the Python side prints: the entries, and addresses with their longest match.
 #[derive(serde::Deserialize)]
 struct Oracle {
-    entries: Vec<(String, String, String, String)>,
-    lookups: Vec<(String, Option<(String, Vec<String>)>)>,
+    entries: Vec<Row>,
+    lookups: Vec<(String, Option<Hit>)>,
 }
 
 /// The second half of every script: `entries` holds (prefix, service, region, extra)
@@ -94,8 +100,8 @@ fn cross_check(file: &str, provider: &str, extract: &str) -> Ranges {
     let bytes = std::fs::read(data(file)).unwrap();
     let r = source::parse(&bytes, file, None, Options::default()).unwrap();
     let o = oracle(file, extract);
-    let count = |v: Vec<(String, String, String, String)>| {
-        let mut m: BTreeMap<(String, String, String, String), usize> = BTreeMap::new();
+    let count = |v: Vec<Row>| {
+        let mut m: BTreeMap<Row, usize> = BTreeMap::new();
         for t in v {
             *m.entry(t).or_default() += 1;
         }
