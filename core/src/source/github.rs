@@ -30,7 +30,8 @@ use serde::Deserialize;
 
 use super::{json_error, parse_error, too_many, Options};
 use crate::prefix::{parse_prefix, HostBits};
-use crate::{Error, Ranges, SourceInfo, Tags};
+use crate::ranges::Entry;
+use crate::{Error, Ranges, SourceInfo};
 
 const WHAT: &str = "GitHub's meta API answer";
 
@@ -193,12 +194,11 @@ pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
         if r.len() + items.len() > opts.max_entries {
             return Err(too_many(name, opts.max_entries));
         }
-        let tags = Tags {
-            provider: "github",
-            service: key,
-            region: "",
-            extra: "",
-        };
+        // Interned once per list, in the order `Ranges::push` would (`actions` alone
+        // holds thousands of prefixes).
+        let provider = r.strings.intern("github");
+        let service = r.strings.intern(key);
+        let empty = r.strings.intern("");
         for (i, item) in items.iter().enumerate() {
             let at = || format!("{key}[{i}]");
             let Elem::Str(s) = item else {
@@ -216,7 +216,13 @@ pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
                 };
                 parse_error(name, at(), format!("{m}{why}"))
             })?;
-            r.push(net, tags);
+            r.entries.push(Entry {
+                prefix: net,
+                provider,
+                service,
+                region: empty,
+                extra: empty,
+            });
         }
     }
     Ok(r)
