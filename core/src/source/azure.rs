@@ -14,7 +14,7 @@
 //! Tags: provider `azure`, service = the tag's `name` (`AzureCloud.eastus`, `Storage`),
 //! region = `properties.region` (empty for global tags), extra = `systemService`. The
 //! version is the top-level `changeNumber`; the file has no date. The same prefix under
-//! several tags (every regional tag repeats in `AzureCloud`) gives one entry per tag.
+//! several tags (`AzureCloud.eastus` and `AzureCloud`, for one) gives one entry per tag.
 //!
 //! Which cloud the file describes (`cloud`) is not a tag: every cloud's file reads the
 //! same way here, with provider `azure`. [`parse_with_cloud`] answers it, for a caller
