@@ -80,11 +80,11 @@ struct Unit {
     what: &'static str,
     /// Whether the first bytes (as text) show this layout's distinctive keys.
     sniff: fn(&str) -> bool,
-    parse: ParseFn,
+    parse: Parser,
 }
 
-/// A registry parser: bytes, input name, the user's name for it, options.
-type ParseFn = fn(&[u8], &str, Option<&Label<'_>>, Options) -> Result<Ranges, Error>;
+/// A layout's parser: the bytes, the input's name, its label if named, the options.
+type Parser = fn(&[u8], &str, Option<&Label<'_>>, Options) -> Result<Ranges, Error>;
 
 fn has(head: &str, key: &str) -> bool {
     head.contains(key)
