@@ -1,5 +1,5 @@
-//! Parsers for the published formats: AWS `ip-ranges.json`, the CloudFront list and
-//! plain CIDR text lists.
+//! Parsers for the published formats: AWS `ip-ranges.json`, the CloudFront list,
+//! Google's, Azure's, GitHub's, Oracle's and Atlassian's lists, and plain CIDR text lists.
 //!
 //! Every parser returns a [`Ranges`] with one [`SourceInfo`](crate::SourceInfo) and every
 //! entry tagged. Errors say which input, where (a JSON path such as
@@ -12,12 +12,18 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::str::FromStr;
 
+use serde::Deserialize;
+
 use crate::prefix::HostBits;
 use crate::{Error, Ranges, Tags};
 
+pub mod atlassian;
 pub mod aws;
+pub mod azure;
 pub mod cloudfront;
+pub mod github;
 pub mod google;
+pub mod oracle;
 pub mod sns;
 pub mod text;
 
@@ -53,6 +59,14 @@ pub enum Format {
     /// Google's layout: `goog.json`, `cloud.json` and the crawler lists (also used by
     /// Bing and OpenAI).
     Google,
+    /// Azure Service Tags (`ServiceTags_Public_YYYYMMDD.json` and the other clouds').
+    Azure,
+    /// GitHub's meta API answer (`api.github.com/meta`).
+    GitHub,
+    /// Oracle Cloud `public_ip_ranges.json`.
+    Oracle,
+    /// Atlassian `ip-ranges.json`.
+    Atlassian,
     /// One prefix or address per line.
     Text,
 }
@@ -83,6 +97,10 @@ impl Format {
         Format::Aws,
         Format::CloudFront,
         Format::Google,
+        Format::Azure,
+        Format::GitHub,
+        Format::Oracle,
+        Format::Atlassian,
         Format::Text,
     ];
 
@@ -115,6 +133,42 @@ impl Format {
                         || has(h, "\"creationTime\"")
                 },
                 parse: google::parse,
+            },
+            Format::Azure => &Unit {
+                name: "azure",
+                aliases: &["servicetags"],
+                what: "Azure Service Tags",
+                sniff: |h| has(h, "\"changeNumber\"") && has(h, "\"values\""),
+                parse: |b, n, l, o| only(azure::parse(b, n, o)?, l, "azure"),
+            },
+            Format::GitHub => &Unit {
+                name: "github",
+                aliases: &[],
+                what: "GitHub's meta API answer",
+                sniff: |h| {
+                    has(h, "\"verifiable_password_authentication\"")
+                        || (has(h, "\"hooks\"") && has(h, "\"actions\""))
+                },
+                parse: |b, n, l, o| only(github::parse(b, n, o)?, l, "github"),
+            },
+            Format::Oracle => &Unit {
+                name: "oracle",
+                aliases: &["oci"],
+                what: "Oracle Cloud public_ip_ranges.json",
+                sniff: |h| {
+                    has(h, "\"last_updated_timestamp\"")
+                        || (has(h, "\"regions\"") && has(h, "\"cidrs\""))
+                },
+                parse: |b, n, l, o| only(oracle::parse(b, n, o)?, l, "oracle"),
+            },
+            Format::Atlassian => &Unit {
+                name: "atlassian",
+                aliases: &[],
+                what: "Atlassian ip-ranges.json",
+                sniff: |h| {
+                    has(h, "\"items\"") && (has(h, "\"mask_len\"") || has(h, "\"creationDate\""))
+                },
+                parse: |b, n, l, o| only(atlassian::parse(b, n, o)?, l, "atlassian"),
             },
             Format::Text => &Unit {
                 name: "text",
@@ -341,6 +395,11 @@ pub fn parse_labeled(
     (format.unit().parse)(bytes, name, label, opts)
 }
 
+/// A JSON string borrowed from the input when it has no escapes: serde borrows a
+/// `Cow` only as a field of its own, not as an element of a `Vec<Cow<str>>`.
+#[derive(Deserialize)]
+pub(crate) struct Str<'a>(#[serde(borrow)] pub(crate) alloc::borrow::Cow<'a, str>);
+
 pub(crate) fn parse_error(file: &str, at: impl ToString, msg: impl ToString) -> Error {
     Error::Parse {
         file: file.to_string(),
@@ -418,6 +477,7 @@ mod tests {
         let e = d(br#"{"prefixes": []}"#).unwrap_err().to_string();
         assert!(e.contains("layout ipfence does not know"), "{e}");
         assert!(e.contains("aws, cloudfront, google"), "{e}");
+        assert!(e.contains("azure, github, oracle, atlassian"), "{e}");
         assert_eq!("AWS".parse::<Format>().unwrap(), Format::Aws);
         assert_eq!("bing".parse::<Format>().unwrap(), Format::Google);
         let e = "xml".parse::<Format>().unwrap_err().to_string();
@@ -426,7 +486,7 @@ mod tests {
 
     #[test]
     fn every_real_file_is_detected() {
-        let files: [(&[u8], Format); 6] = [
+        let files: [(&[u8], Format); 10] = [
             (
                 include_bytes!("../../../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json"),
                 Format::Aws,
@@ -451,9 +511,37 @@ mod tests {
                 include_bytes!("../../../tests/data/google/user-triggered-fetchers.json"),
                 Format::Google,
             ),
+            (
+                include_bytes!("../../../tests/data/azure/ServiceTags_Public.json"),
+                Format::Azure,
+            ),
+            (
+                include_bytes!("../../../tests/data/github/meta.json"),
+                Format::GitHub,
+            ),
+            (
+                include_bytes!("../../../tests/data/oracle/public_ip_ranges.json"),
+                Format::Oracle,
+            ),
+            (
+                include_bytes!("../../../tests/data/atlassian/ip-ranges.json"),
+                Format::Atlassian,
+            ),
         ];
         for (bytes, want) in files {
             assert_eq!(detect(bytes, "f").unwrap(), want);
+            // Each sniff matches its own layout only, so detection order does not matter.
+            for &other in Format::ALL {
+                if other != want && other != Format::Text {
+                    assert!(!(other.unit().sniff)(&head(bytes)), "{other} sniffs {want}");
+                }
+            }
+            // The whole registry path reads it, with its provider.
+            let r = parse(bytes, "f", None, Options::default());
+            if want == Format::Google {
+                continue; // The crawler lists need a name.
+            }
+            assert!(!r.unwrap().is_empty(), "{want}");
         }
     }
 
