@@ -351,6 +351,10 @@ pub fn detect(bytes: &[u8], name: &str) -> Result<Format, Error> {
         }
     }
     if json {
+        // Damaged JSON (a truncated download) is told as such, with its line and column.
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            return Err(json_error(name, "a published IP range list", &e));
+        }
         return Err(parse_error(
             name,
             "top level",
