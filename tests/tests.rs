@@ -10,4 +10,5 @@ mod firewall;
 mod hostile;
 mod matcher;
 mod oracles;
+mod providers;
 mod sync;
