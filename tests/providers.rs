@@ -8,17 +8,7 @@ use std::process::Command;
 use ipfence_core::source::{self, Options};
 use ipfence_core::{Matcher, Ranges};
 
-use crate::util::data;
-
-fn python() -> std::path::PathBuf {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/oracles/bin/python");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/setup-oracles (scripts/test does)",
-        p.display()
-    );
-    p
-}
+use crate::util::{data, python};
 
 /// (prefix, service, region, extra).
 type Row = (String, String, String, String);

@@ -11,4 +11,5 @@ mod hostile;
 mod matcher;
 mod oracles;
 mod providers;
+mod providers_lists;
 mod sync;

@@ -1,5 +1,6 @@
 //! Parsers for the published formats: AWS `ip-ranges.json`, the CloudFront list,
-//! Google's, Azure's, GitHub's, Oracle's and Atlassian's lists, and plain CIDR text lists.
+//! Google's layout, Azure Service Tags, GitHub meta, Oracle, Atlassian, Fastly,
+//! Cloudflare, Zscaler, RFC 8805 geofeeds and plain CIDR text lists.
 //!
 //! Every parser returns a [`Ranges`] with one [`SourceInfo`](crate::SourceInfo) and every
 //! entry tagged. Errors say which input, where (a JSON path such as
@@ -20,12 +21,16 @@ use crate::{Error, Ranges, Tags};
 pub mod atlassian;
 pub mod aws;
 pub mod azure;
+pub mod cloudflare;
 pub mod cloudfront;
+pub mod fastly;
+pub mod geofeed;
 pub mod github;
 pub mod google;
 pub mod oracle;
 pub mod sns;
 pub mod text;
+pub mod zscaler;
 
 /// How strict to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +72,14 @@ pub enum Format {
     Oracle,
     /// Atlassian `ip-ranges.json`.
     Atlassian,
+    /// Fastly's `public-ip-list`.
+    Fastly,
+    /// Cloudflare's API answer (`client/v4/ips`); its text lists are [`Format::Text`].
+    Cloudflare,
+    /// Zscaler's hub prefixes (`hubPrefixes`).
+    Zscaler,
+    /// An RFC 8805 geofeed (`prefix,country,region,city,postal code` lines).
+    Geofeed,
     /// One prefix or address per line.
     Text,
 }
@@ -91,9 +104,12 @@ fn has(head: &str, key: &str) -> bool {
 }
 
 impl Format {
-    /// Every format, in detection order: JSON layouts by their keys, then plain text,
-    /// which takes anything.
+    /// Every format, in detection order: geofeeds first (their sniff wants a first data
+    /// line `prefix,...`, which JSON never has, while a geofeed's comments could quote a
+    /// JSON layout's key), JSON layouts by their keys, then plain text, which takes
+    /// anything.
     pub const ALL: &'static [Format] = &[
+        Format::Geofeed,
         Format::Aws,
         Format::CloudFront,
         Format::Google,
@@ -101,6 +117,9 @@ impl Format {
         Format::GitHub,
         Format::Oracle,
         Format::Atlassian,
+        Format::Fastly,
+        Format::Cloudflare,
+        Format::Zscaler,
         Format::Text,
     ];
 
@@ -169,6 +188,34 @@ impl Format {
                     has(h, "\"items\"") && (has(h, "\"mask_len\"") || has(h, "\"creationDate\""))
                 },
                 parse: |b, n, l, o| only(atlassian::parse(b, n, o)?, l, "atlassian"),
+            },
+            Format::Fastly => &Unit {
+                name: "fastly",
+                aliases: &[],
+                what: "Fastly's public-ip-list",
+                sniff: |h| has(h, "\"addresses\"") && has(h, "\"ipv6_addresses\""),
+                parse: |b, n, l, o| only(fastly::parse(b, n, o)?, l, "fastly"),
+            },
+            Format::Cloudflare => &Unit {
+                name: "cloudflare",
+                aliases: &[],
+                what: "Cloudflare's API answer (client/v4/ips)",
+                sniff: |h| has(h, "\"ipv4_cidrs\"") || has(h, "\"ipv6_cidrs\""),
+                parse: |b, n, l, o| only(cloudflare::parse(b, n, o)?, l, "cloudflare"),
+            },
+            Format::Zscaler => &Unit {
+                name: "zscaler",
+                aliases: &[],
+                what: "Zscaler's hub prefix list",
+                sniff: |h| has(h, "\"hubPrefixes\""),
+                parse: |b, n, l, o| only(zscaler::parse(b, n, o)?, l, "zscaler"),
+            },
+            Format::Geofeed => &Unit {
+                name: "geofeed",
+                aliases: &["rfc8805", "csv"],
+                what: "an RFC 8805 geofeed",
+                sniff: geofeed::sniff,
+                parse: geofeed::parse,
             },
             Format::Text => &Unit {
                 name: "text",
@@ -448,6 +495,46 @@ pub(crate) fn utf8<'a>(file: &str, what: &str, bytes: &'a [u8]) -> Result<&'a st
     })
 }
 
+/// Reads one published list of prefixes into `r`, every entry with `tags`; errors name
+/// `path[i]`. `v6` is the family the list is for (`Some(true)` for an IPv6 list), `None`
+/// for a list of both. Spaces around a prefix are accepted (unambiguous).
+pub(crate) fn push_list(
+    r: &mut Ranges,
+    file: &str,
+    path: &str,
+    items: &[alloc::borrow::Cow<'_, str>],
+    v6: Option<bool>,
+    tags: Tags<'_>,
+    opts: Options,
+) -> Result<(), Error> {
+    if r.len().saturating_add(items.len()) > opts.max_entries {
+        return Err(too_many(file, opts.max_entries));
+    }
+    for (i, text) in items.iter().enumerate() {
+        let at = || format!("{path}[{i}]");
+        let net = crate::prefix::parse_prefix(text.trim(), opts.host_bits, false)
+            .map_err(|m| parse_error(file, at(), m))?;
+        let is_v6 = matches!(net, ipnet::IpNet::V6(_));
+        if let Some(want) = v6.filter(|&w| w != is_v6) {
+            let (is, list) = if want {
+                ("IPv4", "IPv6")
+            } else {
+                ("IPv6", "IPv4")
+            };
+            return Err(parse_error(
+                file,
+                at(),
+                format!(
+                    "{} is an {is} prefix in the {list} list",
+                    crate::error::quote(text)
+                ),
+            ));
+        }
+        r.push(net, tags);
+    }
+    Ok(())
+}
+
 pub(crate) fn too_many(file: &str, max: usize) -> Error {
     parse_error(
         file,
@@ -476,6 +563,27 @@ mod tests {
             Format::Google
         );
         assert_eq!(d(b"10.0.0.0/8\n").unwrap(), Format::Text);
+        assert_eq!(
+            d(b"5.101.96.0/21,NL,NL-NH,Amsterdam,\n").unwrap(),
+            Format::Geofeed
+        );
+        // A geofeed's comment quoting AWS's key does not make it AWS.
+        assert_eq!(
+            d(b"# \"ip_prefix\",\"alpha2code\"\n10.0.0.0/8,US\n").unwrap(),
+            Format::Geofeed
+        );
+        assert_eq!(
+            d(br#"{"addresses": ["1.2.3.0/24"], "ipv6_addresses": []}"#).unwrap(),
+            Format::Fastly
+        );
+        assert_eq!(
+            d(br#"{"result": {"ipv4_cidrs": [], "ipv6_cidrs": []}, "success": true}"#).unwrap(),
+            Format::Cloudflare
+        );
+        assert_eq!(
+            d(br#"{"cloudName":"zscaler.net","hubPrefixes":[]}"#).unwrap(),
+            Format::Zscaler
+        );
         assert_eq!(d(b"").unwrap(), Format::Text);
         // JSON is never guessed to be AWS because it has a `prefixes` key.
         let e = d(br#"{"prefixes": []}"#).unwrap_err().to_string();
@@ -484,13 +592,14 @@ mod tests {
         assert!(e.contains("azure, github, oracle, atlassian"), "{e}");
         assert_eq!("AWS".parse::<Format>().unwrap(), Format::Aws);
         assert_eq!("bing".parse::<Format>().unwrap(), Format::Google);
+        assert_eq!("rfc8805".parse::<Format>().unwrap(), Format::Geofeed);
         let e = "xml".parse::<Format>().unwrap_err().to_string();
         assert!(e.starts_with("unknown source format \"xml\""), "{e}");
     }
 
     #[test]
     fn every_real_file_is_detected() {
-        let files: [(&[u8], Format); 10] = [
+        let files: [(&[u8], Format); 17] = [
             (
                 include_bytes!("../../../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json"),
                 Format::Aws,
@@ -530,6 +639,34 @@ mod tests {
             (
                 include_bytes!("../../../tests/data/atlassian/ip-ranges.json"),
                 Format::Atlassian,
+            ),
+            (
+                include_bytes!("../../../tests/data/fastly/public-ip-list.json"),
+                Format::Fastly,
+            ),
+            (
+                include_bytes!("../../../tests/data/cloudflare/api-ips.json"),
+                Format::Cloudflare,
+            ),
+            (
+                include_bytes!("../../../tests/data/cloudflare/ips-v4"),
+                Format::Text,
+            ),
+            (
+                include_bytes!("../../../tests/data/cloudflare/ips-v6"),
+                Format::Text,
+            ),
+            (
+                include_bytes!("../../../tests/data/zscaler/hub-cidr-recommended.json"),
+                Format::Zscaler,
+            ),
+            (
+                include_bytes!("../../../tests/data/digitalocean/google.csv"),
+                Format::Geofeed,
+            ),
+            (
+                include_bytes!("../../../tests/data/linode/geofeed.csv"),
+                Format::Geofeed,
             ),
         ];
         for (bytes, want) in files {
