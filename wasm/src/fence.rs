@@ -48,21 +48,14 @@ impl FilterSpec {
 }
 
 /// The JS key of a provider's extra field: the core's name in camelCase
-/// (`networkBorderGroup` for AWS, `direction`, `systemService`, ..., `extra`).
-pub fn extra_key(provider: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in extra_name(provider).chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
+/// (`networkBorderGroup` for AWS, `direction`, `systemService`, `type`, `extra`).
+pub fn extra_key(provider: &str) -> &'static str {
+    match extra_name(provider) {
+        "network_border_group" => "networkBorderGroup",
+        "system_service" => "systemService",
+        // One-word names are their own camelCase.
+        one => one,
     }
-    out
 }
 
 /// Appends `"provider":..,"service":..,"region":..,"<extra key>":..` (no braces).
@@ -76,7 +69,7 @@ fn tags_json(out: &mut String, t: &Tags<'_>) {
     json::key(out, "region");
     json::string(out, t.region);
     out.push(',');
-    json::key(out, &extra_key(t.provider));
+    json::key(out, extra_key(t.provider));
     json::string(out, t.extra);
 }
 
@@ -628,6 +621,10 @@ mod provider_tests {
         assert_eq!(extra_key("azure"), "systemService");
         assert_eq!(extra_key("atlassian"), "direction");
         assert_eq!(extra_key("google"), "extra");
+        for p in ["aws", "azure", "atlassian", "zscaler", "google", "corp"] {
+            let k = extra_key(p);
+            assert!(!k.contains('_'), "{p}: {k} is not camelCase");
+        }
     }
 
     #[test]

@@ -525,7 +525,7 @@ impl JsCache {
             let extra = if t.provider == "aws" {
                 nbg.clone()
             } else {
-                JsValue::from_str(&fence::extra_key(t.provider))
+                JsValue::from_str(fence::extra_key(t.provider))
             };
             let _ = Reflect::set(&e, &extra, &self.tag(t.extra));
             list.push(&Object::freeze(&e));

@@ -320,7 +320,7 @@ test('errors are Errors with the core message: what, where, why', () => {
   assert.throws(() => IpFence.fromText('10.0.0.1/8\n'), { message: /CIDR list: line 1.*"10\.0\.0\.1\/8" has host bits set/ });
   assert.equal(IpFence.fromText('10.0.0.1/8\n', {}, { maskHostBits: true }).lookup('10.9.9.9').prefix, '10.0.0.0/8');
   assert.throws(() => IpFence.fromAwsJson(awsText, { services: ['NOPE'] }), { message: /"NOPE"/ });
-  assert.throws(() => IpFence.fromAwsJson(awsText, { service: ['S3'] }), { message: /^filter: unknown key "service" \(expected services, / });
+  assert.throws(() => IpFence.fromAwsJson(awsText, { service: ['S3'] }), { message: /^filter: unknown key "service" \(expected providers, services, / });
   assert.throws(() => IpFence.fromAwsJson(awsText, { family: 'v5' }), { message: /^filter\.family: "v5" is not "ipv4" or "ipv6"/ });
   assert.throws(() => IpFence.fromAwsJson(awsText, { services: [3] }), { message: 'filter.services[0]: expected a string, got number' });
   assert.throws(() => IpFence.fromAwsJson(awsText, 'S3'), { message: 'filter: expected an object, got string' });
