@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::util::{data, ipfence, AWS_NEW, python};
+use crate::util::{data, ipfence, python, AWS_NEW};
 
 /// The minimal cover equals netaddr.cidr_merge for real published prefixes, both
 /// families, for several services and for everything.

@@ -1,6 +1,6 @@
-//! Each provider's real file against an independent extraction in Python (`json` and
-//! `ipaddress`): the same (prefix, service, region, extra) entries, and the same longest
-//! match, with the same services, for thousands of addresses.
+//! Azure's, GitHub's, Oracle's and Atlassian's real files against an independent
+//! extraction in Python (`json` and `ipaddress`): the same (prefix, service, region, extra)
+//! entries, and the same longest match, with the same services, for thousands of addresses.
 
 use std::collections::BTreeMap;
 use std::process::Command;

@@ -5,6 +5,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use crate::ranges::Sym;
 use crate::{Error, Ranges};
 
 /// An address family.
@@ -93,7 +94,8 @@ impl Filter {
         )
     }
 
-    /// The entries this filter keeps, with their tags. An excluded service removes
+    /// The entries this filter keeps, with their tags, and the sources of the providers
+    /// they come from. An excluded service removes
     /// addresses: a kept entry that overlaps one is replaced by the CIDRs of what is
     /// left of it, with the same tags, so the result is exact.
     pub fn select(&self, ranges: &Ranges) -> Ranges {
@@ -121,6 +123,16 @@ impl Filter {
                 }
                 _ => out.push(e.prefix, t),
             }
+        }
+        // The sources of the providers kept: an allowlist's header names what it draws
+        // on. A selection with no entry keeps them all, for messages to name.
+        if !out.entries.is_empty() {
+            let kept: BTreeSet<Sym> = out.entries.iter().map(|e| e.provider).collect();
+            out.sources.retain(|s| {
+                out.strings
+                    .lookup(&s.provider)
+                    .is_some_and(|sym| kept.contains(&sym))
+            });
         }
         out
     }

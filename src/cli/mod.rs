@@ -205,13 +205,8 @@ pub fn load_sources(args: &InputArgs) -> Result<Loaded> {
             .context("the embedded data (a bug: rebuild ipfence)")?
             .0;
         let ranges = m.to_ranges();
-        let digests = ranges
-            .sources
-            .iter()
-            .map(|s| {
-                let d = ipfence::EMBEDDED_DIGESTS.iter().find(|(n, _)| *n == s.name);
-                d.map(|(_, d)| d.to_string())
-            })
+        let digests = (0..ranges.sources.len())
+            .map(|i| ipfence::EMBEDDED_DIGESTS.get(i).map(|d| d.to_string()))
             .collect();
         return Ok(Loaded { ranges, digests });
     }
