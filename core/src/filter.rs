@@ -253,15 +253,26 @@ impl Filter {
     /// no provider is named: `--region global` would otherwise take AWS's `GLOBAL` and
     /// Atlassian's `global` at once, a wider allowlist than either.
     fn check_one_provider(&self, ranges: &Ranges, what: &str, name: &str) -> Result<(), Error> {
+        // Among the entries the other fields keep: `--service S3 --region eu-west-1`
+        // names AWS's eu-west-1 even though Atlassian has one too.
         let mut providers: BTreeSet<&str> = BTreeSet::new();
         for e in &ranges.entries {
             let t = ranges.tags(e);
-            let value = match what {
-                "service" => t.service,
-                "region" => t.region,
-                _ => t.extra,
+            let (value, others) = match what {
+                "service" => (
+                    t.service,
+                    [(&self.regions, t.region), (&self.extras, t.extra)],
+                ),
+                "region" => (
+                    t.region,
+                    [(&self.services, t.service), (&self.extras, t.extra)],
+                ),
+                _ => (
+                    t.extra,
+                    [(&self.services, t.service), (&self.regions, t.region)],
+                ),
             };
-            if value.eq_ignore_ascii_case(name) {
+            if value.eq_ignore_ascii_case(name) && others.iter().all(|(l, v)| any_eq(l, v)) {
                 providers.insert(t.provider);
             }
         }
@@ -378,8 +389,19 @@ mod tests {
             .providers(["aws", "atlassian"]);
         both.check(&r).unwrap();
         assert_eq!(both.select(&r).len(), 2);
-        // A name one provider has is enough on its own.
+        // A name one provider has is enough on its own, and so are names that together
+        // point at one provider.
         Filter::default().services(["jira"]).check(&r).unwrap();
+        Filter::default()
+            .services(["EC2"])
+            .regions(["us-west-2"])
+            .check(&r)
+            .unwrap();
+        Filter::default()
+            .services(["AMAZON"])
+            .regions(["us-east-1"])
+            .check(&r)
+            .unwrap();
         let e = Filter::default()
             .providers(["azure"])
             .check(&r)

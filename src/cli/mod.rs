@@ -417,8 +417,11 @@ pub(crate) fn stale_warnings(ranges: &Ranges, today: i64, embedded: bool) -> Vec
             return Vec::new();
         };
         return vec![format!(
-            "warning: the embedded data is old: {} of the lists this answer uses were published more than {STALE_DAYS} days ago (the oldest, {}, on {date}: {age} days ago), and published ranges change every few days: pass current lists with --input (`ipfence sources` shows each list's date; AWS: `curl -O https://ip-ranges.amazonaws.com/ip-ranges.json`, then `--input ip-ranges.json`)",
-            stale.len(),
+            "warning: the embedded data is old: {} published more than {STALE_DAYS} days ago (the oldest, {}, on {date}: {age} days ago), and published ranges change every few days: pass current lists with --input (`ipfence sources` shows each list's date; AWS: `curl -O https://ip-ranges.amazonaws.com/ip-ranges.json`, then `--input ip-ranges.json`)",
+            match stale.len() {
+                1 => "1 list this answer uses was".to_string(),
+                n => format!("{n} lists this answer uses were"),
+            },
             oldest.name
         )];
     }
