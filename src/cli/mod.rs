@@ -597,7 +597,7 @@ mod tests {
         );
         let w = stale_warnings(&r, day + 31, true);
         assert!(
-            w[0].contains("the embedded data is old: 1 of the lists"),
+            w[0].contains("the embedded data is old: 1 list this answer uses was published"),
             "{w:?}"
         );
     }
