@@ -1,0 +1,180 @@
+//! Every provider's list in one matcher: reading and compiling them all, the blob's size,
+//! and lookups in it beside the AWS-only matcher and poptrie on the same prefixes, in
+//! one run.
+//!
+//! Queries: 4096 per family (fixed seed), half inside prefixes of the all-provider set,
+//! half anywhere in the family's space; both matchers answer the same queries.
+//!
+//! Run: `cargo bench --bench providers -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ipfence_core::matcher::Matcher;
+use ipfence_core::source::{self, Label, Options};
+use ipfence_core::{IpNet, Ranges};
+
+const BATCH: usize = 4096;
+
+/// Every list in tests/data with the name it needs (as build.rs embeds them).
+const LISTS: &[(&str, Option<&str>)] = &[
+    ("aws/ip-ranges-2026-08-22-15-17-05.json", None),
+    ("cloudfront/list-cloudfront-ips.json", None),
+    ("google/goog.json", None),
+    ("google/cloud.json", None),
+    ("google/googlebot.json", Some("googlebot")),
+    ("google/special-crawlers.json", Some("special-crawlers")),
+    (
+        "google/user-triggered-fetchers.json",
+        Some("user-triggered-fetchers"),
+    ),
+    ("azure/ServiceTags_Public.json", None),
+    ("github/meta.json", None),
+    ("oracle/public_ip_ranges.json", None),
+    ("atlassian/ip-ranges.json", None),
+    ("fastly/public-ip-list.json", None),
+    ("cloudflare/api-ips.json", None),
+    ("zscaler/hub-cidr-recommended.json", None),
+    ("digitalocean/google.csv", Some("digitalocean")),
+    ("linode/geofeed.csv", Some("linode")),
+];
+
+/// splitmix64: a fixed, dependency-free stream of test addresses.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+fn read_all() -> Vec<(Vec<u8>, &'static str, Option<&'static str>)> {
+    LISTS
+        .iter()
+        .map(|&(file, label)| {
+            let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+            (std::fs::read(&path).expect("a fixture"), file, label)
+        })
+        .collect()
+}
+
+/// Parses every list into one [`Ranges`].
+fn parse_all(files: &[(Vec<u8>, &str, Option<&str>)]) -> Ranges {
+    let mut all = Ranges::new();
+    for (bytes, name, label) in files {
+        let label = label.map(|l| Label::new(l).expect("a valid name"));
+        let r = source::parse_labeled(bytes, name, None, label.as_ref(), Options::default())
+            .expect("every fixture parses");
+        all.extend(&r);
+    }
+    all
+}
+
+fn queries(nets: &[IpNet], rng: &mut Rng) -> (Vec<Ipv4Addr>, Vec<Ipv6Addr>) {
+    let (v4, v6): (Vec<_>, Vec<_>) = nets.iter().partition(|n| matches!(n, IpNet::V4(_)));
+    let pick = |list: &[&IpNet], rng: &mut Rng| *list[(rng.next() % list.len() as u64) as usize];
+    let mut q4 = Vec::with_capacity(BATCH);
+    let mut q6 = Vec::with_capacity(BATCH);
+    for i in 0..BATCH {
+        let r = (u128::from(rng.next()) << 64) | u128::from(rng.next());
+        match (i % 2, pick(&v4, rng), pick(&v6, rng)) {
+            (0, IpNet::V4(a), IpNet::V6(b)) => {
+                let host = (r as u32) & !u32::from(a.netmask());
+                q4.push(Ipv4Addr::from(u32::from(a.network()) | host));
+                q6.push(Ipv6Addr::from(
+                    u128::from(b.network()) | (r & !u128::from(b.netmask())),
+                ));
+            }
+            _ => {
+                q4.push(Ipv4Addr::from(r as u32));
+                q6.push(Ipv6Addr::from(r));
+            }
+        }
+    }
+    (q4, q6)
+}
+
+fn bench(c: &mut Criterion) {
+    let files = read_all();
+    let all = parse_all(&files);
+    let aws = parse_all(&files[..1]);
+    let m_all = Matcher::build(&all).expect("compiles");
+    let m_aws = Matcher::build(&aws).expect("compiles");
+    let t = Instant::now();
+    let again = Matcher::build(&all).expect("compiles");
+    let once = t.elapsed();
+    drop(again);
+    println!(
+        "providers bench: {} lists, {} entries, {} prefixes; all-provider blob {} bytes ({:.2} MiB), \
+         AWS-only blob {} bytes; one compile {:.1} ms",
+        LISTS.len(),
+        all.len(),
+        m_all.prefix_count(),
+        m_all.as_bytes().len(),
+        m_all.as_bytes().len() as f64 / (1024.0 * 1024.0),
+        m_aws.as_bytes().len(),
+        once.as_secs_f64() * 1e3,
+    );
+    let nets: Vec<IpNet> = all.entries.iter().map(|e| e.prefix).collect();
+    let (q4, q6) = queries(&nets, &mut Rng(0x1bfe_0ce5_2026_1203));
+
+    let mut pop4 = poptrie::Poptrie::<(u32, u8), u32>::new();
+    let mut pop6 = poptrie::Poptrie::<(u128, u8), u32>::new();
+    for (i, n) in nets.iter().enumerate() {
+        match n {
+            IpNet::V4(n) => pop4.insert((u32::from(n.network()), n.prefix_len()), i as u32),
+            IpNet::V6(n) => pop6.insert((u128::from(n.network()), n.prefix_len()), i as u32),
+        }
+    }
+
+    let mut g = c.benchmark_group("all_providers");
+    g.bench_function("read_and_compile", |b| {
+        b.iter(|| black_box(Matcher::build(&parse_all(black_box(&files))).expect("compiles")))
+    });
+    g.bench_function("compile", |b| {
+        b.iter(|| black_box(Matcher::build(black_box(&all)).expect("compiles")))
+    });
+    g.finish();
+
+    for (family, lookups) in [("v4", true), ("v6", false)] {
+        let mut g = c.benchmark_group(format!("all_providers_lookup_{family}"));
+        g.throughput(Throughput::Elements(BATCH as u64));
+        for (name, m) in [("ipfence_all", &m_all), ("ipfence_aws_only", &m_aws)] {
+            g.bench_function(name, |b| {
+                b.iter(|| {
+                    if lookups {
+                        for &a in &q4 {
+                            black_box(m.lookup_v4(black_box(a)));
+                        }
+                    } else {
+                        for &a in &q6 {
+                            black_box(m.lookup_v6(black_box(a)));
+                        }
+                    }
+                })
+            });
+        }
+        g.bench_function("poptrie_all", |b| {
+            b.iter(|| {
+                if lookups {
+                    for &a in &q4 {
+                        black_box(pop4.lookup(u32::from(black_box(a))));
+                    }
+                } else {
+                    for &a in &q6 {
+                        black_box(pop6.lookup(u128::from(black_box(a))));
+                    }
+                }
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
