@@ -11,3 +11,4 @@ mod hostile;
 mod matcher;
 mod oracles;
 mod sync;
+mod webservers;

@@ -64,6 +64,7 @@ pub mod iptables;
 mod json;
 pub mod nftables;
 pub mod pf;
+pub mod web;
 
 /// Every output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +84,14 @@ pub enum Format {
     AwsPrefixList,
     /// AWS security-group `--ip-permissions` payloads.
     AwsSecurityGroup,
+    /// nginx include: `allow`/`deny`, a `geo` block or `set_real_ip_from`.
+    Nginx,
+    /// Apache httpd include: `Require ip` or `RemoteIPTrustedProxy`.
+    Apache,
+    /// HAProxy pattern file (`acl NAME src -f FILE`).
+    Haproxy,
+    /// Caddyfile snippet: a `remote_ip` matcher or `trusted_proxies`.
+    Caddy,
 }
 
 /// What is known about the data being rendered, for the header comment.
@@ -192,7 +201,7 @@ pub struct Output {
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 11] = [
         Format::Nftables,
         Format::Ipset,
         Format::Iptables,
@@ -200,6 +209,10 @@ impl Format {
         Format::AwsWaf,
         Format::AwsPrefixList,
         Format::AwsSecurityGroup,
+        Format::Nginx,
+        Format::Apache,
+        Format::Haproxy,
+        Format::Caddy,
     ];
 
     /// The name used on the command line and in the JS and C APIs.
@@ -212,6 +225,10 @@ impl Format {
             Format::AwsWaf => "aws-waf",
             Format::AwsPrefixList => "aws-prefix-list",
             Format::AwsSecurityGroup => "aws-security-group",
+            Format::Nginx => "nginx",
+            Format::Apache => "apache",
+            Format::Haproxy => "haproxy",
+            Format::Caddy => "caddy",
         }
     }
 }
@@ -225,13 +242,17 @@ impl core::fmt::Display for Format {
 impl FromStr for Format {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        Format::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(s)).ok_or_else(|| Error::Option {
-            format: "export",
-            msg: format!(
-                "unknown format {:?}: expected one of nftables, ipset, iptables, pf, aws-waf, aws-prefix-list, aws-security-group",
-                s.chars().take(40).collect::<String>()
-            ),
-        })
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| Error::Option {
+                format: "export",
+                msg: format!(
+                    "unknown format {:?}: expected one of {}",
+                    s.chars().take(40).collect::<String>(),
+                    Format::ALL.map(Format::name).join(", ")
+                ),
+            })
     }
 }
 
@@ -250,6 +271,10 @@ pub fn export(format: Format, req: &Request<'_>) -> Result<Output, Error> {
         Format::AwsWaf => aws::render_waf(req),
         Format::AwsPrefixList => aws::render_prefix_list(req),
         Format::AwsSecurityGroup => aws::render_security_group(req),
+        Format::Nginx => web::render_nginx(req),
+        Format::Apache => web::render_apache(req),
+        Format::Haproxy => web::render_haproxy(req),
+        Format::Caddy => web::render_caddy(req),
     }
 }
 
@@ -361,7 +386,7 @@ pub fn check_ports(ports: &[PortRange]) -> Result<Vec<PortRange>, Error> {
 
 /// Which formats read an option, by the command-line name of the option (`ports`,
 /// `protocol`, `scope`, `style`, `max-entries`, `summarize`, `split`, `aws-id`,
-/// `lock-token`, `current-version`). Every other combination is refused,
+/// `lock-token`, `current-version`, `name`). Every other combination is refused,
 /// by [`export`] for the options it can see and by the CLI for the flags given.
 pub fn formats_taking(option: &str) -> &'static [Format] {
     use Format::*;
@@ -370,7 +395,19 @@ pub fn formats_taking(option: &str) -> &'static [Format] {
         "scope" | "lock-token" => &[AwsWaf],
         "current-version" => &[AwsPrefixList],
         "aws-id" => &[AwsWaf, AwsPrefixList],
-        "style" => &[Nftables, Ipset, Iptables, Pf, AwsWaf],
+        "style" => &[Nftables, Ipset, Iptables, Pf, AwsWaf, Nginx, Apache, Caddy],
+        // Apache's and HAProxy's files hold addresses and directives only.
+        "name" => &[
+            Nftables,
+            Ipset,
+            Iptables,
+            Pf,
+            AwsWaf,
+            AwsPrefixList,
+            AwsSecurityGroup,
+            Nginx,
+            Caddy,
+        ],
         "max-entries" => &[Iptables, AwsWaf, AwsPrefixList, AwsSecurityGroup],
         "summarize" | "split" => &[AwsWaf, AwsPrefixList, AwsSecurityGroup],
         _ => &[],

@@ -1,0 +1,552 @@
+//! Issue 15: the web server and proxy exports, loaded by the real servers (Debian 12's
+//! nginx 1.22, Apache 2.4, HAProxy 2.6, Caddy 2.6; scripts/setup-webservers installs
+//! them). Each server passes its configuration check, then runs once on 127.0.0.1 with
+//! its own configuration in a temporary folder, takes the client address from
+//! X-Forwarded-For (trusted from 127.0.0.1 only), and answers 200 or 403 for 2,000
+//! addresses of both families, half inside CloudFront's selection of the real AWS file:
+//! every answer must equal `ipfence lookup`'s.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{data, ipfence, AWS_NEW};
+
+/// The selection every test exports and looks up.
+const SELECT: [&str; 2] = ["--service", "CLOUDFRONT"];
+
+fn input() -> String {
+    data(AWS_NEW).to_string_lossy().into_owned()
+}
+
+fn require(tool: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{tool} is missing: run scripts/setup-webservers (scripts/test does)"
+    );
+}
+
+/// A temporary folder the servers' workers (nobody, www-data) can read.
+fn workdir() -> tempfile::TempDir {
+    let dir = crate::util::tempdir();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir(dir.path().join("www")).unwrap();
+    std::fs::write(dir.path().join("www/index.html"), "ok\n").unwrap();
+    dir
+}
+
+/// `ipfence export -f FORMAT ARGS... -o DIR/FILE` on the selection; returns the path.
+fn export(dir: &Path, file: &str, args: &[&str]) -> PathBuf {
+    let path = dir.join(file);
+    let out = path.to_string_lossy().into_owned();
+    let mut all = vec!["export", "-i"];
+    let inp = input();
+    all.push(&inp);
+    all.extend_from_slice(&SELECT);
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", &out]);
+    let r = ipfence(&all, "");
+    assert_eq!(r.code, 0, "ipfence {all:?}: {}", r.stderr);
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs a configuration check; it must pass.
+fn check_config(cmd: &mut Command) {
+    let out = cmd.output().expect("the check runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A server started by a test, stopped (SIGTERM to its main process, which stops its
+/// workers) when dropped.
+struct Server {
+    child: Child,
+    name: &'static str,
+}
+
+impl Server {
+    /// Starts `cmd` (its output in DIR/NAME.log) and waits until it listens on `ports`.
+    fn start(name: &'static str, dir: &Path, cmd: &mut Command, ports: &[u16]) -> Server {
+        let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        let mut server = Server { child, name };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for &port in ports {
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    let log = std::fs::read_to_string(dir.join(format!("{name}.log")));
+                    panic!("{name} exited: {status}: {}", log.unwrap_or_default());
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{name} does not listen on {port}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        server
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("{}: still running after SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 client over one keep-alive connection, reconnecting when the
+/// server closes it (HAProxy closes after a deny).
+struct Client {
+    port: u16,
+    conn: Option<BufReader<TcpStream>>,
+}
+
+impl Client {
+    fn new(port: u16) -> Client {
+        Client { port, conn: None }
+    }
+
+    /// `GET PATH` with `X-Forwarded-For: XFF`; returns the status code.
+    fn get(&mut self, path: &str, xff: &str) -> u16 {
+        for attempt in 0..2 {
+            let reused = self.conn.is_some();
+            let conn = self.conn.get_or_insert_with(|| {
+                let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connects");
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                BufReader::new(s)
+            });
+            let req = format!(
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Forwarded-For: {xff}\r\n\r\n",
+                self.port
+            );
+            let mut status = String::new();
+            let sent = conn.get_mut().write_all(req.as_bytes()).is_ok();
+            if !sent || conn.read_line(&mut status).unwrap_or(0) == 0 {
+                // A kept-alive connection the server had closed: once more, fresh.
+                assert!(reused && attempt == 0, "the server closed a new connection");
+                self.conn = None;
+                continue;
+            }
+            let code: u16 = status
+                .split_whitespace()
+                .nth(1)
+                .and_then(|c| c.parse().ok())
+                .unwrap_or_else(|| panic!("not an HTTP status line: {status:?}"));
+            let (mut length, mut close) = (0usize, false);
+            loop {
+                let mut line = String::new();
+                conn.read_line(&mut line).expect("a header line");
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                let (k, v) = line.split_once(':').unwrap_or((line, ""));
+                let (k, v) = (k.to_ascii_lowercase(), v.trim().to_ascii_lowercase());
+                match k.as_str() {
+                    "content-length" => length = v.parse().expect("a length"),
+                    "connection" => close = v == "close",
+                    "transfer-encoding" => panic!("chunked replies are not read here"),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            conn.read_exact(&mut body).expect("the body");
+            if close {
+                self.conn = None;
+            }
+            return code;
+        }
+        unreachable!("two attempts")
+    }
+}
+
+/// xorshift64: the same addresses on every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// 2,000 addresses, both families alternately: half at random inside a CIDR of the
+/// selection's cover, half just outside one (the address before its first or after
+/// its last), then the answer `ipfence lookup` gives for each.
+fn addresses() -> Vec<(String, bool)> {
+    let dir = crate::util::tempdir();
+    let list = export(dir.path(), "cover.txt", &["-f", "haproxy"]);
+    let text = std::fs::read_to_string(list).unwrap();
+    let cover: Vec<ipnet::IpNet> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.parse().unwrap())
+        .collect();
+    // Per family: the cover's CIDRs as intervals, and the gaps between them (outside
+    // the selection, since the cover is exact).
+    let mut fams = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
+    for n in &cover {
+        let (lo, hi, f) = match n {
+            ipnet::IpNet::V4(n) => (
+                u32::from(n.network()).into(),
+                u32::from(n.broadcast()).into(),
+                0,
+            ),
+            ipnet::IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast()), 1),
+        };
+        let (inside, gaps) = &mut fams[f];
+        if let Some(&(_, prev)) = inside.last() {
+            if prev + 1 < lo {
+                gaps.push((prev + 1, lo - 1));
+            }
+        }
+        inside.push((lo, hi));
+    }
+    for (inside, gaps) in &fams {
+        assert!(
+            inside.len() > 5 && gaps.len() > 5,
+            "{} {}",
+            inside.len(),
+            gaps.len()
+        );
+    }
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut addrs = Vec::with_capacity(2_000);
+    for i in 0..2_000usize {
+        let (inside, gaps) = &fams[i % 2];
+        let list = if i % 4 < 2 { inside } else { gaps };
+        let (lo, hi) = list[rng.next() as usize % list.len()];
+        // An edge (first or last address) one time in four, else any address.
+        let r = rng.next();
+        let x = match r % 8 {
+            0 => lo,
+            1 => hi,
+            _ => lo + (u128::from(rng.next()) << 64 | u128::from(r)) % (hi - lo + 1),
+        };
+        addrs.push(if i % 2 == 0 {
+            std::net::Ipv4Addr::from(u32::try_from(x).unwrap()).to_string()
+        } else {
+            std::net::Ipv6Addr::from(x).to_string()
+        });
+    }
+    let inp = input();
+    let mut args = vec!["lookup", "--json", "-i", &inp];
+    args.extend_from_slice(&SELECT);
+    let r = ipfence(&args, &(addrs.join("\n") + "\n"));
+    assert!(r.code == 0 || r.code == 1, "lookup: {}", r.stderr);
+    let answers: Vec<bool> = r
+        .stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["allowed"].as_bool().unwrap()
+        })
+        .collect();
+    assert_eq!(answers.len(), addrs.len());
+    let allowed = answers.iter().filter(|a| **a).count();
+    assert_eq!(allowed, 1_000, "half the addresses are inside the cover");
+    addrs.into_iter().zip(answers).collect()
+}
+
+/// Asks the server about every address; each answer must be 200 exactly when `lookup`
+/// allows it. `xff` makes the header's value from the address.
+fn compare(what: &str, port: u16, path: &str, xff: impl Fn(&str) -> String) {
+    let cases = addresses();
+    let mut client = Client::new(port);
+    let mut wrong = Vec::new();
+    for (addr, allowed) in &cases {
+        let code = client.get(path, &xff(addr));
+        let want = if *allowed { 200 } else { 403 };
+        if code != want {
+            wrong.push(format!("{addr}: {code}, lookup says {want}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{what}: {} of {} answers differ from ipfence lookup, e.g. {:?}",
+        wrong.len(),
+        cases.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+}
+
+/// With `real_ip_recursive` (nginx) or mod_remoteip: `X-Forwarded-For: 192.0.2.1, ADDR`
+/// from 127.0.0.1 yields 192.0.2.1 (which alone is granted) exactly when ADDR is a
+/// trusted proxy, and ADDR (refused) otherwise.
+fn through(addr: &str) -> String {
+    format!("192.0.2.1, {addr}")
+}
+
+#[test]
+fn nginx_allows_exactly_the_selection() {
+    require("nginx");
+    let dir = workdir();
+    let d = dir.path();
+    let access = export(d, "access.conf", &["-f", "nginx"]);
+    let geo = export(
+        d,
+        "geo.conf",
+        &["-f", "nginx", "--style", "geo", "--name", "cloudfront"],
+    );
+    let real = export(d, "realip.conf", &["-f", "nginx", "--style", "real-ip"]);
+    let ports = [free_port(), free_port(), free_port()];
+    let conf = format!(
+        "daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{}}
+http {{
+	access_log off;
+	client_body_temp_path {d}/t1; proxy_temp_path {d}/t2; fastcgi_temp_path {d}/t3;
+	uwsgi_temp_path {d}/t4; scgi_temp_path {d}/t5;
+	include {geo};
+	server {{
+		listen 127.0.0.1:{p0};
+		root {d}/www;
+		set_real_ip_from 127.0.0.1;
+		real_ip_header X-Forwarded-For;
+		location / {{ include {access}; }}
+	}}
+	server {{
+		listen 127.0.0.1:{p1};
+		root {d}/www;
+		set_real_ip_from 127.0.0.1;
+		real_ip_header X-Forwarded-For;
+		if ($cloudfront = 0) {{ return 403; }}
+	}}
+	server {{
+		listen 127.0.0.1:{p2};
+		root {d}/www;
+		set_real_ip_from 127.0.0.1;
+		include {real};
+		real_ip_header X-Forwarded-For;
+		real_ip_recursive on;
+		location / {{ allow 192.0.2.1; deny all; }}
+	}}
+}}
+",
+        d = d.display(),
+        geo = geo.display(),
+        access = access.display(),
+        real = real.display(),
+        p0 = ports[0],
+        p1 = ports[1],
+        p2 = ports[2],
+    );
+    let conf_path = d.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let nginx = |extra: &[&str]| {
+        let mut c = Command::new("nginx");
+        c.arg("-p")
+            .arg(d)
+            .arg("-e")
+            .arg(d.join("error.log"))
+            .arg("-c")
+            .arg(&conf_path)
+            .args(extra);
+        c
+    };
+    check_config(&mut nginx(&["-t", "-q"]));
+    let _server = Server::start("nginx", d, &mut nginx(&[]), &ports);
+    compare("nginx access", ports[0], "/index.html", str::to_owned);
+    compare("nginx geo", ports[1], "/index.html", str::to_owned);
+    compare("nginx real-ip", ports[2], "/index.html", through);
+}
+
+#[test]
+fn apache_allows_exactly_the_selection() {
+    require("apache2ctl");
+    let dir = workdir();
+    let d = dir.path();
+    let require = export(d, "require.conf", &["-f", "apache"]);
+    let remote = export(
+        d,
+        "remoteip.conf",
+        &["-f", "apache", "--style", "remote-ip"],
+    );
+    let ports = [free_port(), free_port()];
+    let m = "/usr/lib/apache2/modules";
+    let conf = format!(
+        "ServerRoot {d}
+ServerName localhost
+PidFile {d}/httpd.pid
+ErrorLog {d}/error.log
+LogLevel crit
+Mutex file:{d}
+LoadModule mpm_event_module {m}/mod_mpm_event.so
+LoadModule authz_core_module {m}/mod_authz_core.so
+LoadModule authz_host_module {m}/mod_authz_host.so
+LoadModule remoteip_module {m}/mod_remoteip.so
+User www-data
+Group www-data
+Listen 127.0.0.1:{p0}
+Listen 127.0.0.1:{p1}
+DocumentRoot {d}/www
+RemoteIPHeader X-Forwarded-For
+RemoteIPInternalProxy 127.0.0.1
+<VirtualHost 127.0.0.1:{p0}>
+	<Location />
+		Include {require}
+	</Location>
+</VirtualHost>
+<VirtualHost 127.0.0.1:{p1}>
+	Include {remote}
+	<Location />
+		Require ip 192.0.2.1
+	</Location>
+</VirtualHost>
+",
+        d = d.display(),
+        require = require.display(),
+        remote = remote.display(),
+        p0 = ports[0],
+        p1 = ports[1],
+    );
+    let conf_path = d.join("httpd.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    check_config(
+        Command::new("apache2ctl")
+            .arg("-t")
+            .arg("-f")
+            .arg(&conf_path),
+    );
+    let _server = Server::start(
+        "apache2",
+        d,
+        Command::new("apache2")
+            .arg("-f")
+            .arg(&conf_path)
+            .arg("-DFOREGROUND"),
+        &ports,
+    );
+    compare("apache require", ports[0], "/index.html", str::to_owned);
+    compare("apache remote-ip", ports[1], "/index.html", through);
+}
+
+#[test]
+fn haproxy_allows_exactly_the_selection() {
+    require("haproxy");
+    let dir = workdir();
+    let d = dir.path();
+    let list = export(d, "cloudfront.lst", &["-f", "haproxy"]);
+    let port = free_port();
+    let conf = format!(
+        "defaults
+	mode http
+	timeout connect 5s
+	timeout client 30s
+	timeout server 30s
+frontend web
+	bind 127.0.0.1:{port}
+	http-request set-src hdr_ip(X-Forwarded-For,-1) if {{ src 127.0.0.1 }}
+	acl cloudfront src -f {list}
+	http-request deny deny_status 403 unless cloudfront
+	http-request return status 200 content-type text/plain string ok
+",
+        list = list.display(),
+    );
+    let conf_path = d.join("haproxy.cfg");
+    std::fs::write(&conf_path, conf).unwrap();
+    check_config(
+        Command::new("haproxy")
+            .arg("-c")
+            .arg("-q")
+            .arg("-f")
+            .arg(&conf_path),
+    );
+    let _server = Server::start(
+        "haproxy",
+        d,
+        Command::new("haproxy").arg("-db").arg("-f").arg(&conf_path),
+        &[port],
+    );
+    compare("haproxy", port, "/", str::to_owned);
+}
+
+/// Caddy 2.6.2 (Debian 12) has no `trusted_proxies` server option (2.6.3+): its
+/// `remote_ip` reads X-Forwarded-For only with the `forwarded` keyword, which this test
+/// inserts in its own copy of the snippet (the file ipfence writes never trusts the
+/// header). The `trusted-proxies` style is checked by its golden file only.
+#[test]
+fn caddy_matches_exactly_the_selection() {
+    require("caddy");
+    let dir = workdir();
+    let d = dir.path();
+    let snippet = export(
+        d,
+        "cloudfront.caddy",
+        &["-f", "caddy", "--name", "cloudfront"],
+    );
+    let text = std::fs::read_to_string(&snippet).unwrap();
+    assert!(text.contains("\n@cloudfront {\n\tremote_ip "), "{text}");
+    let forwarded = text.replacen("\tremote_ip ", "\tremote_ip forwarded ", 1);
+    std::fs::write(&snippet, forwarded).unwrap();
+    let port = free_port();
+    let conf = format!(
+        "{{
+	admin off
+	auto_https off
+	storage file_system {d}/storage
+}}
+http://127.0.0.1:{port} {{
+	import {snippet}
+	respond @cloudfront \"ok\" 200
+	respond \"no\" 403
+}}
+",
+        d = d.display(),
+        snippet = snippet.display(),
+    );
+    let conf_path = d.join("Caddyfile");
+    std::fs::write(&conf_path, conf).unwrap();
+    let caddy = |verb: &str| {
+        let mut c = Command::new("caddy");
+        c.arg(verb)
+            .arg("--config")
+            .arg(&conf_path)
+            .arg("--adapter")
+            .arg("caddyfile")
+            .env("HOME", d)
+            .env("XDG_DATA_HOME", d.join("data"))
+            .env("XDG_CONFIG_HOME", d.join("config"));
+        c
+    };
+    check_config(&mut caddy("validate"));
+    let _server = Server::start("caddy", d, &mut caddy("run"), &[port]);
+    compare("caddy matcher", port, "/", str::to_owned);
+}
