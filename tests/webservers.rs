@@ -550,3 +550,201 @@ http://127.0.0.1:{port} {{
     let _server = Server::start("caddy", d, &mut caddy("run"), &[port]);
     compare("caddy matcher", port, "/", str::to_owned);
 }
+
+/// The repository's folder of installed validators (scripts/setup-webservers).
+fn venv(rel: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(".venv")
+        .join(rel);
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup-webservers (scripts/test does)",
+        p.display()
+    );
+    p
+}
+
+/// Reads every YAML document of `file` with the `yaml` package and checks it: Cilium
+/// objects with the validators that @kubernetes-models/cilium 4.0.0 compiled from
+/// Cilium's CRDs, Calico's with the openAPIV3Schema of its CRD (no package ships it:
+/// written down below from projectcalico/calico,
+/// libcalico-go/config/crd/crd.projectcalico.org_globalnetworksets.yaml at commit
+/// 063ee8393a634f3cd382b4a508b8c84dd47d5575: `spec.nets` is an array of strings) plus
+/// Calico's documented rule that each is a CIDR. Prints `KIND NAME CIDR...` per object.
+const CHECK_YAML: &str = r#"
+const fs = require('fs');
+const YAML = require('yaml');
+const net = require('net');
+const path = require('path');
+const { pathToFileURL } = require('url');
+const docs = YAML.parseAllDocuments(fs.readFileSync(process.argv[2], 'utf8'));
+const fail = (m) => { console.error(m); process.exit(1); };
+(async () => {
+for (const d of docs) {
+  if (d.errors.length) fail('yaml: ' + d.errors.join('; '));
+  const o = d.toJS();
+  if (o === null) continue;
+  let cidrs;
+  if (o.kind === 'CiliumCIDRGroup') {
+    const v = o.apiVersion.split('/')[1];
+    const file = path.join(process.env.NODE_PATH, '@kubernetes-models/cilium/cilium.io', v, 'CiliumCIDRGroup.js');
+    const { CiliumCIDRGroup } = await import(pathToFileURL(file));
+    new CiliumCIDRGroup(o).validate();
+    cidrs = o.spec.externalCIDRs;
+  } else if (o.kind === 'GlobalNetworkSet') {
+    if (o.apiVersion !== 'projectcalico.org/v3') fail('apiVersion ' + o.apiVersion);
+    if (typeof o.metadata !== 'object' || typeof o.metadata.name !== 'string') fail('metadata.name');
+    if (typeof o.spec !== 'object' || !Array.isArray(o.spec.nets)) fail('spec.nets is not an array');
+    for (const k of Object.keys(o.spec)) if (k !== 'nets') fail('unknown spec.' + k);
+    for (const n of o.spec.nets) {
+      if (typeof n !== 'string') fail('a net is not a string: ' + n);
+      const [a, len, extra] = n.split('/');
+      const max = net.isIPv4(a) ? 32 : net.isIPv6(a) ? 128 : fail('not a CIDR: ' + n);
+      if (extra !== undefined || !/^[0-9]+$/.test(len) || +len > max) fail('not a CIDR: ' + n);
+    }
+    cidrs = o.spec.nets;
+  } else if (o.kind === 'NetworkPolicy') {
+    const rules = o.spec.ingress || o.spec.egress;
+    cidrs = rules.flatMap((r) => (r.from || r.to).map((p) => p.ipBlock.cidr));
+  } else {
+    fail('unexpected kind ' + o.kind);
+  }
+  console.log([o.kind, o.metadata.name, ...cidrs].join(' '));
+}
+})().catch((e) => fail(String(e)));
+"#;
+
+/// Runs CHECK_YAML on `file`; returns its lines, or its error.
+fn check_yaml(dir: &Path, file: &Path) -> Result<Vec<String>, String> {
+    let script = dir.join("check.js");
+    std::fs::write(&script, CHECK_YAML).unwrap();
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(file)
+        .env("NODE_PATH", venv("crds/node_modules"))
+        .output()
+        .expect("node runs");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect())
+}
+
+/// `kubernetes-validate --strict` (the Kubernetes 1.30 and 1.37 OpenAPI schemas).
+fn kubernetes_validate(file: &Path) -> Result<(), String> {
+    for version in ["1.30.0", "1.37.0"] {
+        let out = Command::new(venv("k8s/bin/kubernetes-validate"))
+            .args(["--strict", "--quiet", "-k", version])
+            .arg(file)
+            .output()
+            .expect("kubernetes-validate runs");
+        if !out.status.success() {
+            return Err(format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The selection's cover, one CIDR a line (HAProxy's pattern file, without comments).
+fn cover(dir: &Path) -> Vec<String> {
+    let list = export(dir, "cover.lst", &["-f", "haproxy"]);
+    std::fs::read_to_string(list)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+/// NetworkPolicy objects pass the Kubernetes schema, split at --max-entries, and hold
+/// exactly the cover between them; a broken object fails the same check.
+#[test]
+fn kubernetes_network_policies_pass_the_schema() {
+    let dir = crate::util::tempdir();
+    let d = dir.path();
+    let want = cover(d);
+    for (file, args) in [
+        (
+            "in.yaml",
+            &["-n", "cloudfront", "--ports", "443,8443-8445"][..],
+        ),
+        (
+            "split.yaml",
+            &["-n", "cf", "--style", "egress", "--max-entries", "100"][..],
+        ),
+    ] {
+        let mut all = vec!["-f", "kubernetes"];
+        all.extend_from_slice(args);
+        let path = export(d, file, &all);
+        kubernetes_validate(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let lines = check_yaml(d, &path).unwrap();
+        let mut got: Vec<String> = Vec::new();
+        for l in &lines {
+            got.extend(l.split(' ').skip(2).map(String::from));
+        }
+        assert_eq!(got, want, "{file}: the objects hold the cover");
+        let names: Vec<&str> = lines.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
+        if file == "split.yaml" {
+            assert_eq!(
+                names,
+                ["cf", "cf-2", "cf-3"],
+                "211 CIDRs at most 100 per object"
+            );
+        } else {
+            assert_eq!(names, ["cloudfront"]);
+        }
+    }
+    let bad = d.join("bad.yaml");
+    let text = std::fs::read_to_string(d.join("in.yaml")).unwrap();
+    std::fs::write(&bad, text.replacen("endPort: 8445", "endPort: \"x\"", 1)).unwrap();
+    assert!(
+        kubernetes_validate(&bad).is_err(),
+        "the schema check can fail"
+    );
+}
+
+#[test]
+fn calico_and_cilium_sets_pass_their_crd_schemas() {
+    let dir = crate::util::tempdir();
+    let d = dir.path();
+    let want = cover(d);
+    for (file, args, kind) in [
+        (
+            "calico.yaml",
+            &["-f", "calico", "-n", "cloudfront"][..],
+            "GlobalNetworkSet",
+        ),
+        (
+            "cilium.yaml",
+            &["-f", "cilium", "-n", "cloudfront"][..],
+            "CiliumCIDRGroup",
+        ),
+        (
+            "cilium-v2.yaml",
+            &["-f", "cilium", "-n", "cloudfront", "--style", "v2"][..],
+            "CiliumCIDRGroup",
+        ),
+    ] {
+        let path = export(d, file, args);
+        let lines = check_yaml(d, &path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(lines.len(), 1, "{file}");
+        let words: Vec<&str> = lines[0].split(' ').collect();
+        assert_eq!(&words[..2], [kind, "cloudfront"], "{file}");
+        assert_eq!(words[2..], want, "{file}: the object holds the cover");
+        // The same object with one CIDR broken fails the same check.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let bad = d.join(format!("bad-{file}"));
+        std::fs::write(&bad, text.replacen("\"3.", "\"3.x", 1)).unwrap();
+        assert!(
+            check_yaml(d, &bad).is_err(),
+            "{file}: the schema check can fail"
+        );
+    }
+}

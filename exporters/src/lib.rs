@@ -59,6 +59,7 @@ use core::str::FromStr;
 use ipfence_core::{IpNet, PrefixSet, SourceInfo};
 
 pub mod aws;
+pub mod cluster;
 pub mod ipset;
 pub mod iptables;
 mod json;
@@ -92,6 +93,12 @@ pub enum Format {
     Haproxy,
     /// Caddyfile snippet: a `remote_ip` matcher or `trusted_proxies`.
     Caddy,
+    /// Kubernetes `NetworkPolicy` objects with `ipBlock` peers (YAML).
+    Kubernetes,
+    /// Calico `GlobalNetworkSet` (YAML).
+    Calico,
+    /// Cilium `CiliumCIDRGroup` (YAML).
+    Cilium,
 }
 
 /// What is known about the data being rendered, for the header comment.
@@ -201,7 +208,7 @@ pub struct Output {
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 11] = [
+    pub const ALL: [Format; 14] = [
         Format::Nftables,
         Format::Ipset,
         Format::Iptables,
@@ -213,6 +220,9 @@ impl Format {
         Format::Apache,
         Format::Haproxy,
         Format::Caddy,
+        Format::Kubernetes,
+        Format::Calico,
+        Format::Cilium,
     ];
 
     /// The name used on the command line and in the JS and C APIs.
@@ -229,6 +239,9 @@ impl Format {
             Format::Apache => "apache",
             Format::Haproxy => "haproxy",
             Format::Caddy => "caddy",
+            Format::Kubernetes => "kubernetes",
+            Format::Calico => "calico",
+            Format::Cilium => "cilium",
         }
     }
 }
@@ -275,6 +288,9 @@ pub fn export(format: Format, req: &Request<'_>) -> Result<Output, Error> {
         Format::Apache => web::render_apache(req),
         Format::Haproxy => web::render_haproxy(req),
         Format::Caddy => web::render_caddy(req),
+        Format::Kubernetes => cluster::render_kubernetes(req),
+        Format::Calico => cluster::render_calico(req),
+        Format::Cilium => cluster::render_cilium(req),
     }
 }
 
@@ -391,11 +407,13 @@ pub fn check_ports(ports: &[PortRange]) -> Result<Vec<PortRange>, Error> {
 pub fn formats_taking(option: &str) -> &'static [Format] {
     use Format::*;
     match option {
-        "ports" | "protocol" => &[Nftables, Iptables, Pf, AwsSecurityGroup],
+        "ports" | "protocol" => &[Nftables, Iptables, Pf, AwsSecurityGroup, Kubernetes],
         "scope" | "lock-token" => &[AwsWaf],
         "current-version" => &[AwsPrefixList],
         "aws-id" => &[AwsWaf, AwsPrefixList],
-        "style" => &[Nftables, Ipset, Iptables, Pf, AwsWaf, Nginx, Apache, Caddy],
+        "style" => &[
+            Nftables, Ipset, Iptables, Pf, AwsWaf, Nginx, Apache, Caddy, Kubernetes, Cilium,
+        ],
         // Apache's and HAProxy's files hold addresses and directives only.
         "name" => &[
             Nftables,
@@ -407,8 +425,17 @@ pub fn formats_taking(option: &str) -> &'static [Format] {
             AwsSecurityGroup,
             Nginx,
             Caddy,
+            Kubernetes,
+            Calico,
+            Cilium,
         ],
-        "max-entries" => &[Iptables, AwsWaf, AwsPrefixList, AwsSecurityGroup],
+        "max-entries" => &[
+            Iptables,
+            AwsWaf,
+            AwsPrefixList,
+            AwsSecurityGroup,
+            Kubernetes,
+        ],
         "summarize" | "split" => &[AwsWaf, AwsPrefixList, AwsSecurityGroup],
         _ => &[],
     }

@@ -77,6 +77,7 @@ fn check_golden(file: &str, text: &str) {
 fn golden_files() {
     let (old, new) = (old_set(), new_set());
     let v4 = new.ipv4();
+    let empty = PrefixSet::new();
     let ports = Options {
         ports: vec![
             PortRange::from(443),
@@ -276,6 +277,49 @@ fn golden_files() {
             "caddy-trusted-proxies.caddy",
             Format::Caddy,
             Some("trusted-proxies"),
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "kubernetes-ingress-ports.yaml",
+            Format::Kubernetes,
+            None,
+            &new,
+            None,
+            ports.clone(),
+        ),
+        (
+            "kubernetes-egress-split.yaml",
+            Format::Kubernetes,
+            Some("egress"),
+            &new,
+            None,
+            Options {
+                max_entries: Some(2),
+                ..Options::default()
+            },
+        ),
+        (
+            "kubernetes-empty.yaml",
+            Format::Kubernetes,
+            None,
+            &empty,
+            None,
+            Options::default(),
+        ),
+        (
+            "calico.yaml",
+            Format::Calico,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "cilium.yaml",
+            Format::Cilium,
+            None,
             &new,
             None,
             Options::default(),

@@ -25,18 +25,21 @@ use super::{FilterArgs, InputArgs};
       # allow CIDR; ... deny all;  ->  `include /etc/nginx/cf.conf;` in a server or location
   ipfence export --format haproxy --service CLOUDFRONT -o /etc/haproxy/cloudfront.lst
       # acl cloudfront src -f /etc/haproxy/cloudfront.lst
+  ipfence export --format calico --provider google --region us-central1 -n gcp-us-central1 \
+      | kubectl apply -f -       # a GlobalNetworkSet for selector ipfence/set == 'gcp-us-central1'
 
 Without --ports, nftables and pf files hold the sets (tables) only and filter nothing,
 and the iptables chain drops every packet from other sources (jump to it only for the
 traffic to restrict). Each file's `# enforces:` line says what it does. Options a
 format does not read are refused: --ports/--protocol (nftables, iptables, pf,
-aws-security-group), --scope/--lock-token (aws-waf), --current-version (aws-prefix-list),
+aws-security-group, kubernetes), --scope/--lock-token (aws-waf), --current-version (aws-prefix-list),
 --name (not apache, haproxy: their files name nothing).
 
 Styles: nftables full (default) | sets | replace; ipset replace (default) | create;
 iptables set (default) | plain; pf conf (default) | table;
 aws-waf create (default) | update | cloudformation; nginx access (default) | geo |
-real-ip; apache require (default) | remote-ip; caddy matcher (default) | trusted-proxies.
+real-ip; apache require (default) | remote-ip; caddy matcher (default) | trusted-proxies;
+kubernetes ingress (default) | egress; cilium v2alpha1 (default) | v2.
 AWS outputs are JSON arrays, one item per object (family, split part):
   ipfence export --format aws-waf --service API_GATEWAY --ipv4 > s.json
   jq -c '.[]' s.json | while read -r p; do aws wafv2 create-ip-set --cli-input-json \"$p\"; done
@@ -49,7 +52,7 @@ pub struct ExportArgs {
     #[arg(
         short,
         long,
-        value_name = "nftables|ipset|iptables|pf|aws-waf|aws-prefix-list|aws-security-group|nginx|apache|haproxy|caddy"
+        value_name = "nftables|ipset|iptables|pf|aws-waf|aws-prefix-list|aws-security-group|nginx|apache|haproxy|caddy|kubernetes|calico|cilium"
     )]
     pub format: Format,
 
@@ -332,7 +335,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(refused, 81);
+        assert_eq!(refused, 106);
         for f in ["nftables", "pf", "aws-security-group"] {
             let e = parse(&["-f", f, "--protocol", "udp"])
                 .unwrap()
