@@ -748,3 +748,374 @@ fn calico_and_cilium_sets_pass_their_crd_schemas() {
         );
     }
 }
+
+/// Waits for `done` to hold, up to 60 s.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The addresses `lookup` refuses, as parsed addresses (each once).
+fn refused(cases: &[(String, bool)]) -> std::collections::BTreeSet<std::net::IpAddr> {
+    cases
+        .iter()
+        .filter(|(_, allowed)| !allowed)
+        .map(|(a, _)| a.parse().unwrap())
+        .collect()
+}
+
+/// fail2ban 1.0 (Debian 12): the jail.d include passes `fail2ban-client -t`; then the
+/// real server (no ban action: nothing touches the firewall) reads one failure line per
+/// address with `maxretry = 1`: it bans exactly the addresses `lookup` refuses.
+#[test]
+fn fail2ban_ignores_exactly_the_selection() {
+    require("fail2ban-server");
+    let dir = crate::util::tempdir();
+    let d = dir.path();
+    let c = d.join("conf");
+    for sub in ["jail.d", "filter.d", "action.d"] {
+        std::fs::create_dir_all(c.join(sub)).unwrap();
+    }
+    export(&c, "jail.d/cloudfront.local", &["-f", "fail2ban"]);
+    let ds = d.display();
+    std::fs::write(
+        c.join("fail2ban.conf"),
+        format!("[Definition]\nloglevel = INFO\nlogtarget = {ds}/fail2ban.log\nsocket = {ds}/fail2ban.sock\npidfile = {ds}/fail2ban.pid\ndbfile = :memory:\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        c.join("filter.d/test.conf"),
+        "[Definition]\nfailregex = ^fail from <HOST>$\ndatepattern = {NONE}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        c.join("jail.conf"),
+        format!("[DEFAULT]\nbackend = polling\nmaxretry = 1\nfindtime = 3600\nbantime = 3600\n\n[web]\nenabled = true\nfilter = test\nlogpath = {ds}/app.log\naction =\n"),
+    )
+    .unwrap();
+    std::fs::write(d.join("app.log"), "").unwrap();
+    let client = |args: &[&str]| {
+        let out = Command::new("fail2ban-client")
+            .arg("-c")
+            .arg(&c)
+            .args(args)
+            .output()
+            .expect("fail2ban-client runs");
+        assert!(
+            out.status.success(),
+            "fail2ban-client {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    client(&["-t"]);
+    let _server = Server::start(
+        "fail2ban",
+        d,
+        Command::new("fail2ban-server")
+            .arg("-c")
+            .arg(&c)
+            .args(["-f", "-x"]),
+        &[],
+    );
+    wait_for("the fail2ban socket", || {
+        d.join("fail2ban.sock").exists() && client(&["ping"]).contains("pong")
+    });
+    let cases = addresses();
+    let lines: String = cases
+        .iter()
+        .map(|(a, _)| format!("fail from {a}\n"))
+        .collect();
+    std::fs::write(d.join("app.log"), lines).unwrap();
+    let want = refused(&cases);
+    let banned = || -> std::collections::BTreeSet<std::net::IpAddr> {
+        let status = client(&["status", "web"]);
+        let list = status
+            .lines()
+            .find_map(|l| l.split_once("Banned IP list:"))
+            .map(|(_, l)| l.to_owned())
+            .unwrap_or_default();
+        list.split_whitespace()
+            .map(|a| a.parse().unwrap())
+            .collect()
+    };
+    wait_for("the bans", || banned().len() >= want.len());
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        banned(),
+        want,
+        "fail2ban banned exactly the addresses outside the selection"
+    );
+    client(&["stop"]);
+}
+
+/// CrowdSec 1.4.6 (Debian 12): the whitelist passes `crowdsec -t`; then the real
+/// daemon replays one line per address (`-dsn file://`) through a test parser and the
+/// whitelist, with its local API on 127.0.0.1 only, and its parser dump marks exactly
+/// the addresses `lookup` allows as whitelisted.
+#[test]
+fn crowdsec_whitelists_exactly_the_selection() {
+    require("crowdsec");
+    let dir = crate::util::tempdir();
+    let d = dir.path();
+    let ds = d.display();
+    let c = d.join("conf");
+    for sub in [
+        "parsers/s01-parse",
+        "parsers/s02-enrich",
+        "scenarios",
+        "../data",
+        "../hub",
+        "../dump",
+    ] {
+        std::fs::create_dir_all(c.join(sub)).unwrap();
+    }
+    export(
+        &c,
+        "parsers/s02-enrich/cloudfront.yaml",
+        &["-f", "crowdsec", "-n", "cloudfront"],
+    );
+    std::fs::write(
+        d.join("hub/.index.json"),
+        r#"{"parsers":{},"scenarios":{},"postoverflows":{},"collections":{}}"#,
+    )
+    .unwrap();
+    for f in ["simulation.yaml", "profiles.yaml"] {
+        std::fs::copy(Path::new("/etc/crowdsec").join(f), c.join(f)).unwrap();
+    }
+    // The grok pattern library Debian ships.
+    std::fs::create_dir(c.join("patterns")).unwrap();
+    for e in std::fs::read_dir("/etc/crowdsec/patterns").unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), c.join("patterns").join(e.file_name())).unwrap();
+    }
+    std::fs::write(
+        c.join("parsers/s01-parse/test.yaml"),
+        "filter: \"evt.Line.Labels.type == 'ipfence-test'\"\nonsuccess: next_stage\nname: ipfence/test-parse\ndescription: \"test lines: fail from IP\"\ngrok:\n  pattern: \"^fail from %{IP:source_ip}$\"\n  apply_on: Line.Raw\nstatics:\n  - meta: source_ip\n    expression: evt.Parsed.source_ip\n",
+    )
+    .unwrap();
+    std::fs::write(
+        c.join("acquis.yaml"),
+        format!("filenames:\n  - {ds}/app.log\nlabels:\n  type: ipfence-test\n"),
+    )
+    .unwrap();
+    let port = free_port();
+    let config = c.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "common:
+  daemonize: false
+  log_media: stdout
+  log_level: info
+  working_dir: .
+config_paths:
+  config_dir: {ds}/conf/
+  data_dir: {ds}/data/
+  simulation_path: {ds}/conf/simulation.yaml
+  hub_dir: {ds}/hub/
+  index_path: {ds}/hub/.index.json
+crowdsec_service:
+  acquisition_path: {ds}/conf/acquis.yaml
+  parser_routines: 1
+cscli:
+  output: human
+db_config:
+  type: sqlite
+  db_path: {ds}/data/crowdsec.db
+api:
+  client:
+    credentials_path: {ds}/conf/local_api_credentials.yaml
+  server:
+    listen_uri: 127.0.0.1:{port}
+    profiles_path: {ds}/conf/profiles.yaml
+"
+        ),
+    )
+    .unwrap();
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let url = format!("http://127.0.0.1:{port}/");
+    let creds = c.join("local_api_credentials.yaml");
+    run(Command::new("cscli")
+        .arg("-c")
+        .arg(&config)
+        .args(["machines", "add", "test", "--auto", "--url", &url, "-f"])
+        .arg(&creds));
+    run(Command::new("crowdsec").arg("-c").arg(&config).arg("-t"));
+    let cases = addresses();
+    let lines: String = cases
+        .iter()
+        .map(|(a, _)| format!("fail from {a}\n"))
+        .collect();
+    std::fs::write(d.join("app.log"), lines).unwrap();
+    let dsn = format!("file://{ds}/app.log");
+    run(Command::new("crowdsec")
+        .arg("-c")
+        .arg(&config)
+        .args([
+            "-dsn",
+            &dsn,
+            "-type",
+            "ipfence-test",
+            "-no-capi",
+            "-dump-data",
+        ])
+        .arg(d.join("dump")));
+    // The s02-enrich stage's events: `Whitelisted: true` and the raw line of each.
+    let dump = std::fs::read_to_string(d.join("dump/parser-dump.yaml")).unwrap();
+    let stage = dump
+        .split_once("\ns02-enrich:\n")
+        .expect("an s02-enrich stage")
+        .1;
+    let (mut seen, mut passed) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
+    for event in stage.split("  - evt:\n").skip(1) {
+        let raw = event
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Raw: "))
+            .map(|r| r.trim_matches('\'').trim_start_matches("fail from "))
+            .unwrap_or_else(|| panic!("no raw line in {event}"));
+        let addr: std::net::IpAddr = raw.parse().unwrap();
+        seen.insert(addr);
+        if !event.contains("Whitelisted: true") {
+            passed.insert(addr);
+        }
+    }
+    let all: std::collections::BTreeSet<std::net::IpAddr> =
+        cases.iter().map(|(a, _)| a.parse().unwrap()).collect();
+    assert_eq!(seen, all, "every line went through the whitelist");
+    assert_eq!(
+        passed,
+        refused(&cases),
+        "CrowdSec whitelisted exactly the selection"
+    );
+}
+
+/// A RouterOS script's address lists after it runs on lists holding `lists`, read the
+/// way RouterOS would for the lines ipfence writes (no RouterOS here: the golden files
+/// were reviewed against its documentation): `/ip[v6] firewall address-list` picks the
+/// menu, `remove [find list="L"]` empties a list, `remove [find list="L" address="A"]`
+/// removes one entry, `add list="L" address=A` adds one (an IPv4 host without /32).
+fn run_routeros(script: &str, lists: &mut std::collections::BTreeSet<(bool, String)>) {
+    let mut v4 = None;
+    for line in script.lines().filter(|l| !l.starts_with('#')) {
+        match line {
+            "/ip firewall address-list" => v4 = Some(true),
+            "/ipv6 firewall address-list" => v4 = Some(false),
+            "remove [find list=\"cf\"]" => {
+                let fam = v4.expect("a menu first");
+                lists.retain(|(f, _)| *f != fam);
+            }
+            _ => {
+                let fam = v4.expect("a menu first");
+                let norm = |a: &str| {
+                    let n: ipnet::IpNet = if a.contains('/') {
+                        a.parse().unwrap()
+                    } else {
+                        ipnet::IpNet::from(a.parse::<std::net::IpAddr>().unwrap())
+                    };
+                    assert_eq!(
+                        n.addr().is_ipv4(),
+                        fam,
+                        "{line}: in the other family's menu"
+                    );
+                    n.to_string()
+                };
+                if let Some(a) = line.strip_prefix("add list=\"cf\" address=") {
+                    assert!(lists.insert((fam, norm(a))), "{line}: already in the list");
+                } else if let Some(a) = line
+                    .strip_prefix("remove [find list=\"cf\" address=\"")
+                    .and_then(|r| r.strip_suffix("\"]"))
+                {
+                    assert!(
+                        !a.ends_with("/32"),
+                        "{line}: RouterOS shows a host without /32"
+                    );
+                    assert!(lists.remove(&(fam, norm(a))), "{line}: not in the list");
+                } else {
+                    panic!("unexpected line {line:?}");
+                }
+            }
+        }
+    }
+}
+
+/// The full script leaves exactly the cover in the lists, whatever they held; the
+/// update from a month-older AWS file turns the older cover into the newer one.
+#[test]
+fn mikrotik_scripts_hold_exactly_the_cover() {
+    let old_file = data("aws/ip-ranges-2026-07-23-16-17-05.json")
+        .to_string_lossy()
+        .into_owned();
+    let cover_of = |file: &str| -> std::collections::BTreeSet<(bool, String)> {
+        let r = ipfence(
+            &["export", "-f", "haproxy", "-i", file, "--service", "EC2"],
+            "",
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                (
+                    !l.contains(':'),
+                    l.parse::<ipnet::IpNet>().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let (old, new) = (cover_of(&old_file), cover_of(&input()));
+    assert_ne!(old, new);
+    let script = |extra: &[&str]| {
+        let inp = input();
+        let mut args = vec![
+            "export",
+            "-f",
+            "mikrotik",
+            "-n",
+            "cf",
+            "-i",
+            &inp,
+            "--service",
+            "EC2",
+        ];
+        args.extend_from_slice(extra);
+        let r = ipfence(&args, "");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let mut lists = [
+        (true, "10.0.0.0/8".to_owned()),
+        (false, "2001:db8::/32".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    run_routeros(&script(&[]), &mut lists);
+    assert_eq!(lists, new, "the full script leaves exactly the cover");
+    let mut lists = old.clone();
+    let update = script(&["--diff-from", &old_file]);
+    run_routeros(&update, &mut lists);
+    assert_eq!(
+        lists, new,
+        "the update turns the old cover into the new one"
+    );
+    // Adds come before removals in each menu, so no address of both versions is missing
+    // in between.
+    for menu in update.split("firewall address-list\n").skip(1) {
+        let first_remove = menu.find("remove ").unwrap_or(menu.len());
+        assert!(!menu[first_remove..].contains("\nadd "), "{menu}");
+    }
+}

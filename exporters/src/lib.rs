@@ -60,6 +60,7 @@ use ipfence_core::{IpNet, PrefixSet, SourceInfo};
 
 pub mod aws;
 pub mod cluster;
+pub mod daemons;
 pub mod ipset;
 pub mod iptables;
 mod json;
@@ -99,6 +100,12 @@ pub enum Format {
     Calico,
     /// Cilium `CiliumCIDRGroup` (YAML).
     Cilium,
+    /// MikroTik RouterOS script filling an address list.
+    Mikrotik,
+    /// fail2ban `jail.d` include setting `ignoreip`.
+    Fail2ban,
+    /// CrowdSec whitelist parser (`s02-enrich`).
+    Crowdsec,
 }
 
 /// What is known about the data being rendered, for the header comment.
@@ -208,7 +215,7 @@ pub struct Output {
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 14] = [
+    pub const ALL: [Format; 17] = [
         Format::Nftables,
         Format::Ipset,
         Format::Iptables,
@@ -223,6 +230,9 @@ impl Format {
         Format::Kubernetes,
         Format::Calico,
         Format::Cilium,
+        Format::Mikrotik,
+        Format::Fail2ban,
+        Format::Crowdsec,
     ];
 
     /// The name used on the command line and in the JS and C APIs.
@@ -242,6 +252,9 @@ impl Format {
             Format::Kubernetes => "kubernetes",
             Format::Calico => "calico",
             Format::Cilium => "cilium",
+            Format::Mikrotik => "mikrotik",
+            Format::Fail2ban => "fail2ban",
+            Format::Crowdsec => "crowdsec",
         }
     }
 }
@@ -291,6 +304,9 @@ pub fn export(format: Format, req: &Request<'_>) -> Result<Output, Error> {
         Format::Kubernetes => cluster::render_kubernetes(req),
         Format::Calico => cluster::render_calico(req),
         Format::Cilium => cluster::render_cilium(req),
+        Format::Mikrotik => daemons::render_mikrotik(req),
+        Format::Fail2ban => daemons::render_fail2ban(req),
+        Format::Crowdsec => daemons::render_crowdsec(req),
     }
 }
 
@@ -428,6 +444,9 @@ pub fn formats_taking(option: &str) -> &'static [Format] {
             Kubernetes,
             Calico,
             Cilium,
+            Mikrotik,
+            Fail2ban,
+            Crowdsec,
         ],
         "max-entries" => &[
             Iptables,

@@ -324,6 +324,41 @@ fn golden_files() {
             None,
             Options::default(),
         ),
+        (
+            "mikrotik.rsc",
+            Format::Mikrotik,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "mikrotik-update.rsc",
+            Format::Mikrotik,
+            None,
+            &new,
+            Some(&old),
+            Options::default(),
+        ),
+        (
+            "crowdsec.yaml",
+            Format::Crowdsec,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "fail2ban.local",
+            Format::Fail2ban,
+            None,
+            &new,
+            None,
+            Options {
+                name: "DEFAULT".into(),
+                ..Options::default()
+            },
+        ),
     ];
     for (file, format, style, set, old, opts) in cases {
         let text = render(format, style, set, old, opts).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -585,6 +620,29 @@ fn hostile_names_are_rejected_by_the_web_formats() {
                 ..Options::default()
             };
             match render(format, style, &s, None, opts) {
+                Err(Error::Name { .. }) => {}
+                other => panic!("{format} accepted name {name:?}: {other:?}"),
+            }
+        }
+    }
+    for name in [
+        "",
+        "a b",
+        "a\"b",
+        "a]b",
+        "a$b",
+        "a\\b",
+        "a/b",
+        "a\nb",
+        "ré",
+        &"a".repeat(64),
+    ] {
+        for format in [Format::Mikrotik, Format::Fail2ban, Format::Crowdsec] {
+            let opts = Options {
+                name: name.into(),
+                ..Options::default()
+            };
+            match render(format, None, &s, None, opts) {
                 Err(Error::Name { .. }) => {}
                 other => panic!("{format} accepted name {name:?}: {other:?}"),
             }

@@ -27,6 +27,8 @@ use super::{FilterArgs, InputArgs};
       # acl cloudfront src -f /etc/haproxy/cloudfront.lst
   ipfence export --format calico --provider google --region us-central1 -n gcp-us-central1 \
       | kubectl apply -f -       # a GlobalNetworkSet for selector ipfence/set == 'gcp-us-central1'
+  ipfence export --format mikrotik --service CLOUDFRONT -n cloudfront -o cf.rsc  # /import cf.rsc
+  ipfence export --format fail2ban --service CLOUDFRONT -o /etc/fail2ban/jail.d/cloudfront.local
 
 Without --ports, nftables and pf files hold the sets (tables) only and filter nothing,
 and the iptables chain drops every packet from other sources (jump to it only for the
@@ -52,12 +54,12 @@ pub struct ExportArgs {
     #[arg(
         short,
         long,
-        value_name = "nftables|ipset|iptables|pf|aws-waf|aws-prefix-list|aws-security-group|nginx|apache|haproxy|caddy|kubernetes|calico|cilium"
+        value_name = "nftables|ipset|iptables|pf|aws-waf|aws-prefix-list|aws-security-group|nginx|apache|haproxy|caddy|kubernetes|calico|cilium|mikrotik|fail2ban|crowdsec"
     )]
     pub format: Format,
 
-    /// Name of the table, set, chain, variable, matcher or object (checked against the
-    /// tool's rules) [default: ipfence].
+    /// Name of the table, set, chain, variable, matcher, object or list (checked
+    /// against the tool's rules) [default: ipfence; fail2ban: DEFAULT, every jail].
     #[arg(short, long)]
     pub name: Option<String>,
 
@@ -172,7 +174,11 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         }
     };
     let options = Options {
-        name: args.name.clone().unwrap_or_else(|| "ipfence".into()),
+        // fail2ban's section: every jail unless one is named.
+        name: args.name.clone().unwrap_or_else(|| match args.format {
+            Format::Fail2ban => "DEFAULT".into(),
+            _ => "ipfence".into(),
+        }),
         style: args.style.clone(),
         ports,
         protocol: args.protocol.clone().unwrap_or_else(|| "tcp".into()),
@@ -335,7 +341,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(refused, 106);
+        assert_eq!(refused, 136);
         for f in ["nftables", "pf", "aws-security-group"] {
             let e = parse(&["-f", f, "--protocol", "udp"])
                 .unwrap()
