@@ -59,11 +59,14 @@ use core::str::FromStr;
 use ipfence_core::{IpNet, PrefixSet, SourceInfo};
 
 pub mod aws;
+pub mod cluster;
+pub mod daemons;
 pub mod ipset;
 pub mod iptables;
 mod json;
 pub mod nftables;
 pub mod pf;
+pub mod web;
 
 /// Every output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +86,26 @@ pub enum Format {
     AwsPrefixList,
     /// AWS security-group `--ip-permissions` payloads.
     AwsSecurityGroup,
+    /// nginx include: `allow`/`deny`, a `geo` block or `set_real_ip_from`.
+    Nginx,
+    /// Apache httpd include: `Require ip` or `RemoteIPTrustedProxy`.
+    Apache,
+    /// HAProxy pattern file (`acl NAME src -f FILE`).
+    Haproxy,
+    /// Caddyfile snippet: a `remote_ip` matcher or `trusted_proxies`.
+    Caddy,
+    /// Kubernetes `NetworkPolicy` objects with `ipBlock` peers (YAML).
+    Kubernetes,
+    /// Calico `GlobalNetworkSet` (YAML).
+    Calico,
+    /// Cilium `CiliumCIDRGroup` (YAML).
+    Cilium,
+    /// MikroTik RouterOS script filling an address list.
+    Mikrotik,
+    /// fail2ban `jail.d` include setting `ignoreip`.
+    Fail2ban,
+    /// CrowdSec whitelist parser (`s02-enrich`).
+    Crowdsec,
 }
 
 /// What is known about the data being rendered, for the header comment.
@@ -192,7 +215,7 @@ pub struct Output {
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 17] = [
         Format::Nftables,
         Format::Ipset,
         Format::Iptables,
@@ -200,6 +223,16 @@ impl Format {
         Format::AwsWaf,
         Format::AwsPrefixList,
         Format::AwsSecurityGroup,
+        Format::Nginx,
+        Format::Apache,
+        Format::Haproxy,
+        Format::Caddy,
+        Format::Kubernetes,
+        Format::Calico,
+        Format::Cilium,
+        Format::Mikrotik,
+        Format::Fail2ban,
+        Format::Crowdsec,
     ];
 
     /// The name used on the command line and in the JS and C APIs.
@@ -212,6 +245,16 @@ impl Format {
             Format::AwsWaf => "aws-waf",
             Format::AwsPrefixList => "aws-prefix-list",
             Format::AwsSecurityGroup => "aws-security-group",
+            Format::Nginx => "nginx",
+            Format::Apache => "apache",
+            Format::Haproxy => "haproxy",
+            Format::Caddy => "caddy",
+            Format::Kubernetes => "kubernetes",
+            Format::Calico => "calico",
+            Format::Cilium => "cilium",
+            Format::Mikrotik => "mikrotik",
+            Format::Fail2ban => "fail2ban",
+            Format::Crowdsec => "crowdsec",
         }
     }
 }
@@ -225,13 +268,17 @@ impl core::fmt::Display for Format {
 impl FromStr for Format {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        Format::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(s)).ok_or_else(|| Error::Option {
-            format: "export",
-            msg: format!(
-                "unknown format {:?}: expected one of nftables, ipset, iptables, pf, aws-waf, aws-prefix-list, aws-security-group",
-                s.chars().take(40).collect::<String>()
-            ),
-        })
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| Error::Option {
+                format: "export",
+                msg: format!(
+                    "unknown format {:?}: expected one of {}",
+                    s.chars().take(40).collect::<String>(),
+                    Format::ALL.map(Format::name).join(", ")
+                ),
+            })
     }
 }
 
@@ -250,6 +297,16 @@ pub fn export(format: Format, req: &Request<'_>) -> Result<Output, Error> {
         Format::AwsWaf => aws::render_waf(req),
         Format::AwsPrefixList => aws::render_prefix_list(req),
         Format::AwsSecurityGroup => aws::render_security_group(req),
+        Format::Nginx => web::render_nginx(req),
+        Format::Apache => web::render_apache(req),
+        Format::Haproxy => web::render_haproxy(req),
+        Format::Caddy => web::render_caddy(req),
+        Format::Kubernetes => cluster::render_kubernetes(req),
+        Format::Calico => cluster::render_calico(req),
+        Format::Cilium => cluster::render_cilium(req),
+        Format::Mikrotik => daemons::render_mikrotik(req),
+        Format::Fail2ban => daemons::render_fail2ban(req),
+        Format::Crowdsec => daemons::render_crowdsec(req),
     }
 }
 
@@ -361,17 +418,43 @@ pub fn check_ports(ports: &[PortRange]) -> Result<Vec<PortRange>, Error> {
 
 /// Which formats read an option, by the command-line name of the option (`ports`,
 /// `protocol`, `scope`, `style`, `max-entries`, `summarize`, `split`, `aws-id`,
-/// `lock-token`, `current-version`). Every other combination is refused,
+/// `lock-token`, `current-version`, `name`). Every other combination is refused,
 /// by [`export`] for the options it can see and by the CLI for the flags given.
 pub fn formats_taking(option: &str) -> &'static [Format] {
     use Format::*;
     match option {
-        "ports" | "protocol" => &[Nftables, Iptables, Pf, AwsSecurityGroup],
+        "ports" | "protocol" => &[Nftables, Iptables, Pf, AwsSecurityGroup, Kubernetes],
         "scope" | "lock-token" => &[AwsWaf],
         "current-version" => &[AwsPrefixList],
         "aws-id" => &[AwsWaf, AwsPrefixList],
-        "style" => &[Nftables, Ipset, Iptables, Pf, AwsWaf],
-        "max-entries" => &[Iptables, AwsWaf, AwsPrefixList, AwsSecurityGroup],
+        "style" => &[
+            Nftables, Ipset, Iptables, Pf, AwsWaf, Nginx, Apache, Caddy, Kubernetes, Cilium,
+        ],
+        // Apache's and HAProxy's files hold addresses and directives only.
+        "name" => &[
+            Nftables,
+            Ipset,
+            Iptables,
+            Pf,
+            AwsWaf,
+            AwsPrefixList,
+            AwsSecurityGroup,
+            Nginx,
+            Caddy,
+            Kubernetes,
+            Calico,
+            Cilium,
+            Mikrotik,
+            Fail2ban,
+            Crowdsec,
+        ],
+        "max-entries" => &[
+            Iptables,
+            AwsWaf,
+            AwsPrefixList,
+            AwsSecurityGroup,
+            Kubernetes,
+        ],
         "summarize" | "split" => &[AwsWaf, AwsPrefixList, AwsSecurityGroup],
         _ => &[],
     }

@@ -77,6 +77,7 @@ fn check_golden(file: &str, text: &str) {
 fn golden_files() {
     let (old, new) = (old_set(), new_set());
     let v4 = new.ipv4();
+    let empty = PrefixSet::new();
     let ports = Options {
         ports: vec![
             PortRange::from(443),
@@ -215,6 +216,148 @@ fn golden_files() {
             &new,
             Some(&old),
             Options::default(),
+        ),
+        (
+            "nginx-access.conf",
+            Format::Nginx,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "nginx-geo.conf",
+            Format::Nginx,
+            Some("geo"),
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "nginx-real-ip.conf",
+            Format::Nginx,
+            Some("real-ip"),
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "apache-require.conf",
+            Format::Apache,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "apache-remote-ip.conf",
+            Format::Apache,
+            Some("remote-ip"),
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "haproxy.lst",
+            Format::Haproxy,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "caddy-matcher.caddy",
+            Format::Caddy,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "caddy-trusted-proxies.caddy",
+            Format::Caddy,
+            Some("trusted-proxies"),
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "kubernetes-ingress-ports.yaml",
+            Format::Kubernetes,
+            None,
+            &new,
+            None,
+            ports.clone(),
+        ),
+        (
+            "kubernetes-egress-split.yaml",
+            Format::Kubernetes,
+            Some("egress"),
+            &new,
+            None,
+            Options {
+                max_entries: Some(2),
+                ..Options::default()
+            },
+        ),
+        (
+            "kubernetes-empty.yaml",
+            Format::Kubernetes,
+            None,
+            &empty,
+            None,
+            Options::default(),
+        ),
+        (
+            "calico.yaml",
+            Format::Calico,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "cilium.yaml",
+            Format::Cilium,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "mikrotik.rsc",
+            Format::Mikrotik,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "mikrotik-update.rsc",
+            Format::Mikrotik,
+            None,
+            &new,
+            Some(&old),
+            Options::default(),
+        ),
+        (
+            "crowdsec.yaml",
+            Format::Crowdsec,
+            None,
+            &new,
+            None,
+            Options::default(),
+        ),
+        (
+            "fail2ban.local",
+            Format::Fail2ban,
+            None,
+            &new,
+            None,
+            Options {
+                name: "DEFAULT".into(),
+                ..Options::default()
+            },
         ),
     ];
     for (file, format, style, set, old, opts) in cases {
@@ -458,4 +601,61 @@ fn pf_update_script_runs_in_sh() {
             join(&added)
         )
     );
+}
+
+/// Names that would end a directive or a token in nginx (`$NAME`) and Caddy (`@NAME`).
+#[test]
+fn hostile_names_are_rejected_by_the_web_formats() {
+    let s = new_set();
+    for name in [
+        "", "a b", "a;b", "a}b", "a{b", "$a", "a\nb", "a#b", "a'b", "a\"b", "ré", "a/b",
+    ] {
+        for (format, style) in [
+            (Format::Nginx, None),
+            (Format::Nginx, Some("geo")),
+            (Format::Caddy, None),
+        ] {
+            let opts = Options {
+                name: name.into(),
+                ..Options::default()
+            };
+            match render(format, style, &s, None, opts) {
+                Err(Error::Name { .. }) => {}
+                other => panic!("{format} accepted name {name:?}: {other:?}"),
+            }
+        }
+    }
+    for name in [
+        "",
+        "a b",
+        "a\"b",
+        "a]b",
+        "a$b",
+        "a\\b",
+        "a/b",
+        "a\nb",
+        "ré",
+        &"a".repeat(64),
+    ] {
+        for format in [Format::Mikrotik, Format::Fail2ban, Format::Crowdsec] {
+            let opts = Options {
+                name: name.into(),
+                ..Options::default()
+            };
+            match render(format, None, &s, None, opts) {
+                Err(Error::Name { .. }) => {}
+                other => panic!("{format} accepted name {name:?}: {other:?}"),
+            }
+        }
+    }
+    // An update has no meaning for files the server reads whole.
+    for format in [
+        Format::Nginx,
+        Format::Apache,
+        Format::Haproxy,
+        Format::Caddy,
+    ] {
+        let e = render(format, None, &s, Some(&old_set()), Options::default()).unwrap_err();
+        assert!(e.to_string().contains("has no incremental update"), "{e}");
+    }
 }

@@ -21,16 +21,27 @@ use super::{FilterArgs, InputArgs};
   ipfence export --format pf --service S3 --ports 443 > s3.conf      # table + block rules
   ipfence export --format pf --style table --service S3 > s3.table   # pfctl -t ipfence -T replace -f s3.table
   ipfence export --format nftables --input new.json --diff-from old.json   # incremental update
+  ipfence export --format nginx -i cloudflare=ips-v4 -i cloudflare=ips-v6 -o /etc/nginx/cf.conf
+      # allow CIDR; ... deny all;  ->  `include /etc/nginx/cf.conf;` in a server or location
+  ipfence export --format haproxy --service CLOUDFRONT -o /etc/haproxy/cloudfront.lst
+      # acl cloudfront src -f /etc/haproxy/cloudfront.lst
+  ipfence export --format calico --provider google --region us-central1 -n gcp-us-central1 \
+      | kubectl apply -f -       # a GlobalNetworkSet for selector ipfence/set == 'gcp-us-central1'
+  ipfence export --format mikrotik --service CLOUDFRONT -n cloudfront -o cf.rsc  # /import cf.rsc
+  ipfence export --format fail2ban --service CLOUDFRONT -o /etc/fail2ban/jail.d/cloudfront.local
 
 Without --ports, nftables and pf files hold the sets (tables) only and filter nothing,
 and the iptables chain drops every packet from other sources (jump to it only for the
 traffic to restrict). Each file's `# enforces:` line says what it does. Options a
 format does not read are refused: --ports/--protocol (nftables, iptables, pf,
-aws-security-group), --scope/--lock-token (aws-waf), --current-version (aws-prefix-list).
+aws-security-group, kubernetes), --scope/--lock-token (aws-waf), --current-version (aws-prefix-list),
+--name (not apache, haproxy: their files name nothing).
 
 Styles: nftables full (default) | sets | replace; ipset replace (default) | create;
 iptables set (default) | plain; pf conf (default) | table;
-aws-waf create (default) | update | cloudformation.
+aws-waf create (default) | update | cloudformation; nginx access (default) | geo |
+real-ip; apache require (default) | remote-ip; caddy matcher (default) | trusted-proxies;
+kubernetes ingress (default) | egress; cilium v2alpha1 (default) | v2.
 AWS outputs are JSON arrays, one item per object (family, split part):
   ipfence export --format aws-waf --service API_GATEWAY --ipv4 > s.json
   jq -c '.[]' s.json | while read -r p; do aws wafv2 create-ip-set --cli-input-json \"$p\"; done
@@ -43,13 +54,14 @@ pub struct ExportArgs {
     #[arg(
         short,
         long,
-        value_name = "nftables|ipset|iptables|pf|aws-waf|aws-prefix-list|aws-security-group"
+        value_name = "nftables|ipset|iptables|pf|aws-waf|aws-prefix-list|aws-security-group|nginx|apache|haproxy|caddy|kubernetes|calico|cilium|mikrotik|fail2ban|crowdsec"
     )]
     pub format: Format,
 
-    /// Name of the table, set, chain or AWS object (checked against the tool's rules).
-    #[arg(short, long, default_value = "ipfence")]
-    pub name: String,
+    /// Name of the table, set, chain, variable, matcher, object or list (checked
+    /// against the tool's rules) [default: ipfence; fail2ban: DEFAULT, every jail].
+    #[arg(short, long)]
+    pub name: Option<String>,
 
     /// Variant of the output (see below).
     #[arg(long)]
@@ -114,6 +126,7 @@ impl ExportArgs {
     fn check(&self) -> Result<Vec<PortRange>> {
         let f = self.format;
         let given = [
+            ("name", self.name.is_some()),
             ("style", self.style.is_some()),
             ("ports", !self.ports.is_empty()),
             ("protocol", self.protocol.is_some()),
@@ -161,7 +174,11 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         }
     };
     let options = Options {
-        name: args.name.clone(),
+        // fail2ban's section: every jail unless one is named.
+        name: args.name.clone().unwrap_or_else(|| match args.format {
+            Format::Fail2ban => "DEFAULT".into(),
+            _ => "ipfence".into(),
+        }),
         style: args.style.clone(),
         ports,
         protocol: args.protocol.clone().unwrap_or_else(|| "tcp".into()),
@@ -217,7 +234,7 @@ mod tests {
     #[test]
     fn defaults() {
         let a = parse(&["--format", "nftables"]).unwrap();
-        assert_eq!(a.name, "ipfence");
+        assert_eq!(a.name, None);
         assert_eq!(a.style, None);
         assert_eq!(a.output, None);
         assert_eq!(a.diff_from, None);
@@ -267,7 +284,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(a.format, Format::Pf);
-        assert_eq!(a.name, "aws_s3");
+        assert_eq!(a.name.as_deref(), Some("aws_s3"));
         assert_eq!(a.style.as_deref(), Some("table"));
         assert_eq!(a.output, Some(PathBuf::from("out.txt")));
         assert_eq!(a.diff_from, Some(PathBuf::from("old.json")));
@@ -287,7 +304,8 @@ mod tests {
     /// Issue 13: every flag is refused by the formats that do not read it.
     #[test]
     fn inapplicable_flags_are_refused() {
-        let flags: [(&str, &[&str]); 10] = [
+        let flags: [(&str, &[&str]); 11] = [
+            ("name", &["--name", "x"]),
             ("style", &["--style", "x"]),
             ("ports", &["--ports", "443"]),
             ("protocol", &["--protocol", "udp", "--ports", "53"]),
@@ -323,7 +341,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(refused, 42);
+        assert_eq!(refused, 136);
         for f in ["nftables", "pf", "aws-security-group"] {
             let e = parse(&["-f", f, "--protocol", "udp"])
                 .unwrap()
