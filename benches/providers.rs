@@ -127,8 +127,12 @@ fn bench(c: &mut Criterion) {
     let mut pop6 = poptrie::Poptrie::<(u128, u8), u32>::new();
     for (i, n) in nets.iter().enumerate() {
         match n {
-            IpNet::V4(n) => pop4.insert((u32::from(n.network()), n.prefix_len()), i as u32),
-            IpNet::V6(n) => pop6.insert((u128::from(n.network()), n.prefix_len()), i as u32),
+            IpNet::V4(n) => {
+                pop4.insert((u32::from(n.network()), n.prefix_len()), i as u32);
+            }
+            IpNet::V6(n) => {
+                pop6.insert((u128::from(n.network()), n.prefix_len()), i as u32);
+            }
         }
     }
 
