@@ -12,4 +12,5 @@ mod matcher;
 mod oracles;
 mod providers;
 mod providers_lists;
+mod readme;
 mod sync;
