@@ -19,7 +19,7 @@ apt_install() {
 }
 
 # The environment for building with Debian's rustc for wasm targets with -Zbuild-std
-# (rustup cannot download targets here; see README "WebAssembly toolchain").
+# (rustup cannot download targets here; see CONTRIBUTING.md, "Toolchain").
 wasm_env() {
     export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
     export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod cli;
 
@@ -26,6 +26,8 @@ mod cli;
   ipfence export --format nftables --service API_GATEWAY
   ipfence compile --output aws.ipfence
   ipfence sync --config /etc/ipfence/sync.toml --dry-run
+  ipfence completions bash > /usr/share/bash-completion/completions/ipfence
+  ipfence man --dir /usr/local/share/man/man1
 
 Exit status: 0 yes / success, 1 no (an address not allowed, versions differ), 2 error.")]
 struct Cli {
@@ -51,6 +53,76 @@ enum Command {
     Export(Box<cli::export::ExportArgs>),
     /// Keep firewalls and AWS objects in sync with the newest published ranges.
     Sync(cli::sync::SyncArgs),
+    /// Print the shell completion script for bash, zsh or fish.
+    Completions(CompletionsArgs),
+    /// Print the man page ipfence(1), or write it and one page per subcommand to --dir.
+    Man(ManArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  ipfence completions bash > /usr/share/bash-completion/completions/ipfence
+  ipfence completions zsh > \"${fpath[1]}/_ipfence\"
+  ipfence completions fish > ~/.config/fish/completions/ipfence.fish")]
+struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: Shell,
+}
+
+/// The shells `completions` writes for.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  ipfence man | man -l -
+  ipfence man --dir /usr/local/share/man/man1")]
+struct ManArgs {
+    /// Write ipfence.1 and ipfence-<command>.1 for every subcommand into this existing
+    /// folder (each file atomically) instead of printing ipfence.1.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<std::path::PathBuf>,
+}
+
+fn completions(a: &CompletionsArgs) -> anyhow::Result<u8> {
+    let shell = match a.shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "ipfence", &mut out);
+    cli::write_output(None, &out)?;
+    Ok(0)
+}
+
+fn man(a: &ManArgs) -> anyhow::Result<u8> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let Some(dir) = &a.dir else {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut out)?;
+        cli::write_output(None, &out)?;
+        return Ok(0);
+    };
+    // A page per subcommand, named as git names its own (ipfence-lookup.1).
+    let mut pages = vec![("ipfence".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("ipfence-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name)));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut text = Vec::new();
+        clap_mangen::Man::new(page).render(&mut text)?;
+        cli::write_output(Some(&path), &text)?;
+    }
+    Ok(0)
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -71,6 +143,8 @@ fn main() -> ExitCode {
         Command::Compile(a) => cli::compile::run(a),
         Command::Export(a) => cli::export::run(a),
         Command::Sync(a) => cli::sync::run(a),
+        Command::Completions(a) => completions(a),
+        Command::Man(a) => man(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

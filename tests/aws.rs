@@ -11,20 +11,26 @@ use std::time::{Duration, Instant};
 use ipfence_core::{IpNet, PrefixSet};
 use serde_json::Value;
 
-use crate::util::{data, ipfence, AWS_NEW};
+use crate::util::{data, ipfence, needs, venv_bin, AWS_NEW};
 
 const AWS_MONTH_BEFORE: &str = "aws/ip-ranges-2026-07-23-16-17-05.json";
 
+/// A program of the aws CLI + moto emulator venv; call [`needs_emulator`] first.
 pub(crate) fn venv(bin: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(".venv/aws/bin")
-        .join(bin);
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/setup-aws-emulator (scripts/test does)",
-        p.display()
-    );
-    p
+    venv_bin("aws", bin)
+}
+
+/// The aws CLI and the moto emulator (`.venv/aws`, made by scripts/setup-aws-emulator).
+#[track_caller]
+pub(crate) fn needs_emulator() -> bool {
+    needs(
+        "the aws CLI and the moto emulator in .venv/aws (run scripts/setup-aws-emulator)",
+        || {
+            ["aws", "moto_server", "python"]
+                .iter()
+                .all(|b| venv(b).exists())
+        },
+    )
 }
 
 /// The emulator's fake credentials and region, for anything that runs the `aws` CLI.
@@ -126,6 +132,9 @@ pub(crate) fn ipfence_set(input: &str, filter: &[&str]) -> PrefixSet {
 
 #[test]
 fn waf_ip_sets_create_and_update_with_lock_token() {
+    if !needs_emulator() {
+        return;
+    }
     let emu = Emulator::start();
     let (old, new) = (data(AWS_MONTH_BEFORE), data(AWS_NEW));
     let filter = [
@@ -208,6 +217,9 @@ fn waf_ip_sets_create_and_update_with_lock_token() {
 
 #[test]
 fn waf_split_and_summarize_over_the_limit() {
+    if !needs_emulator() {
+        return;
+    }
     let emu = Emulator::start();
     let args = [
         "--format",
@@ -273,6 +285,9 @@ fn waf_split_and_summarize_over_the_limit() {
 
 #[test]
 fn prefix_lists_create_then_modify_from_a_diff() {
+    if !needs_emulator() {
+        return;
+    }
     let emu = Emulator::start();
     let (old, new) = (data(AWS_MONTH_BEFORE), data(AWS_NEW));
     let filter = [
@@ -374,6 +389,9 @@ fn prefix_lists_create_then_modify_from_a_diff() {
 
 #[test]
 fn security_group_rules_authorize_then_update() {
+    if !needs_emulator() {
+        return;
+    }
     let emu = Emulator::start();
     let (old, new) = (data(AWS_MONTH_BEFORE), data(AWS_NEW));
     let vpc = emu.aws(&["ec2", "create-vpc", "--cidr-block", "10.0.0.0/16"]);
@@ -471,6 +489,9 @@ fn security_group_rules_authorize_then_update() {
 /// patterns and lengths, list sizes; plus the documented quotas the models do not carry.
 #[test]
 fn payloads_satisfy_botocore_models() {
+    if !needs_emulator() {
+        return;
+    }
     let python = venv("python");
     let dir = crate::util::tempdir();
     let write = |name: &str, args: &[&str]| {

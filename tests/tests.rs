@@ -12,5 +12,6 @@ mod matcher;
 mod oracles;
 mod providers;
 mod providers_lists;
+mod readme;
 mod sync;
 mod webservers;

@@ -1,7 +1,7 @@
 //! The AWS payloads' JSON, written directly: byte for byte what `serde_json`'s
 //! `to_string_pretty` wrote for them (two-space indent, `"key": value`, `[]` and `{}`
 //! when empty, its string escapes), without serde's generic serializers, which were most
-//! of the exporters' share of the WebAssembly package (README "WebAssembly").
+//! of the exporters' share of the WebAssembly package (docs/performance.md, "WebAssembly").
 
 use alloc::string::String;
 use alloc::vec::Vec;

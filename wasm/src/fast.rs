@@ -1,8 +1,8 @@
 //! The fast paths behind `contains`, `lookup`, `containsMany` and `lookupMany`.
 //!
 //! Passing a JS string into wasm normally costs an allocation, a copy and a free per
-//! call, and returning a JS object costs several crossings; together they were 30-70
-//! times the lookup itself (README "WebAssembly"). Here, instead:
+//! call, and returning a JS object costs several crossings; together they cost many
+//! times the lookup itself (docs/performance.md, "WebAssembly"). Here, instead:
 //! - the JS side (`wasm/js/fast.js`, appended to the generated bindings) writes the
 //!   address's ASCII bytes into [`SCRATCH`], a fixed buffer in wasm memory, and calls a
 //!   method that takes only numbers and returns a number;

@@ -30,7 +30,7 @@
 // The crate is built at opt-level 3 for the lookup paths; the rarely called, large
 // functions (parsing, filters, exports, diff) are optimized for size instead
 // (`#[optimize(size)]`, nightly: scripts/build-wasm sets RUSTC_BOOTSTRAP, as -Zbuild-std
-// needs). README "WebAssembly": sizes.
+// needs). docs/performance.md, "WebAssembly": sizes.
 #![cfg_attr(target_arch = "wasm32", feature(optimize_attribute))]
 // The lite build leaves the full API's helpers (source options, exports) unused.
 #![cfg_attr(not(feature = "full"), allow(dead_code, unused_imports))]
@@ -448,7 +448,7 @@ pub struct IpFence {
 ///
 /// Decoding strings out of wasm (`TextDecoder`) and setting properties one crossing at a
 /// time cost microseconds per result; a prefix that was looked up before costs one table
-/// read instead (README "WebAssembly": figures). Results are frozen, since every lookup
+/// read instead (docs/performance.md, "WebAssembly"). Results are frozen, since every lookup
 /// landing on the same prefix returns the same object. The JS fast path
 /// (`wasm/js/fast.js`) keeps its own array of the same objects, by the same ids.
 #[derive(Default)]

@@ -34,7 +34,7 @@ test('the packed package installs and both entry points load', { timeout: 120000
     assert.equal(out.lite, 'undefined');
     assert.equal(out.hit.prefix, '3.5.140.0/22');
     assert.equal(out.miss, false);
-    for (const f of ['web/ipfence_wasm_bg.wasm', 'lite/web/ipfence_wasm_bg.wasm', 'lite/web/ipfence_wasm.d.ts']) {
+    for (const f of ['web/ipfence_wasm_bg.wasm', 'lite/web/ipfence_wasm_bg.wasm', 'lite/web/ipfence_wasm.d.ts', 'README.md']) {
       assert.ok(fs.existsSync(path.join(dir, 'node_modules', 'ipfence-wasm', f)), f);
     }
   } finally {
