@@ -27,7 +27,9 @@ pub enum Family {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Filter {
-    /// Keep entries of these providers (`aws`, `google`, ...).
+    /// Keep entries of these providers (`aws`, `google`, ...). `github:hooks` keeps one
+    /// provider's entries of one service only, so `cloudflare` and `github:hooks` make
+    /// one selection of two providers.
     pub providers: Vec<String>,
     /// Keep entries of these services.
     pub services: Vec<String>,
@@ -106,7 +108,7 @@ impl Filter {
         };
         for e in &ranges.entries {
             let t = ranges.tags(e);
-            let keep = any_eq(&self.providers, t.provider)
+            let keep = self.keeps_provider(t.provider, t.service)
                 && any_eq(&self.services, t.service)
                 && any_eq(&self.regions, t.region)
                 && any_eq(&self.extras, t.extra)
@@ -155,7 +157,7 @@ impl Filter {
             .iter()
             .filter(|e| {
                 let t = ranges.tags(e);
-                any_eq(&self.providers, t.provider)
+                self.names_provider(t.provider)
                     && self
                         .exclude_services
                         .iter()
@@ -185,7 +187,7 @@ impl Filter {
             if let Some(m) = pv.get_mut(e.provider as usize) {
                 *m = true;
             }
-            if !any_eq(&self.providers, ranges.strings.get(e.provider)) {
+            if !self.names_provider(ranges.strings.get(e.provider)) {
                 continue;
             }
             for (marks, sym) in [
@@ -210,8 +212,17 @@ impl Filter {
         };
         let (providers, services, regions, groups) =
             (names(&pv), names(&sv), names(&rg), names(&bg));
-        let lists: [(&str, &[String], &BTreeSet<&str>); 5] = [
-            ("provider", &self.providers, &providers),
+        let provider_names: Vec<String> = self
+            .provider_terms()
+            .map(|(p, _)| String::from(p))
+            .collect();
+        let scoped: Vec<String> = self
+            .provider_terms()
+            .filter_map(|(_, s)| s.map(String::from))
+            .collect();
+        let lists: [(&str, &[String], &BTreeSet<&str>); 6] = [
+            ("provider", &provider_names, &providers),
+            ("service", &scoped, &services),
             ("service", &self.services, &services),
             ("service", &self.exclude_services, &services),
             ("region", &self.regions, &regions),
@@ -242,6 +253,54 @@ impl Filter {
                 if what != "provider" && self.providers.is_empty() {
                     self.check_one_provider(ranges, what, w)?;
                 }
+            }
+        }
+        self.check_each_provider_contributes(ranges)
+    }
+
+    /// The `--provider` terms: (provider, the one service it is scoped to).
+    fn provider_terms(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.providers.iter().map(|p| match p.split_once(':') {
+            Some((name, service)) => (name, Some(service)),
+            None => (p.as_str(), None),
+        })
+    }
+
+    /// Whether the provider terms name `provider` (any service).
+    fn names_provider(&self, provider: &str) -> bool {
+        self.providers.is_empty()
+            || self
+                .provider_terms()
+                .any(|(p, _)| p.eq_ignore_ascii_case(provider))
+    }
+
+    /// Whether the provider terms keep an entry of `provider` and `service`.
+    fn keeps_provider(&self, provider: &str, service: &str) -> bool {
+        self.providers.is_empty()
+            || self.provider_terms().any(|(p, s)| {
+                p.eq_ignore_ascii_case(provider)
+                    && s.is_none_or(|s| s.eq_ignore_ascii_case(service))
+            })
+    }
+
+    /// Refuses a provider term that keeps nothing with the other names: `--provider
+    /// cloudflare,github --service hooks` would drop every Cloudflare entry (they have no
+    /// service), a narrower allowlist than the user named.
+    fn check_each_provider_contributes(&self, ranges: &Ranges) -> Result<(), Error> {
+        for (name, service) in self.provider_terms() {
+            let found = ranges.entries.iter().any(|e| {
+                let t = ranges.tags(e);
+                t.provider.eq_ignore_ascii_case(name)
+                    && service.is_none_or(|s| s.eq_ignore_ascii_case(t.service))
+                    && any_eq(&self.services, t.service)
+                    && any_eq(&self.regions, t.region)
+                    && any_eq(&self.extras, t.extra)
+            });
+            if !found {
+                return Err(Error::Invalid(format!(
+                    "--provider {}: none of its entries has the other names asked for ({self}): each provider must add something; scope a service to one provider instead, as in --provider github:hooks,cloudflare",
+                    crate::error::quote(&format!("{name}{}", service.map(|s| format!(":{s}")).unwrap_or_default()))
+                )));
             }
         }
         Ok(())
@@ -416,6 +475,43 @@ mod tests {
             "provider=aws service=S3 family=ipv4"
         );
         assert_eq!(Filter::default().to_string(), "everything");
+    }
+
+    #[test]
+    fn a_provider_term_scopes_a_service_and_must_add_something() {
+        let mut r = ranges();
+        let t = |provider, service| Tags {
+            provider,
+            service,
+            region: "",
+            extra: "",
+        };
+        r.push("104.16.0.0/13".parse().unwrap(), t("cloudflare", ""));
+        r.push("140.82.112.0/20".parse().unwrap(), t("github", "hooks"));
+        r.push("185.199.108.0/22".parse().unwrap(), t("github", "pages"));
+        let f = Filter::default().providers(["cloudflare", "github:hooks"]);
+        f.check(&r).unwrap();
+        let got: Vec<String> = f.select_set(&r).cidrs().map(|n| n.to_string()).collect();
+        assert_eq!(got, ["104.16.0.0/13", "140.82.112.0/20"]);
+        // A global --service would drop all of Cloudflare: refused, not narrowed.
+        let e = Filter::default()
+            .providers(["cloudflare", "github"])
+            .services(["hooks"])
+            .check(&r)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--provider \"cloudflare\": none of its entries"),
+            "{e}"
+        );
+        assert!(e.contains("--provider github:hooks,cloudflare"), "{e}");
+        // A scoped service the provider does not publish is an unknown name.
+        let e = Filter::default()
+            .providers(["github:hookz"])
+            .check(&r)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown service \"hookz\""), "{e}");
     }
 
     #[test]

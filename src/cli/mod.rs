@@ -67,7 +67,14 @@ impl Default for InputArgs {
 pub struct FilterArgs {
     /// Keep entries of this provider (repeat or comma-separate): aws, google, azure,
     /// github, oracle, fastly, cloudflare, atlassian, zscaler, or the name given to a list.
-    #[arg(short, long = "provider", value_name = "NAME", value_delimiter = ',')]
+    /// `PROVIDER:SERVICE` keeps one service of that provider only, so
+    /// `--provider cloudflare,github:hooks` is one selection of both.
+    #[arg(
+        short,
+        long = "provider",
+        value_name = "NAME[:SERVICE]",
+        value_delimiter = ','
+    )]
     pub providers: Vec<String>,
 
     /// Keep entries of this service (repeat or comma-separate; any case): AMAZON, EC2,
