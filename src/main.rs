@@ -51,6 +51,8 @@ enum Command {
     Export(Box<cli::export::ExportArgs>),
     /// Keep firewalls and AWS objects in sync with the newest published ranges.
     Sync(cli::sync::SyncArgs),
+    /// Print the lines of logs whose address is in the selection (like grepcidr -f).
+    Grep(cli::grep::GrepArgs),
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Compile(a) => cli::compile::run(a),
         Command::Export(a) => cli::export::run(a),
         Command::Sync(a) => cli::sync::run(a),
+        Command::Grep(a) => cli::grep::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

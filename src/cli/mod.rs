@@ -15,6 +15,7 @@ pub mod aggregate;
 pub mod compile;
 pub mod diff;
 pub mod export;
+pub mod grep;
 pub mod lookup;
 pub mod services;
 pub mod sources;
