@@ -11,10 +11,9 @@ pub use ipfence_core as core;
 /// sources.
 pub const EMBEDDED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/embedded.ipfence"));
 
-/// (source name, `sha256:<hex>` of the file's bytes) for each embedded source: the
+/// `sha256:<hex>` of each embedded list's bytes, in the order of the blob's sources: the
 /// version of a list that carries none.
-pub const EMBEDDED_DIGESTS: &[(&str, &str)] =
-    include!(concat!(env!("OUT_DIR"), "/embedded_digests.rs"));
+pub const EMBEDDED_DIGESTS: &[&str] = include!(concat!(env!("OUT_DIR"), "/embedded_digests.rs"));
 
 /// The embedded snapshot of AWS `ip-ranges.json` alone (tests and benchmarks compare with it).
 pub const EMBEDDED_AWS: &str = include_str!("../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json");

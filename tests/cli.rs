@@ -708,7 +708,7 @@ fn data_older_than_thirty_days_gets_a_warning_with_the_fix() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("warning: the embedded data is old: 1 of the lists this answer uses were published more than 30 days ago (the oldest, embedded aws/ip-ranges-2026-08-22-15-17-05.json, on 2026-08-22-15-17-05: 31 days ago)")
+            .contains("warning: the embedded data is old: 1 list this answer uses was published more than 30 days ago (the oldest, embedded aws/ip-ranges-2026-08-22-15-17-05.json, on 2026-08-22-15-17-05: 31 days ago)")
             && r.stderr
                 .contains("curl -O https://ip-ranges.amazonaws.com/ip-ranges.json")
             && r.stderr.contains("--input ip-ranges.json"),

@@ -613,7 +613,7 @@ fn export_runs_on_the_embedded_snapshot() {
         "",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("using embedded AWS"), "{}", r.stderr);
+    assert!(r.stderr.contains("using the embedded data"), "{}", r.stderr);
     assert!(r.stdout.contains("createDate 2026-08-22-15-17-05"));
     assert!(r.stdout.contains("# filter: service=API_GATEWAY\n"));
     let listed: PrefixSet = r

@@ -2,17 +2,7 @@
 
 use std::process::Command;
 
-use crate::util::{data, ipfence, AWS_NEW};
-
-fn python() -> std::path::PathBuf {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/oracles/bin/python");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/setup-oracles (scripts/test does)",
-        p.display()
-    );
-    p
-}
+use crate::util::{data, ipfence, python, AWS_NEW};
 
 /// The minimal cover equals netaddr.cidr_merge for real published prefixes, both
 /// families, for several services and for everything.

@@ -1477,7 +1477,8 @@ output = "{d}/pl.json"
 [[target]]
 name = "sg"
 format = "aws-security-group"
-services = ["S3"]
+services = ["EC2"]
+regions = ["eu-west-1"]
 family = "ipv4"
 id = "sg-12345"
 output = "{d}/sg.json"

@@ -10,4 +10,6 @@ mod firewall;
 mod hostile;
 mod matcher;
 mod oracles;
+mod providers;
+mod providers_lists;
 mod sync;

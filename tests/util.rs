@@ -55,3 +55,15 @@ pub fn ipfence(args: &[&str], stdin: &str) -> Run {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
 }
+
+/// The Python of the oracles' venv (`json`, `ipaddress`, `netaddr`), made by
+/// scripts/setup-oracles.
+pub fn python() -> std::path::PathBuf {
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/oracles/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup-oracles (scripts/test does)",
+        p.display()
+    );
+    p
+}

@@ -5,6 +5,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use crate::ranges::Sym;
 use crate::{Error, Ranges};
 
 /// An address family.
@@ -93,7 +94,8 @@ impl Filter {
         )
     }
 
-    /// The entries this filter keeps, with their tags. An excluded service removes
+    /// The entries this filter keeps, with their tags, and the sources of the providers
+    /// they come from. An excluded service removes
     /// addresses: a kept entry that overlaps one is replaced by the CIDRs of what is
     /// left of it, with the same tags, so the result is exact.
     pub fn select(&self, ranges: &Ranges) -> Ranges {
@@ -121,6 +123,16 @@ impl Filter {
                 }
                 _ => out.push(e.prefix, t),
             }
+        }
+        // The sources of the providers kept: an allowlist's header names what it draws
+        // on. A selection with no entry keeps them all, for messages to name.
+        if !out.entries.is_empty() {
+            let kept: BTreeSet<Sym> = out.entries.iter().map(|e| e.provider).collect();
+            out.sources.retain(|s| {
+                out.strings
+                    .lookup(&s.provider)
+                    .is_some_and(|sym| kept.contains(&sym))
+            });
         }
         out
     }
@@ -241,15 +253,26 @@ impl Filter {
     /// no provider is named: `--region global` would otherwise take AWS's `GLOBAL` and
     /// Atlassian's `global` at once, a wider allowlist than either.
     fn check_one_provider(&self, ranges: &Ranges, what: &str, name: &str) -> Result<(), Error> {
+        // Among the entries the other fields keep: `--service S3 --region eu-west-1`
+        // names AWS's eu-west-1 even though Atlassian has one too.
         let mut providers: BTreeSet<&str> = BTreeSet::new();
         for e in &ranges.entries {
             let t = ranges.tags(e);
-            let value = match what {
-                "service" => t.service,
-                "region" => t.region,
-                _ => t.extra,
+            let (value, others) = match what {
+                "service" => (
+                    t.service,
+                    [(&self.regions, t.region), (&self.extras, t.extra)],
+                ),
+                "region" => (
+                    t.region,
+                    [(&self.services, t.service), (&self.extras, t.extra)],
+                ),
+                _ => (
+                    t.extra,
+                    [(&self.services, t.service), (&self.regions, t.region)],
+                ),
             };
-            if value.eq_ignore_ascii_case(name) {
+            if value.eq_ignore_ascii_case(name) && others.iter().all(|(l, v)| any_eq(l, v)) {
                 providers.insert(t.provider);
             }
         }
@@ -366,8 +389,19 @@ mod tests {
             .providers(["aws", "atlassian"]);
         both.check(&r).unwrap();
         assert_eq!(both.select(&r).len(), 2);
-        // A name one provider has is enough on its own.
+        // A name one provider has is enough on its own, and so are names that together
+        // point at one provider.
         Filter::default().services(["jira"]).check(&r).unwrap();
+        Filter::default()
+            .services(["EC2"])
+            .regions(["us-west-2"])
+            .check(&r)
+            .unwrap();
+        Filter::default()
+            .services(["AMAZON"])
+            .regions(["us-east-1"])
+            .check(&r)
+            .unwrap();
         let e = Filter::default()
             .providers(["azure"])
             .check(&r)

@@ -128,7 +128,7 @@ int main(int argc, char **argv) {
     size_t len, n4, n6;
     unsigned char *json = read_file(argv[1], &len);
     ipfence_matcher *m = NULL;
-    check(ipfence_matcher_from_source(json, len, argv[1], IPFENCE_SOURCE_FORMAT_AUTO, NULL, 0, &m));
+    check(ipfence_matcher_from_source(json, len, argv[1], NULL, NULL, NULL, 0, &m));
     free(json);
     unsigned char *v4 = read_addrs(argv[2], AF_INET, &n4);
     unsigned char *v6 = read_addrs(argv[3], AF_INET6, &n6);

@@ -2,8 +2,10 @@
  * An appliance's address check: maps a compiled blob (`ipfence compile --output F`) into
  * memory without copying it, reads addresses from stdin, one per line, and prints
  *
- *     allow <ip> <prefix> <service> <region> <border group>   (first published tag set;
- *                                                              "-" for an empty tag)
+ *     allow <ip> <prefix> <provider> <service> <region> <extra>   (first published tag
+ *                                                                  set; "-" for an empty tag;
+ *                                                                  extra: AWS network border
+ *                                                                  group, ...)
  *     deny <ip>
  *
  * Build: cc -std=c11 appliance.c $(pkg-config --cflags --libs ipfence) -o appliance
@@ -91,9 +93,10 @@ int main(int argc, char **argv) {
         char net[INET6_ADDRSTRLEN];
         inet_ntop(hit.family == 4 ? AF_INET : AF_INET6, hit.addr, net, sizeof net);
         printf("allow %s %s/%u", line, net, hit.prefix_len);
+        print_tag(hit.tags.provider);
         print_tag(hit.tags.service);
         print_tag(hit.tags.region);
-        print_tag(hit.tags.border_group);
+        print_tag(hit.tags.extra);
         putchar('\n');
     }
     ipfence_matcher_free(m);

@@ -1,9 +1,10 @@
 /*
  * ipfence.h: the C API of ipfence (libipfence.a, libipfence.so).
  *
- * Build a compiled matcher from published cloud IP ranges (AWS ip-ranges.json, the
- * CloudFront list, CIDR text) or load a compiled blob; look addresses up one at a time
- * or in batches; export firewall rules; diff two versions.
+ * Build a compiled matcher from published IP ranges (AWS ip-ranges.json, the CloudFront
+ * list, Google's lists, CIDR text, ...: every format ipfence_source_formats() names) or
+ * load a compiled blob; look addresses up one at a time or in batches; export firewall
+ * rules; diff two versions. Every entry is tagged (provider, service, region, extra).
  *
  * Conventions:
  * - Handles (ipfence_matcher, ipfence_diff) are opaque, made by the _new/_from_*
@@ -21,12 +22,14 @@
  *   the last use. Different handles are independent.
  *
  * ABI stability: within one IPFENCE_ABI_VERSION (the number in the soname,
- * libipfence.so.0) functions, types and constants are only added, never changed or
+ * libipfence.so.1) functions, types and constants are only added, never changed or
  * removed. Result codes keep their numbers forever; retired codes stay reserved.
- * Changing a struct's layout or a function's signature bumps the ABI version. The
- * library is pre-1.0 (0.x): ABI version 0 is what 0.x releases keep; guarantees may
- * only grow within it (e.g. matcher strings became NUL-terminated without a layout
- * change).
+ * Changing a struct's layout or a function's signature bumps the ABI version. ABI 1
+ * replaced ABI 0 (libipfence.so.0) when tags became provider-neutral: ipfence_tags
+ * gained provider, the filter providers, ipfence_diff_entry provider; the source format
+ * became a name string and ipfence_matcher_from_source gained a label. Compiled blobs
+ * of format 3 (ABI 0) are refused with a message to rebuild them (ipfence compile).
+ * Source formats are names, so a format added to the library works with no ABI change.
  */
 
 
@@ -51,8 +54,8 @@
 // `MAJOR << 16 | MINOR << 8 | PATCH`, for `#if IPFENCE_VERSION_NUMBER >= ...` checks.
 #define IPFENCE_VERSION_NUMBER (((IPFENCE_VERSION_MAJOR << 16) | (IPFENCE_VERSION_MINOR << 8)) | IPFENCE_VERSION_PATCH)
 
-// The ABI version: the number in the shared library's soname (`libipfence.so.0`).
-#define IPFENCE_ABI_VERSION 0
+// The ABI version: the number in the shared library's soname (`libipfence.so.1`).
+#define IPFENCE_ABI_VERSION 1
 
 // Flag for `ipfence_matcher_from_source`: mask host bits (`10.0.0.1/8` is read as
 // `10.0.0.0/8`) instead of refusing the input.
@@ -73,15 +76,18 @@ enum ipfence_result
   IPFENCE_RESULT_INVALID_LENGTH = 2,
   // A string argument is not valid UTF-8.
   IPFENCE_RESULT_INVALID_UTF8 = 3,
-  // An argument is out of its range: unknown format, family, flag or option value.
+  // An argument is out of its range (unknown family, flag or option value, an index
+  // past the end), or a request that cannot be met (a budget of zero entries).
   IPFENCE_RESULT_INVALID_ARGUMENT = 4,
-  // The published ranges (AWS JSON, CloudFront JSON, CIDR text) could not be read; the
-  // message gives the JSON path or line and column.
+  // The published ranges could not be read (malformed, or JSON of a layout no format
+  // reads); the message gives the JSON path or line and column.
   IPFENCE_RESULT_PARSE_ERROR = 5,
   // A compiled blob is corrupt, truncated, of another version, or followed by extra
   // bytes; the message gives the offset.
   IPFENCE_RESULT_BLOB_ERROR = 6,
-  // A filter names a service, region or border group that the data does not publish.
+  // A name the data or the library does not have: a filter's provider, service,
+  // region or extra value that the data does not publish, an unknown source format,
+  // a malformed source label. The message lists the valid names.
   IPFENCE_RESULT_UNKNOWN_NAME = 7,
   // An export could not be rendered (a name the firewall would reject, an option that
   // does not fit the format).
@@ -92,6 +98,9 @@ enum ipfence_result
   IPFENCE_RESULT_LIMIT_EXCEEDED = 10,
   // A bug inside the library panicked; the call was abandoned and had no effect.
   IPFENCE_RESULT_PANIC = 11,
+  // A failure of a kind this version of the API has no code for; the message says
+  // what, where and why.
+  IPFENCE_RESULT_ERROR = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -119,30 +128,6 @@ enum ipfence_family
 typedef enum ipfence_family ipfence_family;
 #else
 typedef uint32_t ipfence_family;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// The published formats, for `ipfence_matcher_from_source`.
-enum ipfence_source_format
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // Detect from the first bytes: JSON with `CLOUDFRONT_` keys is the CloudFront list,
-  // other JSON is AWS `ip-ranges.json`, anything else a CIDR text list.
-  IPFENCE_SOURCE_FORMAT_AUTO = 0,
-  // AWS `ip-ranges.json`.
-  IPFENCE_SOURCE_FORMAT_AWS = 1,
-  // The CloudFront list (`list-cloudfront-ips`).
-  IPFENCE_SOURCE_FORMAT_CLOUDFRONT = 2,
-  // One prefix or address per line (`#` comments allowed).
-  IPFENCE_SOURCE_FORMAT_TEXT = 3,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum ipfence_source_format ipfence_source_format;
-#else
-typedef uint32_t ipfence_source_format;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -209,12 +194,15 @@ typedef struct ipfence_diff_entry {
   uint8_t family;
   // The prefix length.
   uint8_t prefix_len;
-  // Service (empty when the format has none).
+  // Who publishes it (`aws`, `google`, ...), as in `ipfence_tags`.
+  struct ipfence_str provider;
+  // Service (empty when the provider publishes none).
   struct ipfence_str service;
-  // Region (empty when the format has none).
+  // Region (empty when not published).
   struct ipfence_str region;
-  // Network border group (empty when the format has none).
-  struct ipfence_str border_group;
+  // The provider's extra field (empty when not published): AWS network border group,
+  // Atlassian direction, Azure system service.
+  struct ipfence_str extra;
 } ipfence_diff_entry;
 
 // Which entries to keep when building a matcher. All-zero (`{0}`) keeps everything.
@@ -222,9 +210,15 @@ typedef struct ipfence_diff_entry {
 // Each list is an array of NUL-terminated UTF-8 strings and its length; NULL with length
 // 0 means "any". Names compare without regard to ASCII case. A name the data does not
 // publish is an error (`IPFENCE_RESULT_UNKNOWN_NAME`), so a typo cannot silently select
-// nothing. The strings are read during the call only.
+// nothing; services, regions and extras are looked for among the named providers'
+// entries. The strings are read during the call only.
 typedef struct ipfence_filter {
-  // Keep entries of these services (`AMAZON`, `EC2`, `S3`, `CLOUDFRONT`, ...).
+  // Keep entries of these providers (`aws`, `google`, `github`, ..., or the label of a
+  // CIDR list).
+  const char *const *providers;
+  // Number of `providers`.
+  size_t providers_len;
+  // Keep entries of these services (`AMAZON`, `EC2`, `S3`, `googlebot`, ...).
   const char *const *services;
   // Number of `services`.
   size_t services_len;
@@ -232,28 +226,32 @@ typedef struct ipfence_filter {
   const char *const *exclude_services;
   // Number of `exclude_services`.
   size_t exclude_services_len;
-  // Keep entries of these regions (`us-east-1`, `GLOBAL`, ...).
+  // Keep entries of these regions (`us-east-1`, `GLOBAL`, `us-central1`, ...).
   const char *const *regions;
   // Number of `regions`.
   size_t regions_len;
-  // Keep entries of these network border groups.
-  const char *const *border_groups;
-  // Number of `border_groups`.
-  size_t border_groups_len;
+  // Keep entries with these values of the provider's extra field (AWS network border
+  // group, Atlassian direction, Azure system service).
+  const char *const *extras;
+  // Number of `extras`.
+  size_t extras_len;
   // An `ipfence_family` value: `IPFENCE_FAMILY_ANY` (0), `_V4` (4) or `_V6` (6).
   uint32_t family;
 } ipfence_filter;
 
 // One published tag set of a prefix. The strings live as long as the matcher.
 typedef struct ipfence_tags {
-  // The input kind: `aws`, `cloudfront`, `text`.
-  struct ipfence_str source;
-  // `AMAZON`, `EC2`, `CLOUDFRONT_GLOBAL_IP_LIST`, ... (empty for CIDR text).
+  // Who publishes it: `aws`, `google`, `azure`, `github`, ..., the name given to a
+  // CIDR list, or `text` for an unnamed one.
+  struct ipfence_str provider;
+  // `AMAZON`, `EC2`, `Google Cloud`, `hooks`, `googlebot`, ... (empty when the
+  // provider publishes none).
   struct ipfence_str service;
-  // `us-east-1`, `GLOBAL`, ... (empty when not published).
+  // `us-east-1`, `us-central1`, `eastus`, ... (empty when not published).
   struct ipfence_str region;
-  // Network border group (empty when not published).
-  struct ipfence_str border_group;
+  // The provider's extra field (empty when not published): AWS network border group,
+  // Atlassian direction, Azure system service.
+  struct ipfence_str extra;
 } ipfence_tags;
 
 // The longest published prefix containing an address, as filled by
@@ -332,8 +330,9 @@ ipfence_result ipfence_matcher_export(const struct ipfence_matcher *m,
                                       size_t *needed);
 
 // Compares two matchers (for example yesterday's and today's `ip-ranges.json`):
-// `*out` receives a new diff listing the entries only in `new_matcher` (added) and only
-// in `old_matcher` (removed), each sorted. The matchers are not kept.
+// `*out` receives a new diff listing the entries (provider, prefix and tags) only in
+// `new_matcher` (added) and only in `old_matcher` (removed), each sorted by provider,
+// then prefix and tags. The matchers are not kept.
 //
 // # Safety
 // `old_matcher` and `new_matcher` live matchers; `out` a writable pointer.
@@ -379,31 +378,50 @@ ipfence_result ipfence_diff_removed(const struct ipfence_diff *d,
                                     size_t index,
                                     struct ipfence_diff_entry *out);
 
+// The names of every source format `ipfence_matcher_from_source` reads, comma-separated
+// (`"aws, cloudfront, google, text"`): the values its `format` argument takes. Formats
+// are added over time; this list is the library's own.
+//
+// Never NULL; the string lives as long as the program and must not be freed.
+const char *ipfence_source_formats(void);
+
 // Parses published ranges from a buffer, keeps what `filter` selects and compiles a
 // matcher.
 //
-// - `data`, `data_len`: the file's bytes (AWS `ip-ranges.json`, the CloudFront list or
-//   CIDR text); read during the call only (the matcher keeps its own compiled copy).
+// - `data`, `data_len`: the file's bytes (AWS `ip-ranges.json`, the CloudFront list,
+//   Google's `cloud.json` or crawler lists, CIDR text, ...); read during the call only
+//   (the matcher keeps its own compiled copy).
 // - `name`: the input's name for error messages and export headers (e.g. the file
 //   path), NUL-terminated UTF-8; NULL means `"<buffer>"`.
-// - `format`: an `ipfence_source_format` value; `IPFENCE_SOURCE_FORMAT_AUTO` detects.
+// - `format`: a source format name (`"aws"`, `"cloudfront"`, `"google"`, `"text"`, ...:
+//   every name `ipfence_source_formats` lists, and their aliases, any case); NULL
+//   detects the layout from its distinctive keys (JSON of no known layout is an error
+//   that lists the supported ones).
+// - `label`: who the input is, as `ipfence --input LABEL=FILE` names it: `"googlebot"`
+//   gives a Google crawler list its provider (`google`) and service (`googlebot`);
+//   another name is the provider of a CIDR list. A self-describing file (AWS, Google
+//   `cloud.json`) must be given its own provider's name or NULL. NULL: no label (a
+//   crawler list then fails; a CIDR list's provider is `text`). 1 to 64 of
+//   `a-z 0-9 - _ .`.
 // - `filter`: NULL keeps everything.
 // - `flags`: 0 or `IPFENCE_FLAG_MASK_HOST_BITS`; other bits are an error.
 // - `out`: receives the new matcher, to release with `ipfence_matcher_free`.
 //
 // Errors: `PARSE_ERROR` (the message gives the JSON path or line and column and the
-// value), `UNKNOWN_NAME` (a filter name the data does not publish), `INVALID_ARGUMENT`,
+// value), `UNKNOWN_NAME` (an unknown format, a malformed label, a filter name the data
+// does not publish; the message lists the valid ones), `INVALID_ARGUMENT`,
 // `INVALID_UTF8`, `NULL_PARAMETER`, `LIMIT_EXCEEDED`.
 //
 // # Safety
 // `data` must point to `data_len` readable bytes (NULL only with `data_len == 0`);
-// `name` NULL or a NUL-terminated string; `filter` NULL or a valid `ipfence_filter`
-// whose arrays hold their stated number of NUL-terminated strings; `out` a writable
-// pointer.
+// `name`, `format` and `label` NULL or NUL-terminated strings; `filter` NULL or a valid
+// `ipfence_filter` whose arrays hold their stated number of NUL-terminated strings;
+// `out` a writable pointer.
 ipfence_result ipfence_matcher_from_source(const uint8_t *data,
                                            size_t data_len,
                                            const char *name,
-                                           uint32_t format,
+                                           const char *format,
+                                           const char *label,
                                            const struct ipfence_filter *filter,
                                            uint32_t flags,
                                            struct ipfence_matcher **out);

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use ipfence_core::diff::{diff, TaggedPrefix};
-use ipfence_core::{PrefixSet, Ranges};
+use ipfence_core::{Filter, PrefixSet, Ranges};
 use ipfence_exporters::{export, Format, Header, Options, Request};
 
 use crate::lookup::ipfence_str;
@@ -163,8 +163,31 @@ pub struct ipfence_diff {
 }
 
 struct DiffHandle {
-    added: Vec<TaggedPrefix>,
-    removed: Vec<TaggedPrefix>,
+    /// (provider, entry), sorted.
+    added: Vec<(String, TaggedPrefix)>,
+    removed: Vec<(String, TaggedPrefix)>,
+}
+
+/// The core's diff, provider by provider: an entry that moves from one provider to
+/// another is a removal and an addition, and every entry says whose it is.
+fn diff_by_provider(old: &Ranges, new: &Ranges) -> DiffHandle {
+    let providers: std::collections::BTreeSet<&str> = [old, new]
+        .iter()
+        .flat_map(|r| r.entries.iter().map(|e| r.tags(e).provider))
+        .collect();
+    let mut h = DiffHandle {
+        added: Vec::new(),
+        removed: Vec::new(),
+    };
+    for p in providers {
+        let only = Filter::default().providers([p]);
+        let d = diff(&only.select(old), &only.select(new));
+        h.added
+            .extend(d.added.into_iter().map(|e| (p.to_string(), e)));
+        h.removed
+            .extend(d.removed.into_iter().map(|e| (p.to_string(), e)));
+    }
+    h
 }
 
 /// One entry of a diff. The strings live as long as the diff.
@@ -177,17 +200,21 @@ pub struct ipfence_diff_entry {
     pub family: u8,
     /// The prefix length.
     pub prefix_len: u8,
-    /// Service (empty when the format has none).
+    /// Who publishes it (`aws`, `google`, ...), as in `ipfence_tags`.
+    pub provider: ipfence_str,
+    /// Service (empty when the provider publishes none).
     pub service: ipfence_str,
-    /// Region (empty when the format has none).
+    /// Region (empty when not published).
     pub region: ipfence_str,
-    /// Network border group (empty when the format has none).
+    /// The provider's extra field (empty when not published): AWS network border group,
+    /// Atlassian direction, Azure system service.
     pub extra: ipfence_str,
 }
 
 /// Compares two matchers (for example yesterday's and today's `ip-ranges.json`):
-/// `*out` receives a new diff listing the entries only in `new_matcher` (added) and only
-/// in `old_matcher` (removed), each sorted. The matchers are not kept.
+/// `*out` receives a new diff listing the entries (provider, prefix and tags) only in
+/// `new_matcher` (added) and only in `old_matcher` (removed), each sorted by provider,
+/// then prefix and tags. The matchers are not kept.
 ///
 /// # Safety
 /// `old_matcher` and `new_matcher` live matchers; `out` a writable pointer.
@@ -204,11 +231,7 @@ pub unsafe extern "C" fn ipfence_diff_new(
         let new = unsafe { handle(new_matcher, "new_matcher") }?;
         // SAFETY: the caller's contract.
         let out = unsafe { try_out(out, "out") }?;
-        let d = diff(&ranges_of(old), &ranges_of(new));
-        let h = Box::new(DiffHandle {
-            added: d.added,
-            removed: d.removed,
-        });
+        let h = Box::new(diff_by_provider(&ranges_of(old), &ranges_of(new)));
         out.set(Box::into_raw(h).cast());
         Ok(())
     })
@@ -258,8 +281,12 @@ pub unsafe extern "C" fn ipfence_diff_removed_count(d: *const ipfence_diff) -> u
     })
 }
 
-fn entry(list: &[TaggedPrefix], index: usize, what: &str) -> Result<ipfence_diff_entry, Failure> {
-    let e = list.get(index).ok_or_else(|| {
+fn entry(
+    list: &[(String, TaggedPrefix)],
+    index: usize,
+    what: &str,
+) -> Result<ipfence_diff_entry, Failure> {
+    let (provider, e) = list.get(index).ok_or_else(|| {
         Failure::new(
             ipfence_result::InvalidArgument,
             format!(
@@ -283,6 +310,7 @@ fn entry(list: &[TaggedPrefix], index: usize, what: &str) -> Result<ipfence_diff
         addr,
         family,
         prefix_len,
+        provider: ipfence_str::of(provider),
         service: ipfence_str::of(&e.service),
         region: ipfence_str::of(&e.region),
         extra: ipfence_str::of(&e.extra),

@@ -1,6 +1,7 @@
-//! The C API of ipfence: build a compiled matcher from published ranges (AWS
-//! `ip-ranges.json`, the CloudFront list, CIDR text) or load a compiled blob, look
-//! addresses up one at a time or in batches, export firewall rules and diff two versions.
+//! The C API of ipfence: build a compiled matcher from published ranges (every layout of
+//! the core's format registry: AWS `ip-ranges.json`, the CloudFront list, Google's lists,
+//! CIDR text, ...) or load a compiled blob, look addresses up one at a time or in batches,
+//! export firewall rules and diff two versions.
 //!
 //! Built as `libipfence.a` and `libipfence.so` (`cargo build -p ipfence-ffi --release`);
 //! the header `include/ipfence.h` is generated from this crate by cbindgen 0.29.4 and
@@ -21,9 +22,9 @@
 //!
 //! # ABI stability
 //! Functions and types are only added within one `IPFENCE_ABI_VERSION` (the soname's
-//! number, `libipfence.so.0`). Result codes keep their numbers forever; retired codes
+//! number, `libipfence.so.1`). Result codes keep their numbers forever; retired codes
 //! stay reserved. Changing a struct's layout or a function's signature bumps the ABI
-//! version.
+//! version. ABI 1 (provider-neutral tags, blob format 4) replaced ABI 0.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 #![allow(non_camel_case_types)]
@@ -49,8 +50,8 @@ pub const IPFENCE_VERSION_PATCH: u32 = 0;
 /// `MAJOR << 16 | MINOR << 8 | PATCH`, for `#if IPFENCE_VERSION_NUMBER >= ...` checks.
 pub const IPFENCE_VERSION_NUMBER: u32 =
     (IPFENCE_VERSION_MAJOR << 16) | (IPFENCE_VERSION_MINOR << 8) | IPFENCE_VERSION_PATCH;
-/// The ABI version: the number in the shared library's soname (`libipfence.so.0`).
-pub const IPFENCE_ABI_VERSION: u32 = 0;
+/// The ABI version: the number in the shared library's soname (`libipfence.so.1`).
+pub const IPFENCE_ABI_VERSION: u32 = 1;
 
 /// The status of every fallible call. Numbers never change; retired codes stay reserved.
 #[repr(u32)]
@@ -65,15 +66,18 @@ pub enum ipfence_result {
     InvalidLength = 2,
     /// A string argument is not valid UTF-8.
     InvalidUtf8 = 3,
-    /// An argument is out of its range: unknown format, family, flag or option value.
+    /// An argument is out of its range (unknown family, flag or option value, an index
+    /// past the end), or a request that cannot be met (a budget of zero entries).
     InvalidArgument = 4,
-    /// The published ranges (AWS JSON, CloudFront JSON, CIDR text) could not be read; the
-    /// message gives the JSON path or line and column.
+    /// The published ranges could not be read (malformed, or JSON of a layout no format
+    /// reads); the message gives the JSON path or line and column.
     ParseError = 5,
     /// A compiled blob is corrupt, truncated, of another version, or followed by extra
     /// bytes; the message gives the offset.
     BlobError = 6,
-    /// A filter names a service, region or border group that the data does not publish.
+    /// A name the data or the library does not have: a filter's provider, service,
+    /// region or extra value that the data does not publish, an unknown source format,
+    /// a malformed source label. The message lists the valid names.
     UnknownName = 7,
     /// An export could not be rendered (a name the firewall would reject, an option that
     /// does not fit the format).
@@ -84,6 +88,9 @@ pub enum ipfence_result {
     LimitExceeded = 10,
     /// A bug inside the library panicked; the call was abandoned and had no effect.
     Panic = 11,
+    /// A failure of a kind this version of the API has no code for; the message says
+    /// what, where and why.
+    Error = 12,
 }
 
 /// A failure on its way out: the code, and the message for [`ipfence_last_error_message`].
@@ -111,17 +118,26 @@ impl Failure {
     }
 }
 
+/// The result code of a core error: one per variant.
+fn code_of(e: &ipfence_core::Error) -> ipfence_result {
+    use ipfence_core::Error as E;
+    match e {
+        E::Parse { .. } => ipfence_result::ParseError,
+        E::Blob { .. } => ipfence_result::BlobError,
+        E::Prefix(_) => ipfence_result::InvalidArgument,
+        E::UnknownName { .. } => ipfence_result::UnknownName,
+        E::Limit(_) => ipfence_result::LimitExceeded,
+        E::BufferTooSmall { .. } => ipfence_result::BufferTooSmall,
+        E::Invalid(_) => ipfence_result::InvalidArgument,
+        // `Error` is non-exhaustive: a variant added to the core later gets the generic
+        // code (and its message) until it gets one of its own.
+        _ => ipfence_result::Error,
+    }
+}
+
 impl From<ipfence_core::Error> for Failure {
     fn from(e: ipfence_core::Error) -> Self {
-        use ipfence_core::Error as E;
-        let code = match &e {
-            E::Parse { .. } => ipfence_result::ParseError,
-            E::Blob { .. } => ipfence_result::BlobError,
-            E::Prefix(_) => ipfence_result::InvalidArgument,
-            E::Invalid(_) => ipfence_result::LimitExceeded,
-            _ => ipfence_result::InvalidArgument,
-        };
-        Failure::new(code, e.to_string())
+        Failure::new(code_of(&e), e.to_string())
     }
 }
 
@@ -427,14 +443,15 @@ pub extern "C" fn ipfence_result_message(code: u32) -> *const c_char {
         1 => "a required pointer argument was NULL\0",
         2 => "a length is impossible (address not 4 or 16 bytes, array too long)\0",
         3 => "a string argument is not valid UTF-8\0",
-        4 => "an argument is out of its range (unknown format, family, flag or option)\0",
+        4 => "an argument is out of its range (unknown family, flag, option or index)\0",
         5 => "the published ranges could not be read\0",
         6 => "the compiled blob is corrupt, truncated or of another version\0",
-        7 => "the filter names something the data does not publish\0",
+        7 => "a name the data or the library does not have (filter value, source format)\0",
         8 => "the export could not be rendered\0",
         9 => "the buffer is too small\0",
         10 => "a limit of the format was exceeded\0",
         11 => "internal error: the library panicked\0",
+        12 => "the call failed (see ipfence_last_error_message)\0",
         _ => "unknown result code\0",
     };
     s.as_ptr().cast()
@@ -511,14 +528,62 @@ mod tests {
 
     #[test]
     fn result_messages_cover_every_code() {
-        for code in 0..=11u32 {
+        for code in 0..=12u32 {
             // SAFETY: static NUL-terminated strings.
             let s = unsafe { CStr::from_ptr(ipfence_result_message(code)) };
             assert_ne!(s.to_str().unwrap(), "unknown result code", "code {code}");
         }
         // SAFETY: as above.
-        let s = unsafe { CStr::from_ptr(ipfence_result_message(12)) };
+        let s = unsafe { CStr::from_ptr(ipfence_result_message(13)) };
         assert_eq!(s.to_str().unwrap(), "unknown result code");
+    }
+
+    #[test]
+    fn every_core_error_has_its_own_code() {
+        use ipfence_core::Error as E;
+        let s = String::from;
+        let cases = [
+            (
+                E::Parse {
+                    file: s("f"),
+                    at: s("line 1"),
+                    msg: s("m"),
+                },
+                ipfence_result::ParseError,
+            ),
+            (E::Prefix(s("p")), ipfence_result::InvalidArgument),
+            (
+                E::Blob {
+                    offset: 8,
+                    msg: s("m"),
+                },
+                ipfence_result::BlobError,
+            ),
+            (
+                E::UnknownName {
+                    what: "service",
+                    name: s("\"X\""),
+                    known: s("known: A"),
+                },
+                ipfence_result::UnknownName,
+            ),
+            (E::Limit(s("l")), ipfence_result::LimitExceeded),
+            (
+                E::BufferTooSmall { need: 2, have: 1 },
+                ipfence_result::BufferTooSmall,
+            ),
+            (E::Invalid(s("i")), ipfence_result::InvalidArgument),
+        ];
+        for (e, code) in cases {
+            let f = Failure::from(e.clone());
+            assert_eq!(f.code(), code, "{e:?}");
+            assert_eq!(f.0.msg, e.to_string());
+            assert_ne!(
+                f.code(),
+                ipfence_result::Error,
+                "{e:?} has no code of its own"
+            );
+        }
     }
 
     #[test]

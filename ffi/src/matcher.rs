@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipfence_core::matcher::{Match, Matcher};
 use ipfence_core::prefix::HostBits;
-use ipfence_core::source::{self, Format, Options};
+use ipfence_core::source::{self, Format, Label, Options};
 use ipfence_core::{Family, Filter};
 
 use crate::lookup::{contains_v6, ipfence_match, ipfence_tags, lookup_v4, Index};
@@ -33,7 +33,8 @@ pub(crate) struct Handle {
     /// The blob's allocation when the handle owns it (`Box::into_raw`); `None` when the
     /// matcher reads the caller's buffer.
     owned: Option<*mut [u8]>,
-    /// The filter in words (`service=AMAZON family=ipv4`), for export headers.
+    /// The filter in words (`provider=aws service=AMAZON family=ipv4`: the core's
+    /// `Display for Filter`), for export headers.
     pub(crate) filter: String,
     /// What lookups hand to C, per prefix, with the NUL-terminated tag strings.
     pub(crate) index: Index,
@@ -120,21 +121,6 @@ pub enum ipfence_family {
     V6 = 6,
 }
 
-/// The published formats, for `ipfence_matcher_from_source`.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ipfence_source_format {
-    /// Detect from the first bytes: JSON with `CLOUDFRONT_` keys is the CloudFront list,
-    /// other JSON is AWS `ip-ranges.json`, anything else a CIDR text list.
-    Auto = 0,
-    /// AWS `ip-ranges.json`.
-    Aws = 1,
-    /// The CloudFront list (`list-cloudfront-ips`).
-    Cloudfront = 2,
-    /// One prefix or address per line (`#` comments allowed).
-    Text = 3,
-}
-
 /// Flag for `ipfence_matcher_from_source`: mask host bits (`10.0.0.1/8` is read as
 /// `10.0.0.0/8`) instead of refusing the input.
 pub const IPFENCE_FLAG_MASK_HOST_BITS: u32 = 1;
@@ -144,11 +130,17 @@ pub const IPFENCE_FLAG_MASK_HOST_BITS: u32 = 1;
 /// Each list is an array of NUL-terminated UTF-8 strings and its length; NULL with length
 /// 0 means "any". Names compare without regard to ASCII case. A name the data does not
 /// publish is an error (`IPFENCE_RESULT_UNKNOWN_NAME`), so a typo cannot silently select
-/// nothing. The strings are read during the call only.
+/// nothing; services, regions and extras are looked for among the named providers'
+/// entries. The strings are read during the call only.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ipfence_filter {
-    /// Keep entries of these services (`AMAZON`, `EC2`, `S3`, `CLOUDFRONT`, ...).
+    /// Keep entries of these providers (`aws`, `google`, `github`, ..., or the label of a
+    /// CIDR list).
+    pub providers: *const *const c_char,
+    /// Number of `providers`.
+    pub providers_len: usize,
+    /// Keep entries of these services (`AMAZON`, `EC2`, `S3`, `googlebot`, ...).
     pub services: *const *const c_char,
     /// Number of `services`.
     pub services_len: usize,
@@ -156,14 +148,15 @@ pub struct ipfence_filter {
     pub exclude_services: *const *const c_char,
     /// Number of `exclude_services`.
     pub exclude_services_len: usize,
-    /// Keep entries of these regions (`us-east-1`, `GLOBAL`, ...).
+    /// Keep entries of these regions (`us-east-1`, `GLOBAL`, `us-central1`, ...).
     pub regions: *const *const c_char,
     /// Number of `regions`.
     pub regions_len: usize,
-    /// Keep entries of these network border groups.
+    /// Keep entries with these values of the provider's extra field (AWS network border
+    /// group, Atlassian direction, Azure system service).
     pub extras: *const *const c_char,
     /// Number of `extras`.
-    pub border_groups_len: usize,
+    pub extras_len: usize,
     /// An `ipfence_family` value: `IPFENCE_FAMILY_ANY` (0), `_V4` (4) or `_V6` (6).
     pub family: u32,
 }
@@ -197,41 +190,12 @@ fn names(p: *const *const c_char, len: usize, what: &str) -> Result<Vec<String>,
         .collect()
 }
 
-/// The core filter and its description for headers.
-fn filter_of(f: &ipfence_filter) -> Result<(Filter, String), Failure> {
-    let mut filter = Filter {
-        providers: Vec::new(),
-        services: names(f.services, f.services_len, "filter.services")?,
-        exclude_services: names(
-            f.exclude_services,
-            f.exclude_services_len,
-            "filter.exclude_services",
-        )?,
-        regions: names(f.regions, f.regions_len, "filter.regions")?,
-        extras: names(f.extras, f.border_groups_len, "filter.extras")?,
-        family: None,
-    };
-    let mut words = Vec::new();
-    for (key, vals) in [
-        ("service", &filter.services),
-        ("exclude-service", &filter.exclude_services),
-        ("region", &filter.regions),
-        ("border-group", &filter.extras),
-    ] {
-        if !vals.is_empty() {
-            words.push(format!("{key}={}", vals.join(",")));
-        }
-    }
-    filter.family = match f.family {
+/// The core filter of a C filter.
+fn filter_of(f: &ipfence_filter) -> Result<Filter, Failure> {
+    let family = match f.family {
         0 => None,
-        4 => {
-            words.push("family=ipv4".into());
-            Some(Family::V4)
-        }
-        6 => {
-            words.push("family=ipv6".into());
-            Some(Family::V6)
-        }
+        4 => Some(Family::V4),
+        6 => Some(Family::V6),
         other => {
             return Err(Failure::new(
                 ipfence_result::InvalidArgument,
@@ -239,41 +203,82 @@ fn filter_of(f: &ipfence_filter) -> Result<(Filter, String), Failure> {
             ))
         }
     };
-    let words = if words.is_empty() {
-        "everything".into()
-    } else {
-        words.join(" ")
-    };
-    Ok((filter, words))
+    Ok(Filter {
+        providers: names(f.providers, f.providers_len, "filter.providers")?,
+        services: names(f.services, f.services_len, "filter.services")?,
+        exclude_services: names(
+            f.exclude_services,
+            f.exclude_services_len,
+            "filter.exclude_services",
+        )?,
+        regions: names(f.regions, f.regions_len, "filter.regions")?,
+        extras: names(f.extras, f.extras_len, "filter.extras")?,
+        family,
+    })
+}
+
+/// The format a caller names (NULL: detect), by the registry's names and aliases.
+fn format_of(name: Option<&str>) -> Result<Option<Format>, Failure> {
+    name.map(str::parse::<Format>)
+        .transpose()
+        .map_err(Failure::from)
+}
+
+/// The names of every source format `ipfence_matcher_from_source` reads, comma-separated
+/// (`"aws, cloudfront, google, text"`): the values its `format` argument takes. Formats
+/// are added over time; this list is the library's own.
+///
+/// Never NULL; the string lives as long as the program and must not be freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn ipfence_source_formats() -> *const c_char {
+    static NAMES: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
+    let fallback: &'static std::ffi::CStr = c"";
+    boundary_value(fallback.as_ptr(), || {
+        NAMES
+            .get_or_init(|| std::ffi::CString::new(Format::names()).unwrap_or_default())
+            .as_ptr()
+    })
 }
 
 /// Parses published ranges from a buffer, keeps what `filter` selects and compiles a
 /// matcher.
 ///
-/// - `data`, `data_len`: the file's bytes (AWS `ip-ranges.json`, the CloudFront list or
-///   CIDR text); read during the call only (the matcher keeps its own compiled copy).
+/// - `data`, `data_len`: the file's bytes (AWS `ip-ranges.json`, the CloudFront list,
+///   Google's `cloud.json` or crawler lists, CIDR text, ...); read during the call only
+///   (the matcher keeps its own compiled copy).
 /// - `name`: the input's name for error messages and export headers (e.g. the file
 ///   path), NUL-terminated UTF-8; NULL means `"<buffer>"`.
-/// - `format`: an `ipfence_source_format` value; `IPFENCE_SOURCE_FORMAT_AUTO` detects.
+/// - `format`: a source format name (`"aws"`, `"cloudfront"`, `"google"`, `"text"`, ...:
+///   every name `ipfence_source_formats` lists, and their aliases, any case); NULL
+///   detects the layout from its distinctive keys (JSON of no known layout is an error
+///   that lists the supported ones).
+/// - `label`: who the input is, as `ipfence --input LABEL=FILE` names it: `"googlebot"`
+///   gives a Google crawler list its provider (`google`) and service (`googlebot`);
+///   another name is the provider of a CIDR list. A self-describing file (AWS, Google
+///   `cloud.json`) must be given its own provider's name or NULL. NULL: no label (a
+///   crawler list then fails; a CIDR list's provider is `text`). 1 to 64 of
+///   `a-z 0-9 - _ .`.
 /// - `filter`: NULL keeps everything.
 /// - `flags`: 0 or `IPFENCE_FLAG_MASK_HOST_BITS`; other bits are an error.
 /// - `out`: receives the new matcher, to release with `ipfence_matcher_free`.
 ///
 /// Errors: `PARSE_ERROR` (the message gives the JSON path or line and column and the
-/// value), `UNKNOWN_NAME` (a filter name the data does not publish), `INVALID_ARGUMENT`,
+/// value), `UNKNOWN_NAME` (an unknown format, a malformed label, a filter name the data
+/// does not publish; the message lists the valid ones), `INVALID_ARGUMENT`,
 /// `INVALID_UTF8`, `NULL_PARAMETER`, `LIMIT_EXCEEDED`.
 ///
 /// # Safety
 /// `data` must point to `data_len` readable bytes (NULL only with `data_len == 0`);
-/// `name` NULL or a NUL-terminated string; `filter` NULL or a valid `ipfence_filter`
-/// whose arrays hold their stated number of NUL-terminated strings; `out` a writable
-/// pointer.
+/// `name`, `format` and `label` NULL or NUL-terminated strings; `filter` NULL or a valid
+/// `ipfence_filter` whose arrays hold their stated number of NUL-terminated strings;
+/// `out` a writable pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ipfence_matcher_from_source(
     data: *const u8,
     data_len: usize,
     name: *const c_char,
-    format: u32,
+    format: *const c_char,
+    label: *const c_char,
     filter: *const ipfence_filter,
     flags: u32,
     out: *mut *mut ipfence_matcher,
@@ -285,18 +290,12 @@ pub unsafe extern "C" fn ipfence_matcher_from_source(
         let name = unsafe { opt_str(name, "name") }?.unwrap_or("<buffer>");
         // SAFETY: as above.
         let out = unsafe { try_out(out, "out") }?;
-        let format = match format {
-            0 => None,
-            1 => Some(Format::Aws),
-            2 => Some(Format::CloudFront),
-            3 => Some(Format::Text),
-            other => {
-                return Err(Failure::new(
-                    ipfence_result::InvalidArgument,
-                    format!("format: {other} is not an ipfence_source_format (0 auto, 1 aws, 2 cloudfront, 3 text)"),
-                ))
-            }
-        };
+        // SAFETY: as above.
+        let format = format_of(unsafe { opt_str(format, "format") }?)?;
+        // SAFETY: as above.
+        let label = unsafe { opt_str(label, "label") }?
+            .map(Label::new)
+            .transpose()?;
         if flags & !IPFENCE_FLAG_MASK_HOST_BITS != 0 {
             return Err(Failure::new(
                 ipfence_result::InvalidArgument,
@@ -306,8 +305,8 @@ pub unsafe extern "C" fn ipfence_matcher_from_source(
                 ),
             ));
         }
-        let (filter, words) = if filter.is_null() {
-            (Filter::default(), String::from("everything"))
+        let filter = if filter.is_null() {
+            Filter::default()
         } else {
             // SAFETY: non-NULL, and the caller promises a valid `ipfence_filter`.
             filter_of(unsafe { try_ref(filter, "filter") }?)?
@@ -320,16 +319,14 @@ pub unsafe extern "C" fn ipfence_matcher_from_source(
             },
             ..Options::default()
         };
-        let ranges = source::parse(bytes, name, format, opts)?;
+        let ranges = source::parse_labeled(bytes, name, format, label.as_ref(), opts)?;
         let m = if filter.is_everything() {
             Matcher::build(&ranges)?
         } else {
-            filter
-                .check(&ranges)
-                .map_err(|e| Failure::new(ipfence_result::UnknownName, e.to_string()))?;
+            filter.check(&ranges)?;
             Matcher::build(&filter.select(&ranges))?
         };
-        out.set(Handle::owning(m.as_bytes().into(), words)?.into_ptr());
+        out.set(Handle::owning(m.as_bytes().into(), filter.to_string())?.into_ptr());
         Ok(())
     })
 }
@@ -794,4 +791,151 @@ pub unsafe extern "C" fn ipfence_matcher_lookup_batch(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::{CStr, CString};
+
+    /// `ipfence_matcher_from_source` on `data`; the matcher or the code and message.
+    fn build(
+        data: &[u8],
+        format: Option<&str>,
+        label: Option<&str>,
+        filter: Option<&ipfence_filter>,
+    ) -> Result<Box<Handle>, (ipfence_result, String)> {
+        let format = format.map(|f| CString::new(f).unwrap());
+        let label = label.map(|l| CString::new(l).unwrap());
+        let mut out = std::ptr::null_mut();
+        // SAFETY: live buffers, NUL-terminated strings or NULL, a live out-pointer.
+        let r = unsafe {
+            ipfence_matcher_from_source(
+                data.as_ptr(),
+                data.len(),
+                c"test".as_ptr(),
+                format.as_ref().map_or(std::ptr::null(), |f| f.as_ptr()),
+                label.as_ref().map_or(std::ptr::null(), |l| l.as_ptr()),
+                filter.map_or(std::ptr::null(), |f| f as *const _),
+                0,
+                &mut out,
+            )
+        };
+        if r == ipfence_result::Ok {
+            // SAFETY: a matcher just made, released by the Box's drop.
+            Ok(unsafe { Box::from_raw(out.cast::<Handle>()) })
+        } else {
+            let mut buf = vec![0 as c_char; 4096];
+            let mut needed = 0;
+            // SAFETY: a live buffer and size.
+            unsafe { crate::ipfence_last_error_message(buf.as_mut_ptr(), buf.len(), &mut needed) };
+            // SAFETY: NUL-terminated by the call above.
+            let msg = unsafe { CStr::from_ptr(buf.as_ptr()) };
+            Err((r, msg.to_string_lossy().into_owned()))
+        }
+    }
+
+    fn data(path: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../tests/data/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn every_registry_format_is_accepted_by_name() {
+        for &f in Format::ALL {
+            for name in [f.name().to_string(), f.name().to_ascii_uppercase()] {
+                assert_eq!(format_of(Some(&name)).ok().flatten(), Some(f), "{name}");
+                // Empty input: the format's own parser answers (an empty list or a parse
+                // error), never "unknown format".
+                if let Err((code, msg)) = build(b"", Some(&name), None, None) {
+                    assert_ne!(code, ipfence_result::UnknownName, "{name}: {msg}");
+                }
+            }
+        }
+        // SAFETY: a static NUL-terminated string.
+        let listed = unsafe { CStr::from_ptr(ipfence_source_formats()) };
+        assert_eq!(listed.to_str().unwrap(), Format::names());
+        let (code, msg) = build(b"10.0.0.0/8\n", Some("xml"), None, None)
+            .err()
+            .unwrap();
+        assert_eq!(code, ipfence_result::UnknownName);
+        assert!(msg.contains("unknown source format \"xml\""), "{msg}");
+        assert!(msg.contains(&Format::names()), "{msg}");
+    }
+
+    #[test]
+    fn a_label_names_a_crawler_list() {
+        let bot = data("google/googlebot.json");
+        let h = build(&bot, None, Some("googlebot"), None).unwrap();
+        let r = h.m.to_ranges();
+        assert!(r.len() > 100, "{} entries", r.len());
+        for e in &r.entries {
+            let t = r.tags(e);
+            assert_eq!((t.provider, t.service), ("google", "googlebot"));
+        }
+        // Without a label the list does not say whose it is.
+        let (code, msg) = build(&bot, None, None, None).err().unwrap();
+        assert_eq!(code, ipfence_result::ParseError, "{msg}");
+        let (code, msg) = build(&bot, None, Some("Bad Name"), None).err().unwrap();
+        assert_eq!(code, ipfence_result::UnknownName, "{msg}");
+        let (code, msg) = build(b"10.0.0.0/8\n", Some("text"), Some("corp"), None)
+            .map(|h| h.m.to_ranges())
+            .map(|r| {
+                (
+                    ipfence_result::Ok,
+                    r.tags(&r.entries[0]).provider.to_string(),
+                )
+            })
+            .unwrap();
+        assert_eq!((code, msg.as_str()), (ipfence_result::Ok, "corp"));
+    }
+
+    #[test]
+    fn the_filter_selects_providers_and_is_described_by_the_core() {
+        let aws = data("aws/ip-ranges-2026-08-22-15-17-05.json");
+        let providers = [c"aws".as_ptr()];
+        let services = [c"S3".as_ptr()];
+        let extras = [c"us-east-1".as_ptr()];
+        let f = ipfence_filter {
+            providers: providers.as_ptr(),
+            providers_len: 1,
+            services: services.as_ptr(),
+            services_len: 1,
+            exclude_services: std::ptr::null(),
+            exclude_services_len: 0,
+            regions: std::ptr::null(),
+            regions_len: 0,
+            extras: extras.as_ptr(),
+            extras_len: 1,
+            family: 4,
+        };
+        let h = build(&aws, None, None, Some(&f)).unwrap();
+        let want = Filter::default()
+            .providers(["aws"])
+            .services(["S3"])
+            .extras(["us-east-1"])
+            .family(Family::V4);
+        assert_eq!(h.filter, want.to_string());
+        assert_eq!(
+            h.filter,
+            "provider=aws service=S3 border-group=us-east-1 family=ipv4"
+        );
+        let r = h.m.to_ranges();
+        assert!(!r.is_empty());
+        for e in &r.entries {
+            let t = r.tags(e);
+            assert_eq!((t.provider, t.service, t.extra), ("aws", "S3", "us-east-1"));
+        }
+        let google = [c"google".as_ptr()];
+        let f = ipfence_filter {
+            providers: google.as_ptr(),
+            ..f
+        };
+        let (code, msg) = build(&aws, None, None, Some(&f)).err().unwrap();
+        assert_eq!(code, ipfence_result::UnknownName);
+        assert!(msg.contains("unknown provider \"google\""), "{msg}");
+    }
 }

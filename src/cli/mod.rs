@@ -206,13 +206,8 @@ pub fn load_sources(args: &InputArgs) -> Result<Loaded> {
             .context("the embedded data (a bug: rebuild ipfence)")?
             .0;
         let ranges = m.to_ranges();
-        let digests = ranges
-            .sources
-            .iter()
-            .map(|s| {
-                let d = ipfence::EMBEDDED_DIGESTS.iter().find(|(n, _)| *n == s.name);
-                d.map(|(_, d)| d.to_string())
-            })
+        let digests = (0..ranges.sources.len())
+            .map(|i| ipfence::EMBEDDED_DIGESTS.get(i).map(|d| d.to_string()))
             .collect();
         return Ok(Loaded { ranges, digests });
     }
@@ -423,8 +418,11 @@ pub(crate) fn stale_warnings(ranges: &Ranges, today: i64, embedded: bool) -> Vec
             return Vec::new();
         };
         return vec![format!(
-            "warning: the embedded data is old: {} of the lists this answer uses were published more than {STALE_DAYS} days ago (the oldest, {}, on {date}: {age} days ago), and published ranges change every few days: pass current lists with --input (`ipfence sources` shows each list's date; AWS: `curl -O https://ip-ranges.amazonaws.com/ip-ranges.json`, then `--input ip-ranges.json`)",
-            stale.len(),
+            "warning: the embedded data is old: {} published more than {STALE_DAYS} days ago (the oldest, {}, on {date}: {age} days ago), and published ranges change every few days: pass current lists with --input (`ipfence sources` shows each list's date; AWS: `curl -O https://ip-ranges.amazonaws.com/ip-ranges.json`, then `--input ip-ranges.json`)",
+            match stale.len() {
+                1 => "1 list this answer uses was".to_string(),
+                n => format!("{n} lists this answer uses were"),
+            },
             oldest.name
         )];
     }

@@ -52,7 +52,9 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
             IpNet::V4(_) => row.v4 += 1,
             IpNet::V6(_) => row.v6 += 1,
         }
-        *row.regions.entry(t.region).or_default() += 1;
+        if !t.region.is_empty() {
+            *row.regions.entry(t.region).or_default() += 1;
+        }
         row.groups.insert(t.extra);
     }
     let mut out = String::new();

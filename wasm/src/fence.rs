@@ -6,23 +6,27 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use ipfence_core::prefix::{canonical, parse_addr, HostBits};
-use ipfence_core::source::{self, Format};
-use ipfence_core::{diff, Family, Filter, Match, Matcher};
+use ipfence_core::ranges::extra_name;
+use ipfence_core::source::{self, Format, Label};
+use ipfence_core::{diff, Family, Filter, Match, Matcher, Ranges, Tags};
 use ipfence_exporters::{export, Header, Options, Output};
 
 use crate::json;
 
-/// A JS filter object (`{ services, excludeServices, regions, borderGroups, family }`),
-/// read and checked for types.
+/// A JS filter object (`{ providers, services, excludeServices, regions, borderGroups,
+/// extras, family }`), read and checked for types.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterSpec {
+    /// Providers to keep (empty: any).
+    pub providers: Vec<String>,
     /// Services to keep (empty: any).
     pub services: Vec<String>,
     /// Services whose addresses are removed.
     pub exclude_services: Vec<String>,
     /// Regions to keep (empty: any).
     pub regions: Vec<String>,
-    /// Network border groups to keep (empty: any).
+    /// Values of the provider's extra field to keep (AWS network border groups,
+    /// Atlassian directions, Azure system services; empty: any).
     pub extras: Vec<String>,
     /// One family, or both.
     pub family: Option<Family>,
@@ -33,7 +37,7 @@ impl FilterSpec {
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn to_filter(&self) -> Filter {
         Filter {
-            providers: Vec::new(),
+            providers: self.providers.clone(),
             services: self.services.clone(),
             exclude_services: self.exclude_services.clone(),
             regions: self.regions.clone(),
@@ -41,33 +45,52 @@ impl FilterSpec {
             family: self.family,
         }
     }
+}
 
-    /// The filter in words for export headers, as the CLI and the C API write it
-    /// (`service=AMAZON region=us-east-1 family=ipv4`, or `everything`).
-    #[cfg_attr(target_arch = "wasm32", optimize(size))]
-    pub fn words(&self) -> String {
-        let mut words = Vec::new();
-        for (key, vals) in [
-            ("service", &self.services),
-            ("exclude-service", &self.exclude_services),
-            ("region", &self.regions),
-            ("border-group", &self.extras),
-        ] {
-            if !vals.is_empty() {
-                words.push(format!("{key}={}", vals.join(",")));
-            }
-        }
-        match self.family {
-            Some(Family::V4) => words.push("family=ipv4".into()),
-            Some(Family::V6) => words.push("family=ipv6".into()),
-            None => {}
-        }
-        if words.is_empty() {
-            "everything".into()
-        } else {
-            words.join(" ")
-        }
+/// The JS key of a provider's extra field: the core's name in camelCase
+/// (`networkBorderGroup` for AWS, `direction`, `systemService`, `type`, `extra`).
+pub fn extra_key(provider: &str) -> &'static str {
+    match extra_name(provider) {
+        "network_border_group" => "networkBorderGroup",
+        "system_service" => "systemService",
+        // One-word names are their own camelCase.
+        one => one,
     }
+}
+
+/// Appends `"provider":..,"service":..,"region":..,"<extra key>":..` (no braces).
+fn tags_json(out: &mut String, t: &Tags<'_>) {
+    json::key(out, "provider");
+    json::string(out, t.provider);
+    out.push(',');
+    json::key(out, "service");
+    json::string(out, t.service);
+    out.push(',');
+    json::key(out, "region");
+    json::string(out, t.region);
+    out.push(',');
+    json::key(out, extra_key(t.provider));
+    json::string(out, t.extra);
+}
+
+/// The core's diff provider by provider (the core's entries carry no provider): every
+/// entry with its provider, sorted by provider, then as the core sorts.
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
+fn diff_by_provider(old: &Ranges, new: &Ranges) -> Vec<(String, diff::Diff)> {
+    let providers: BTreeSet<&str> = [old, new]
+        .iter()
+        .flat_map(|r| r.entries.iter().map(|e| r.tags(e).provider))
+        .collect();
+    providers
+        .into_iter()
+        .map(|p| {
+            let only = Filter::default().providers([p]);
+            (
+                p.to_string(),
+                diff::diff(&only.select(old), &only.select(new)),
+            )
+        })
+        .collect()
 }
 
 /// A compiled matcher plus the filter words that made it.
@@ -94,7 +117,7 @@ fn select(ranges: ipfence_core::Ranges, spec: &FilterSpec) -> Result<Fence, Stri
     .map_err(|e| e.to_string())?;
     Ok(Fence {
         matcher,
-        filter: spec.words(),
+        filter: filter.to_string(),
     })
 }
 
@@ -106,34 +129,32 @@ fn match_json(out: &mut String, m: &Match<'_>) {
             out.push(',');
         }
         out.push('{');
-        json::key(out, "service");
-        json::string(out, t.service);
-        out.push(',');
-        json::key(out, "region");
-        json::string(out, t.region);
-        out.push(',');
-        json::key(out, "networkBorderGroup");
-        json::string(out, t.extra);
+        tags_json(out, &t);
         out.push('}');
     }
     out.push_str("]}");
 }
 
 impl Fence {
-    /// Parses published ranges (`format` `None` detects it), keeps what `spec` selects
-    /// and compiles them.
+    /// Parses published ranges (`format` `None` detects it; `label` names the input,
+    /// as `--input googlebot=FILE` does), keeps what `spec` selects and compiles them.
     ///
     /// # Errors
-    /// The core's parse error (file, JSON path or line and column, value, why), or an
-    /// unknown filter name.
+    /// The core's parse error (file, JSON path or line and column, value, why), a
+    /// malformed label, or an unknown filter name.
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn from_source(
         bytes: &[u8],
         name: &str,
         format: Option<Format>,
+        label: Option<&str>,
         spec: &FilterSpec,
         mask_host_bits: bool,
     ) -> Result<Fence, String> {
+        let label = label
+            .map(Label::new)
+            .transpose()
+            .map_err(|e| e.to_string())?;
         let opts = source::Options {
             host_bits: if mask_host_bits {
                 HostBits::Mask
@@ -142,7 +163,8 @@ impl Fence {
             },
             ..source::Options::default()
         };
-        let ranges = source::parse(bytes, name, format, opts).map_err(|e| e.to_string())?;
+        let ranges = source::parse_labeled(bytes, name, format, label.as_ref(), opts)
+            .map_err(|e| e.to_string())?;
         select(ranges, spec)
     }
 
@@ -271,51 +293,69 @@ impl Fence {
     }
 
     /// What changed from `self` (the older version) to `newer`, as JSON:
-    /// `{ added, removed: [{prefix, service, region, networkBorderGroup}], summary:
-    /// [{service, region, added, removed}], addedAddresses, removedAddresses }`.
+    /// `{ added, removed: [{prefix, provider, service, region, <extra key>}], summary:
+    /// [{provider, service, region, added, removed}], addedAddresses, removedAddresses }`.
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn diff_json(&self, newer: &Fence) -> String {
-        let d = diff::diff(&self.matcher.to_ranges(), &newer.matcher.to_ranges());
+        let (old, new) = (self.matcher.to_ranges(), newer.matcher.to_ranges());
+        let per = diff_by_provider(&old, &new);
         let mut out = String::from("{");
-        for (name, list) in [("added", &d.added), ("removed", &d.removed)] {
+        for name in ["added", "removed"] {
             json::key(&mut out, name);
             out.push('[');
-            for (i, e) in list.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            let mut first = true;
+            for (provider, d) in &per {
+                let list = if name == "added" {
+                    &d.added
+                } else {
+                    &d.removed
+                };
+                for e in list {
+                    if !first {
+                        out.push(',');
+                    }
+                    first = false;
+                    let _ = write!(out, "{{\"prefix\":\"{}\",", e.prefix);
+                    let t = Tags {
+                        provider,
+                        service: &e.service,
+                        region: &e.region,
+                        extra: &e.extra,
+                    };
+                    tags_json(&mut out, &t);
+                    out.push('}');
                 }
-                let _ = write!(out, "{{\"prefix\":\"{}\",", e.prefix);
-                json::key(&mut out, "service");
-                json::string(&mut out, &e.service);
-                out.push(',');
-                json::key(&mut out, "region");
-                json::string(&mut out, &e.region);
-                out.push(',');
-                json::key(&mut out, "networkBorderGroup");
-                json::string(&mut out, &e.extra);
-                out.push('}');
             }
             out.push_str("],");
         }
         json::key(&mut out, "summary");
         out.push('[');
-        for (i, r) in d.summary().iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for (provider, d) in &per {
+            for r in d.summary() {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push('{');
+                json::key(&mut out, "provider");
+                json::string(&mut out, provider);
                 out.push(',');
+                json::key(&mut out, "service");
+                json::string(&mut out, &r.service);
+                out.push(',');
+                json::key(&mut out, "region");
+                json::string(&mut out, &r.region);
+                let _ = write!(out, ",\"added\":{},\"removed\":{}}}", r.added, r.removed);
             }
-            out.push('{');
-            json::key(&mut out, "service");
-            json::string(&mut out, &r.service);
-            out.push(',');
-            json::key(&mut out, "region");
-            json::string(&mut out, &r.region);
-            let _ = write!(out, ",\"added\":{},\"removed\":{}}}", r.added, r.removed);
         }
         out.push_str("],");
-        // IPv6 counts can pass 2^53, so they are strings; IPv4 counts fit a JS number.
+        // The address sets of the whole versions, across providers. IPv6 counts can pass
+        // 2^53, so they are strings; IPv4 counts fit a JS number.
+        let (so, sn) = (old.to_set(), new.to_set());
         for (name, set) in [
-            ("addedAddresses", &d.added_set),
-            ("removedAddresses", &d.removed_set),
+            ("addedAddresses", sn.difference(&so)),
+            ("removedAddresses", so.difference(&sn)),
         ] {
             json::key(&mut out, name);
             let v6 = set
@@ -328,7 +368,7 @@ impl Fence {
         out
     }
 
-    /// What the fence holds, as JSON: `{ sources: [{name, format, createDate,
+    /// What the fence holds, as JSON: `{ sources: [{name, format, provider, createDate,
     /// syncToken}], filter, prefixCount, entryCount, blobBytes }`.
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn info_json(&self) -> String {
@@ -343,6 +383,9 @@ impl Fence {
             out.push(',');
             json::key(&mut out, "format");
             json::string(&mut out, &s.format);
+            out.push(',');
+            json::key(&mut out, "provider");
+            json::string(&mut out, &s.provider);
             out.push(',');
             json::key(&mut out, "createDate");
             json::opt_string(&mut out, s.create_date.as_deref());
@@ -364,22 +407,26 @@ impl Fence {
         out
     }
 
-    /// The services, regions and border groups present, sorted, as JSON
-    /// `{ services, regions, borderGroups }` (for building filter choices).
+    /// The providers, services, regions and extra values (AWS border groups, ...)
+    /// present, sorted, as JSON `{ providers, services, regions, borderGroups }` (for
+    /// building filter choices).
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn names_json(&self) -> String {
         let ranges = self.matcher.to_ranges();
-        let mut sets: [BTreeSet<&str>; 3] = Default::default();
+        let mut sets: [BTreeSet<&str>; 4] = Default::default();
         for e in &ranges.entries {
             let t = ranges.tags(e);
-            for (set, v) in sets.iter_mut().zip([t.service, t.region, t.extra]) {
+            for (set, v) in sets
+                .iter_mut()
+                .zip([t.provider, t.service, t.region, t.extra])
+            {
                 if !v.is_empty() {
                     set.insert(v);
                 }
             }
         }
         let mut out = String::from("{");
-        for (i, (name, set)) in ["services", "regions", "borderGroups"]
+        for (i, (name, set)) in ["providers", "services", "regions", "borderGroups"]
             .iter()
             .zip(&sets)
             .enumerate()
@@ -416,7 +463,15 @@ mod tests {
 
     fn aws(path: &str, spec: &FilterSpec) -> Fence {
         let bytes = std::fs::read(path).unwrap();
-        Fence::from_source(&bytes, "ip-ranges.json", Some(Format::Aws), spec, false).unwrap()
+        Fence::from_source(
+            &bytes,
+            "ip-ranges.json",
+            Some(Format::Aws),
+            None,
+            spec,
+            false,
+        )
+        .unwrap()
     }
 
     fn lookup(f: &Fence, ip: &str) -> Value {
@@ -439,6 +494,7 @@ mod tests {
             let entries = got["entries"].as_array().unwrap();
             assert_eq!(entries.len(), want.entries().count());
             for (g, w) in entries.iter().zip(want.entries()) {
+                assert_eq!(g["provider"], "aws");
                 assert_eq!(g["service"], w.service);
                 assert_eq!(g["region"], w.region);
                 assert_eq!(g["networkBorderGroup"], w.extra);
@@ -471,32 +527,39 @@ mod tests {
         assert!(Fence::from_blob(&[0; 10])
             .unwrap_err()
             .starts_with("blob: offset"));
-        let e = Fence::from_source(b"{", "x.json", None, &FilterSpec::default(), false);
+        let e = Fence::from_source(b"{", "x.json", None, None, &FilterSpec::default(), false);
         assert!(e.unwrap_err().starts_with("x.json: "));
+        let e = Fence::from_source(b"", "x", None, Some("Bad"), &FilterSpec::default(), false);
+        assert!(e.unwrap_err().starts_with("unknown source name \"Bad\""));
         assert!(f.export("nope", &Options::default(), None).is_err());
     }
 
     #[test]
     fn filter_words_and_selection() {
         let spec = FilterSpec {
+            providers: vec!["aws".into()],
             services: vec!["S3".into()],
             regions: vec!["us-east-1".into(), "eu-west-1".into()],
             family: Some(Family::V4),
             ..FilterSpec::default()
         };
-        assert_eq!(
-            spec.words(),
-            "service=S3 region=us-east-1,eu-west-1 family=ipv4"
-        );
-        assert_eq!(FilterSpec::default().words(), "everything");
         let all = aws(AWS, &FilterSpec::default());
+        let info: Value = serde_json::from_str(&all.info_json()).unwrap();
+        assert_eq!(info["filter"], "everything");
         let picked = all.select(&spec).unwrap();
         let direct = aws(AWS, &spec);
         assert_eq!(picked.to_blob(), direct.to_blob());
         let info: Value = serde_json::from_str(&picked.info_json()).unwrap();
-        assert_eq!(info["filter"], spec.words());
+        // The core's words for the filter, as the CLI and the C API write them.
+        assert_eq!(info["filter"], spec.to_filter().to_string());
+        assert_eq!(
+            info["filter"],
+            "provider=aws service=S3 region=us-east-1,eu-west-1 family=ipv4"
+        );
+        assert_eq!(info["sources"][0]["provider"], "aws");
         let names: Value = serde_json::from_str(&picked.names_json()).unwrap();
         assert_eq!(names["services"], serde_json::json!(["S3"]));
+        assert_eq!(names["providers"], serde_json::json!(["aws"]));
         assert!(!picked.contains("2600:1f18::1").unwrap() || all.contains("2600:1f18::1").unwrap());
     }
 
@@ -519,9 +582,13 @@ mod tests {
         let d: Value = serde_json::from_str(&old.diff_json(&new)).unwrap();
         let added = d["added"].as_array().unwrap();
         assert!(
-            added.iter().all(|e| e["prefix"] == "1.178.86.0/24"),
+            added
+                .iter()
+                .all(|e| e["prefix"] == "1.178.86.0/24" && e["provider"] == "aws"),
             "{added:?}"
         );
+        assert!(added.iter().all(|e| e["networkBorderGroup"].is_string()));
+        assert_eq!(d["summary"][0]["provider"], "aws");
         assert!(!added.is_empty());
         assert_eq!(d["removed"], serde_json::json!([]));
         assert_eq!(d["addedAddresses"]["ipv4"], 256);
@@ -532,5 +599,78 @@ mod tests {
             .export("nftables", &Options::default(), Some(&old))
             .unwrap();
         assert!(up.text.contains("1.178.86.0/24"));
+    }
+}
+
+#[cfg(test)]
+mod provider_tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn data(path: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../tests/data/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn extra_keys_follow_the_core_names() {
+        assert_eq!(extra_key("aws"), "networkBorderGroup");
+        assert_eq!(extra_key("azure"), "systemService");
+        assert_eq!(extra_key("atlassian"), "direction");
+        assert_eq!(extra_key("google"), "extra");
+        for p in ["aws", "azure", "atlassian", "zscaler", "google", "corp"] {
+            let k = extra_key(p);
+            assert!(!k.contains('_'), "{p}: {k} is not camelCase");
+        }
+    }
+
+    #[test]
+    fn a_labelled_crawler_list_answers_with_its_provider() {
+        let bot = data("google/googlebot.json");
+        let spec = FilterSpec::default();
+        let e = Fence::from_source(&bot, "googlebot.json", None, None, &spec, false).unwrap_err();
+        assert!(e.starts_with("googlebot.json: "), "{e}");
+        let f = Fence::from_source(
+            &bot,
+            "googlebot.json",
+            None,
+            Some("googlebot"),
+            &spec,
+            false,
+        )
+        .unwrap();
+        let mut out = String::new();
+        f.lookup_json("192.178.4.1", &mut out).unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["prefix"], "192.178.4.0/27");
+        assert_eq!(
+            v["entries"][0],
+            serde_json::json!({"provider": "google", "service": "googlebot", "region": "", "extra": ""})
+        );
+        let only = FilterSpec {
+            providers: vec!["aws".into()],
+            ..FilterSpec::default()
+        };
+        let e = f.select(&only).unwrap_err();
+        assert!(e.starts_with("unknown provider \"aws\""), "{e}");
+    }
+
+    #[test]
+    fn a_diff_across_providers_names_them() {
+        let spec = FilterSpec::default();
+        let text = |t: &str, label| {
+            Fence::from_source(t.as_bytes(), "l", None, Some(label), &spec, false).unwrap()
+        };
+        // The same prefix moving from one provider to another is a removal and an
+        // addition, not "no change".
+        let old = text("10.0.0.0/8\n", "corp");
+        let new = text("10.0.0.0/8\n", "lab");
+        let d: Value = serde_json::from_str(&old.diff_json(&new)).unwrap();
+        assert_eq!(d["added"][0]["provider"], "lab");
+        assert_eq!(d["removed"][0]["provider"], "corp");
+        assert_eq!(d["addedAddresses"]["ipv4"], 0);
     }
 }

@@ -9,7 +9,8 @@
 //! import init, { IpFence } from 'ipfence-wasm';
 //! await init();
 //! const f = IpFence.fromAwsJson(text, { services: ['API_GATEWAY'], family: 'ipv4' });
-//! f.lookup('3.5.140.2');  // { prefix: '3.5.140.0/22', entries: [{ service, region, networkBorderGroup }] } or null
+//! f.lookup('3.5.140.2');  // { prefix: '3.5.140.0/22', entries: [{ provider: 'aws', service, region, networkBorderGroup }] } or null
+//! const bots = IpFence.fromSource(googlebotJson, {}, { label: 'googlebot' });  // provider 'google', service 'googlebot'
 //! f.free();               // or `using f = ...` where explicit resource management exists
 //! ```
 //!
@@ -52,37 +53,51 @@ use wasm_bindgen::JsCast;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-/** Which entries to keep; every list empty or absent selects everything. Names compare without regard to ASCII case. */
+/** Which entries to keep; every list empty or absent selects everything. Names compare without regard to ASCII case; a name the data does not have throws, listing the valid ones. */
 export interface Filter {
+  /** Providers: `aws`, `google`, ..., or the label given to a list. */
+  providers?: string[];
   services?: string[];
   /** Addresses of these services are removed (set difference). */
   excludeServices?: string[];
   regions?: string[];
+  /** Values of the provider's extra field (AWS network border groups, Atlassian directions, Azure system services). */
   borderGroups?: string[];
+  /** The same as `borderGroups`, by its provider-neutral name. */
+  extras?: string[];
   family?: 'ipv4' | 'ipv6';
 }
 /** How to read a source. */
 export interface SourceOptions {
   /** The input's name, shown in errors and export headers. */
   name?: string;
+  /** Who the input is, as `ipfence --input LABEL=FILE` names it: `googlebot` gives a Google crawler list its provider and service; another name is the provider of a CIDR list. */
+  label?: string;
+  /** `fromSource` only: the format, one of `IpFence.sourceFormats()` (or an alias); detected when absent. */
+  format?: string;
   /** Mask host bits (`10.0.0.1/8` becomes `10.0.0.0/8`) instead of refusing them. */
   maskHostBits?: boolean;
 }
-export interface Tags { readonly service: string; readonly region: string; readonly networkBorderGroup: string; }
+/** One published tag set. The provider's extra field is under its own key: `networkBorderGroup` (AWS), `direction` (Atlassian), `systemService` (Azure), `type` (Zscaler), else `extra`. */
+export interface Tags {
+  readonly provider: string; readonly service: string; readonly region: string;
+  readonly networkBorderGroup?: string; readonly direction?: string; readonly systemService?: string;
+  readonly type?: string; readonly extra?: string;
+}
 /** Frozen: every lookup that lands on the same prefix returns the same object. */
 export interface LookupResult { readonly prefix: string; readonly entries: readonly Tags[]; }
-export interface SourceInfo { name: string; format: string; createDate: string | null; syncToken: string | null; }
+export interface SourceInfo { name: string; format: string; provider: string; createDate: string | null; syncToken: string | null; }
 export interface Info { sources: SourceInfo[]; filter: string; prefixCount: number; entryCount: number; blobBytes: number; }
-export interface Names { services: string[]; regions: string[]; borderGroups: string[]; }
+export interface Names { providers: string[]; services: string[]; regions: string[]; borderGroups: string[]; }
 export interface ExportOptions {
   name?: string; style?: string; ports?: number[]; protocol?: string; scope?: 'REGIONAL' | 'CLOUDFRONT';
   maxEntries?: number; summarize?: boolean; awsId?: string; lockToken?: string; currentVersion?: number;
 }
 export interface ExportOutput { text: string; notes: string[]; }
-export interface DiffEntry { prefix: string; service: string; region: string; networkBorderGroup: string; }
+export interface DiffEntry extends Tags { prefix: string; }
 export interface Diff {
   added: DiffEntry[]; removed: DiffEntry[];
-  summary: { service: string; region: string; added: number; removed: number }[];
+  summary: { provider: string; service: string; region: string; added: number; removed: number }[];
   addedAddresses: { ipv4: number; ipv6: string }; removedAddresses: { ipv4: number; ipv6: string };
 }
 "#;
@@ -244,10 +259,12 @@ fn string_list(v: &JsValue, key: &str, what: &str) -> Result<Vec<String>, String
 #[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn read_filter(v: &JsValue) -> Result<FilterSpec, String> {
     const KEYS: &[&str] = &[
+        "providers",
         "services",
         "excludeServices",
         "regions",
         "borderGroups",
+        "extras",
         "family",
     ];
     if !object_keys(v, "filter", KEYS)? {
@@ -263,25 +280,49 @@ fn read_filter(v: &JsValue) -> Result<FilterSpec, String> {
             ))
         }
     };
+    let mut extras = string_list(v, "borderGroups", "filter")?;
+    extras.extend(string_list(v, "extras", "filter")?);
     Ok(FilterSpec {
+        providers: string_list(v, "providers", "filter")?,
         services: string_list(v, "services", "filter")?,
         exclude_services: string_list(v, "excludeServices", "filter")?,
         regions: string_list(v, "regions", "filter")?,
-        extras: string_list(v, "borderGroups", "filter")?,
+        extras,
         family,
     })
 }
 
-/// `(name, maskHostBits)` from a source options object.
+/// A source options object, read.
+struct SourceOptions {
+    name: Option<String>,
+    label: Option<String>,
+    format: Option<Format>,
+    mask: bool,
+}
+
 #[cfg_attr(target_arch = "wasm32", optimize(size))]
-fn read_source_options(v: &JsValue, default_name: &str) -> Result<(String, bool), String> {
-    if !object_keys(v, "options", &["name", "maskHostBits"])? {
-        return Ok((default_name.into(), false));
+fn read_source_options(v: &JsValue) -> Result<SourceOptions, String> {
+    let keys = ["name", "label", "format", "maskHostBits"];
+    if !object_keys(v, "options", &keys)? {
+        return Ok(SourceOptions {
+            name: None,
+            label: None,
+            format: None,
+            mask: false,
+        });
     }
-    Ok((
-        opt_string(v, "name", "options")?.unwrap_or_else(|| default_name.into()),
-        opt_bool(v, "maskHostBits", "options")?.unwrap_or(false),
-    ))
+    let format = opt_string(v, "format", "options")?
+        .map(|f| {
+            f.parse::<Format>()
+                .map_err(|e| format!("options.format: {e}"))
+        })
+        .transpose()?;
+    Ok(SourceOptions {
+        name: opt_string(v, "name", "options")?,
+        label: opt_string(v, "label", "options")?,
+        format,
+        mask: opt_bool(v, "maskHostBits", "options")?.unwrap_or(false),
+    })
 }
 
 #[cfg_attr(target_arch = "wasm32", optimize(size))]
@@ -412,7 +453,7 @@ pub struct IpFence {
 /// (`wasm/js/fast.js`) keeps its own array of the same objects, by the same ids.
 #[derive(Default)]
 struct JsCache {
-    keys: OnceCell<[JsValue; 5]>,
+    keys: OnceCell<[JsValue; 6]>,
     /// Tag strings by (address, length): they are slices of the fence's immutable blob,
     /// so the address names one string for the fence's life. At most the blob's
     /// distinct strings (a few hundred for AWS), sorted by key: a binary search, and
@@ -423,11 +464,12 @@ struct JsCache {
 }
 
 impl JsCache {
-    fn keys(&self) -> &[JsValue; 5] {
+    fn keys(&self) -> &[JsValue; 6] {
         self.keys.get_or_init(|| {
             [
                 "prefix",
                 "entries",
+                "provider",
                 "service",
                 "region",
                 "networkBorderGroup",
@@ -469,17 +511,24 @@ impl JsCache {
         v
     }
 
-    /// `{ prefix, entries: [{ service, region, networkBorderGroup }] }`, frozen.
+    /// `{ prefix, entries: [{ provider, service, region, <extra key> }] }`, frozen: the
+    /// extra field under its provider's key (`networkBorderGroup` for AWS).
     fn match_object(&self, m: &Match<'_>) -> JsValue {
-        let [prefix, entries, service, region, nbg] = self.keys();
+        let [prefix, entries, provider, service, region, nbg] = self.keys();
         let obj = Object::new();
         let list = Array::new();
         for t in m.entries() {
             let e = Object::new();
             // Setting a data property on a plain new object cannot fail.
+            let _ = Reflect::set(&e, provider, &self.tag(t.provider));
             let _ = Reflect::set(&e, service, &self.tag(t.service));
             let _ = Reflect::set(&e, region, &self.tag(t.region));
-            let _ = Reflect::set(&e, nbg, &self.tag(t.extra));
+            let extra = if t.provider == "aws" {
+                nbg.clone()
+            } else {
+                JsValue::from_str(fence::extra_key(t.provider))
+            };
+            let _ = Reflect::set(&e, &extra, &self.tag(t.extra));
             list.push(&Object::freeze(&e));
         }
         let _ = Reflect::set(&obj, prefix, &JsValue::from_str(&m.prefix().to_string()));
@@ -537,22 +586,50 @@ impl IpFence {
     }
 }
 
+/// Reads `text` as `format` (`None`: the options' format, else the detected one).
 #[cfg_attr(target_arch = "wasm32", optimize(size))]
 fn source(
     text: &str,
-    format: Format,
+    format: Option<Format>,
     default_name: &str,
     filter: Option<FilterArg>,
     options: Option<SourceOptionsArg>,
 ) -> Result<IpFence, JsError> {
-    let spec = read_filter(&filter.map_or(JsValue::UNDEFINED, JsValue::from))
-        .map_err(|e| err(e.to_string()))?;
+    let spec = read_filter(&filter.map_or(JsValue::UNDEFINED, JsValue::from)).map_err(err)?;
     let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
-    let (name, mask) =
-        read_source_options(&options, default_name).map_err(|e| err(e.to_string()))?;
-    Fence::from_source(text.as_bytes(), &name, Some(format), &spec, mask)
-        .map(IpFence::new)
-        .map_err(err)
+    let o = read_source_options(&options).map_err(err)?;
+    let format = match (format, o.format) {
+        (Some(fixed), Some(_)) => {
+            return Err(err(format!(
+                "options.format: this constructor reads {} only; use fromSource to name a format",
+                fixed.what()
+            )))
+        }
+        (fixed, given) => fixed.or(given),
+    };
+    let format = match format {
+        Some(f) => f,
+        None => {
+            ipfence_core::source::detect(text.as_bytes(), o.name.as_deref().unwrap_or("source"))
+                .map_err(|e| err(e.to_string()))?
+        }
+    };
+    // A detected or named format's words name an unnamed input (`AWS ip-ranges.json`).
+    let name = o.name.as_deref().unwrap_or(if default_name.is_empty() {
+        format.what()
+    } else {
+        default_name
+    });
+    Fence::from_source(
+        text.as_bytes(),
+        name,
+        Some(format),
+        o.label.as_deref(),
+        &spec,
+        o.mask,
+    )
+    .map(IpFence::new)
+    .map_err(err)
 }
 
 #[wasm_bindgen]
@@ -565,7 +642,7 @@ impl IpFence {
         filter: Option<FilterArg>,
         options: Option<SourceOptionsArg>,
     ) -> Result<IpFence, JsError> {
-        source(text, Format::Aws, "ip-ranges.json", filter, options)
+        source(text, Some(Format::Aws), "ip-ranges.json", filter, options)
     }
 
     /// Parses the CloudFront list (`list-cloudfront-ips.json`) and keeps what `filter`
@@ -579,7 +656,7 @@ impl IpFence {
     ) -> Result<IpFence, JsError> {
         source(
             text,
-            Format::CloudFront,
+            Some(Format::CloudFront),
             "list-cloudfront-ips.json",
             filter,
             options,
@@ -594,10 +671,13 @@ impl IpFence {
         filter: Option<FilterArg>,
         options: Option<SourceOptionsArg>,
     ) -> Result<IpFence, JsError> {
-        source(text, Format::Text, "CIDR list", filter, options)
+        source(text, Some(Format::Text), "CIDR list", filter, options)
     }
 
-    /// Detects the format (AWS JSON, CloudFront JSON or a CIDR list) and parses it.
+    /// Reads any supported layout (`options.format` names it, else it is detected from
+    /// its distinctive keys; JSON of an unknown layout throws, listing the supported
+    /// ones) and keeps what `filter` selects. `options.label` names the input
+    /// (`googlebot`, `cloudflare`, ...).
     #[cfg(feature = "full")]
     #[wasm_bindgen(js_name = fromSource)]
     pub fn from_source(
@@ -605,12 +685,11 @@ impl IpFence {
         filter: Option<FilterArg>,
         options: Option<SourceOptionsArg>,
     ) -> Result<IpFence, JsError> {
-        let format = ipfence_core::source::detect(text.as_bytes(), "source")
-            .map_err(|e| err(e.to_string()))?;
-        source(text, format, format.what(), filter, options)
+        source(text, None, "", filter, options)
     }
 
-    /// `"aws"`, `"cloudfront"` or `"text"`: what `fromSource` would read `text` as.
+    /// What `fromSource` would read `text` as: one of `sourceFormats()` (`"aws"`,
+    /// `"google"`, `"text"`, ...). Throws for JSON of a layout no format reads.
     #[cfg(feature = "full")]
     #[wasm_bindgen(js_name = detectFormat)]
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
@@ -618,6 +697,15 @@ impl IpFence {
         ipfence_core::source::detect(text.as_bytes(), "source")
             .map(|f| f.name().to_string())
             .map_err(|e| err(e.to_string()))
+    }
+
+    /// The names of every source format this build reads (`options.format` of
+    /// `fromSource`, `detectFormat`'s answers).
+    #[cfg(feature = "full")]
+    #[wasm_bindgen(js_name = sourceFormats)]
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
+    pub fn source_formats() -> Vec<String> {
+        Format::ALL.iter().map(|f| f.name().to_string()).collect()
     }
 
     /// Loads a compiled blob (from `ipfence compile` or `toBlob`). The bytes are copied
@@ -857,7 +945,8 @@ impl IpFence {
         from_json(&self.inner.info_json())
     }
 
-    /// The services, regions and border groups present, sorted.
+    /// The providers, services, regions and extra values (AWS border groups, ...)
+    /// present, sorted.
     #[cfg(feature = "full")]
     #[wasm_bindgen(unchecked_return_type = "Names")]
     #[cfg_attr(target_arch = "wasm32", optimize(size))]

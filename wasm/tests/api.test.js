@@ -219,16 +219,17 @@ test('exportUpdate and diff between the consecutive 2026-08-22 snapshots', () =>
   const newer = IpFence.fromAwsJson(awsText);
   const d = older.diff(newer);
   const want = JSON.parse(u.cli(['diff', '--json', u.AWS_OLDER, u.AWS]));
-  const shape = (l) => l.map((e) => ({ prefix: e.prefix, service: e.service, region: e.region,
-    networkBorderGroup: e.network_border_group }));
+  // The CLI's diff --json names the provider once it carries it (issue 14); both are AWS.
+  const shape = (l) => l.map((e) => ({ prefix: e.prefix, provider: e.provider ?? 'aws', service: e.service,
+    region: e.region, networkBorderGroup: e.network_border_group }));
   assert.deepEqual(d.added, shape(want.added));
   assert.deepEqual(d.removed, shape(want.removed));
   assert.ok(d.added.some((e) => e.prefix === '1.178.86.0/24'));
   // The CLI's JSON counts are decimal strings for both families (docs/cli.md).
   assert.equal(String(d.addedAddresses.ipv4), want.addresses.ipv4_added);
   assert.equal(d.addedAddresses.ipv6, want.addresses.ipv6_added);
-  assert.deepEqual(d.summary, want.summary.map((r) => ({ service: r.service, region: r.region,
-    added: r.added, removed: r.removed })));
+  assert.deepEqual(d.summary, want.summary.map((r) => ({ provider: r.provider ?? 'aws', service: r.service,
+    region: r.region, added: r.added, removed: r.removed })));
   const up = newer.exportUpdate('nftables', older, { style: 'replace' });
   assert.match(up.text, /1\.178\.86\.0\/24/);
   const back = newer.diff(older);
@@ -259,6 +260,52 @@ test('CloudFront and CIDR text lists', () => {
   for (const x of [f, t, auto]) x.free();
 });
 
+test('every provider: Google lists, labels, providers filter, formats by name', () => {
+  const g = (f) => fs.readFileSync(path.join(u.DATA, 'google', f), 'utf8');
+  const formats = IpFence.sourceFormats();
+  for (const name of ['aws', 'cloudfront', 'google', 'text']) assert.ok(formats.includes(name), name);
+  // The crawler list does not say whose it is: it is refused without a label.
+  const bot = g('googlebot.json');
+  assert.equal(IpFence.detectFormat(bot), 'google');
+  assert.throws(() => IpFence.fromSource(bot), { message: /^Google's prefix list .*: / });
+  const f = IpFence.fromSource(bot, {}, { label: 'googlebot', name: 'googlebot.json' });
+  const doc = JSON.parse(bot);
+  const v4 = doc.prefixes.find((p) => p.ipv4Prefix).ipv4Prefix;
+  assert.deepEqual(f.lookup(v4.split('/')[0]), {
+    prefix: v4, entries: [{ provider: 'google', service: 'googlebot', region: '', extra: '' }],
+  });
+  assert.equal(f.info().sources[0].provider, 'google');
+  assert.deepEqual(f.names().providers, ['google']);
+  assert.throws(() => f.select({ providers: ['aws'] }), { message: /^unknown provider "aws": .*known: google/ });
+  assert.equal(f.select({ providers: ['Google'], services: ['googlebot'] }).info().filter,
+    'provider=Google service=googlebot');
+  // cloud.json names itself; a format may be forced by name (any case, aliases too).
+  const cloud = g('cloud.json');
+  const c = IpFence.fromSource(cloud, { providers: ['google'], regions: ['africa-south1'] }, { format: 'GOOGLE' });
+  const first = JSON.parse(cloud).prefixes[0];
+  const hit = c.lookup(first.ipv4Prefix.split('/')[0]);
+  assert.equal(hit.entries[0].provider, 'google');
+  assert.equal(hit.entries[0].service, first.service);
+  assert.equal(hit.entries[0].region, first.scope);
+  assert.throws(() => IpFence.fromSource(cloud, {}, { format: 'xml' }), { message: /^options\.format: unknown source format "xml": aws, / });
+  assert.throws(() => IpFence.fromAwsJson(awsText, {}, { format: 'aws' }), { message: /^options\.format: / });
+  // JSON of no known layout throws, never read as AWS.
+  assert.throws(() => IpFence.detectFormat('{"prefixes": []}'), { message: /layout ipfence does not know \(supported: aws, / });
+  // A label names a CIDR list's provider; AWS keeps its own and its field names.
+  const cl = fs.readFileSync(path.join(u.DATA, 'cloudflare', 'ips-v4'), 'utf8');
+  const t = IpFence.fromText(cl, { providers: ['cloudflare'] }, { label: 'cloudflare' });
+  assert.equal(t.lookup('104.16.0.1').entries[0].provider, 'cloudflare');
+  assert.throws(() => IpFence.fromText(cl, {}, { label: 'Not A Name' }), { message: /^unknown source name "Not A Name"/ });
+  const a = IpFence.fromAwsJson(awsText, { providers: ['aws'], extras: ['us-east-1'] });
+  const east = awsDoc.prefixes.find((p) => p.network_border_group === 'us-east-1').ip_prefix;
+  const e = a.lookup(east.split('/')[0]);
+  assert.equal(a.info().filter, 'provider=aws border-group=us-east-1');
+  assert.equal(e.entries[0].provider, 'aws');
+  assert.equal(e.entries[0].networkBorderGroup, 'us-east-1');
+  assert.equal(a.contains('3.5.140.2'), false); // ap-northeast-2
+  for (const x of [f, c, t, a]) x.free();
+});
+
 test('errors are Errors with the core message: what, where, why', () => {
   const f = IpFence.fromAwsJson(awsText);
   assert.throws(() => f.contains('nope'), { name: 'Error', message: '"nope" is not an IPv4 or IPv6 address' });
@@ -274,7 +321,7 @@ test('errors are Errors with the core message: what, where, why', () => {
   assert.throws(() => IpFence.fromText('10.0.0.1/8\n'), { message: /CIDR list: line 1.*"10\.0\.0\.1\/8" has host bits set/ });
   assert.equal(IpFence.fromText('10.0.0.1/8\n', {}, { maskHostBits: true }).lookup('10.9.9.9').prefix, '10.0.0.0/8');
   assert.throws(() => IpFence.fromAwsJson(awsText, { services: ['NOPE'] }), { message: /"NOPE"/ });
-  assert.throws(() => IpFence.fromAwsJson(awsText, { service: ['S3'] }), { message: /^filter: unknown key "service" \(expected services, / });
+  assert.throws(() => IpFence.fromAwsJson(awsText, { service: ['S3'] }), { message: /^filter: unknown key "service" \(expected providers, services, / });
   assert.throws(() => IpFence.fromAwsJson(awsText, { family: 'v5' }), { message: /^filter\.family: "v5" is not "ipv4" or "ipv6"/ });
   assert.throws(() => IpFence.fromAwsJson(awsText, { services: [3] }), { message: 'filter.services[0]: expected a string, got number' });
   assert.throws(() => IpFence.fromAwsJson(awsText, 'S3'), { message: 'filter: expected an object, got string' });

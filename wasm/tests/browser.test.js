@@ -76,8 +76,9 @@ test('the checker page works in headless Chromium, offline', { timeout: 120000 }
       assert.equal(got[i][1], w ? 'yes' : 'no', ips[i]);
       if (w) {
         assert.equal(got[i][2], w.prefix);
-        assert.equal(got[i][3], w.entries.map((e) => e.service).join(', '));
-        assert.equal(got[i][4], w.entries.map((e) => e.region).join(', '));
+        assert.equal(got[i][3], w.entries.map((e) => e.provider).join(', '));
+        assert.equal(got[i][4], w.entries.map((e) => e.service).join(', '));
+        assert.equal(got[i][5], w.entries.map((e) => e.region).join(', '));
       }
     }
     assert.equal(want[0].match !== null && want[1].match === null, true, 'one known AWS address, one not');

@@ -58,7 +58,7 @@ test('the lite module reports bad input like the full one', () => {
 });
 
 test('the lite module leaves out the parsers, exports, diff and names', () => {
-  for (const k of ['fromAwsJson', 'fromCloudFrontJson', 'fromText', 'fromSource', 'detectFormat']) {
+  for (const k of ['fromAwsJson', 'fromCloudFrontJson', 'fromText', 'fromSource', 'detectFormat', 'sourceFormats']) {
     assert.equal(typeof full.IpFence[k], 'function', k);
     assert.equal(lite.IpFence[k], undefined, k);
   }

@@ -92,6 +92,9 @@ function cliLookups(args, ips) {
       match: {
         prefix: o.match.prefix,
         entries: o.match.entries.map((e) => ({
+          // The CLI's lookup --json names the provider once it carries it (issue 14); the
+          // inputs here are AWS files.
+          provider: e.provider ?? 'aws',
           service: e.service,
           region: e.region,
           networkBorderGroup: e.network_border_group,

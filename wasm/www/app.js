@@ -82,7 +82,7 @@ function check() {
     } catch (e) {
       cell(row, 'invalid', 'no');
       const td = cell(row, e.message, 'error');
-      td.colSpan = 4;
+      td.colSpan = 5;
       continue;
     }
     if (!m) {
@@ -91,14 +91,18 @@ function check() {
       cell(row, '');
       cell(row, '');
       cell(row, '');
+      cell(row, '');
       continue;
     }
     allowed++;
     cell(row, 'yes', 'yes');
     cell(row, m.prefix, 'prefix');
+    cell(row, m.entries.map((e) => e.provider).join(', '));
     cell(row, m.entries.map((e) => e.service || '—').join(', '));
     cell(row, m.entries.map((e) => e.region || '—').join(', '));
-    cell(row, m.entries.map((e) => e.networkBorderGroup || '—').join(', '));
+    // The provider's extra field, under its provider's key (AWS: networkBorderGroup).
+    const extra = (e) => e.networkBorderGroup ?? e.direction ?? e.systemService ?? e.type ?? e.extra;
+    cell(row, m.entries.map((e) => extra(e) || '—').join(', '));
   }
   $('results').hidden = ips.length === 0;
   say('check-info', ips.length ? `${allowed} of ${ips.length} allowed by ${dataLabel}.` : 'Type at least one address.');

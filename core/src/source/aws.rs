@@ -253,11 +253,11 @@ fn is_stop(b: u8) -> bool {
     b == b'"' || b == b'\\' || b < 0x20
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const SPACES: u64 = ONES * b' ' as u64;
+pub(super) const ONES: u64 = 0x0101_0101_0101_0101;
+pub(super) const SPACES: u64 = ONES * b' ' as u64;
 
 /// Eight bytes from `at`, little-endian (the first byte lowest), if there are eight.
-fn word(bytes: &[u8], at: usize) -> Option<u64> {
+pub(super) fn word(bytes: &[u8], at: usize) -> Option<u64> {
     let b = bytes.get(at..at.checked_add(8)?)?;
     <[u8; 8]>::try_from(b).ok().map(u64::from_le_bytes)
 }
@@ -273,7 +273,7 @@ fn starts<const N: usize>(bytes: &[u8], lit: &[u8; N]) -> usize {
 /// The index of the first byte that [`is_stop`], eight bytes at a time: a byte's high bit is
 /// set in `(x - ONES) & !x & HIGH` when it is zero (below 0x20 with `0x20 * ONES`).
 /// Borrows only run upward from a real hit, so the lowest set bit is exact.
-fn stop(bytes: &[u8]) -> Option<usize> {
+pub(super) fn stop(bytes: &[u8]) -> Option<usize> {
     const HIGH: u64 = ONES * 0x80;
     let mut at = 0;
     while let Some(x) = word(bytes, at) {

@@ -1,5 +1,6 @@
-//! Parsers for the published formats: AWS `ip-ranges.json`, the CloudFront list and
-//! plain CIDR text lists.
+//! Parsers for the published formats: AWS `ip-ranges.json`, the CloudFront list,
+//! Google's layout, Azure Service Tags, GitHub meta, Oracle, Atlassian, Fastly,
+//! Cloudflare, Zscaler, RFC 8805 geofeeds and plain CIDR text lists.
 //!
 //! Every parser returns a [`Ranges`] with one [`SourceInfo`](crate::SourceInfo) and every
 //! entry tagged. Errors say which input, where (a JSON path such as
@@ -12,14 +13,24 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::str::FromStr;
 
+use serde::Deserialize;
+
 use crate::prefix::HostBits;
 use crate::{Error, Ranges, Tags};
 
+pub mod atlassian;
 pub mod aws;
+pub mod azure;
+pub mod cloudflare;
 pub mod cloudfront;
+pub mod fastly;
+pub mod geofeed;
+pub mod github;
 pub mod google;
+pub mod oracle;
 pub mod sns;
 pub mod text;
+pub mod zscaler;
 
 /// How strict to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +64,22 @@ pub enum Format {
     /// Google's layout: `goog.json`, `cloud.json` and the crawler lists (also used by
     /// Bing and OpenAI).
     Google,
+    /// Azure Service Tags (`ServiceTags_Public_YYYYMMDD.json` and the other clouds').
+    Azure,
+    /// GitHub's meta API answer (`api.github.com/meta`).
+    GitHub,
+    /// Oracle Cloud `public_ip_ranges.json`.
+    Oracle,
+    /// Atlassian `ip-ranges.json`.
+    Atlassian,
+    /// Fastly's `public-ip-list`.
+    Fastly,
+    /// Cloudflare's API answer (`client/v4/ips`); its text lists are [`Format::Text`].
+    Cloudflare,
+    /// Zscaler's hub prefixes (`hubPrefixes`).
+    Zscaler,
+    /// An RFC 8805 geofeed (`prefix,country,region,city,postal code` lines).
+    Geofeed,
     /// One prefix or address per line.
     Text,
 }
@@ -66,20 +93,33 @@ struct Unit {
     what: &'static str,
     /// Whether the first bytes (as text) show this layout's distinctive keys.
     sniff: fn(&str) -> bool,
-    parse: fn(&[u8], &str, Option<&Label<'_>>, Options) -> Result<Ranges, Error>,
+    parse: Parser,
 }
+
+/// A layout's parser: the bytes, the input's name, its label if named, the options.
+type Parser = fn(&[u8], &str, Option<&Label<'_>>, Options) -> Result<Ranges, Error>;
 
 fn has(head: &str, key: &str) -> bool {
     head.contains(key)
 }
 
 impl Format {
-    /// Every format, in detection order: JSON layouts by their keys, then plain text,
-    /// which takes anything.
+    /// Every format, in detection order: geofeeds first (their sniff wants a first data
+    /// line `prefix,...`, which JSON never has, while a geofeed's comments could quote a
+    /// JSON layout's key), JSON layouts by their keys, then plain text, which takes
+    /// anything.
     pub const ALL: &'static [Format] = &[
+        Format::Geofeed,
         Format::Aws,
         Format::CloudFront,
         Format::Google,
+        Format::Azure,
+        Format::GitHub,
+        Format::Oracle,
+        Format::Atlassian,
+        Format::Fastly,
+        Format::Cloudflare,
+        Format::Zscaler,
         Format::Text,
     ];
 
@@ -112,6 +152,70 @@ impl Format {
                         || has(h, "\"creationTime\"")
                 },
                 parse: google::parse,
+            },
+            Format::Azure => &Unit {
+                name: "azure",
+                aliases: &["servicetags"],
+                what: "Azure Service Tags",
+                sniff: |h| has(h, "\"changeNumber\"") && has(h, "\"values\""),
+                parse: |b, n, l, o| only(azure::parse(b, n, o)?, l, "azure"),
+            },
+            Format::GitHub => &Unit {
+                name: "github",
+                aliases: &[],
+                what: "GitHub's meta API answer",
+                sniff: |h| {
+                    has(h, "\"verifiable_password_authentication\"")
+                        || (has(h, "\"hooks\"") && has(h, "\"actions\""))
+                },
+                parse: |b, n, l, o| only(github::parse(b, n, o)?, l, "github"),
+            },
+            Format::Oracle => &Unit {
+                name: "oracle",
+                aliases: &["oci"],
+                what: "Oracle Cloud public_ip_ranges.json",
+                sniff: |h| {
+                    has(h, "\"last_updated_timestamp\"")
+                        || (has(h, "\"regions\"") && has(h, "\"cidrs\""))
+                },
+                parse: |b, n, l, o| only(oracle::parse(b, n, o)?, l, "oracle"),
+            },
+            Format::Atlassian => &Unit {
+                name: "atlassian",
+                aliases: &[],
+                what: "Atlassian ip-ranges.json",
+                sniff: |h| {
+                    has(h, "\"items\"") && (has(h, "\"mask_len\"") || has(h, "\"creationDate\""))
+                },
+                parse: |b, n, l, o| only(atlassian::parse(b, n, o)?, l, "atlassian"),
+            },
+            Format::Fastly => &Unit {
+                name: "fastly",
+                aliases: &[],
+                what: "Fastly's public-ip-list",
+                sniff: |h| has(h, "\"addresses\"") && has(h, "\"ipv6_addresses\""),
+                parse: |b, n, l, o| only(fastly::parse(b, n, o)?, l, "fastly"),
+            },
+            Format::Cloudflare => &Unit {
+                name: "cloudflare",
+                aliases: &[],
+                what: "Cloudflare's API answer (client/v4/ips)",
+                sniff: |h| has(h, "\"ipv4_cidrs\"") || has(h, "\"ipv6_cidrs\""),
+                parse: |b, n, l, o| only(cloudflare::parse(b, n, o)?, l, "cloudflare"),
+            },
+            Format::Zscaler => &Unit {
+                name: "zscaler",
+                aliases: &[],
+                what: "Zscaler's hub prefix list",
+                sniff: |h| has(h, "\"hubPrefixes\""),
+                parse: |b, n, l, o| only(zscaler::parse(b, n, o)?, l, "zscaler"),
+            },
+            Format::Geofeed => &Unit {
+                name: "geofeed",
+                aliases: &["rfc8805", "csv"],
+                what: "an RFC 8805 geofeed",
+                sniff: geofeed::sniff,
+                parse: geofeed::parse,
             },
             Format::Text => &Unit {
                 name: "text",
@@ -294,6 +398,10 @@ pub fn detect(bytes: &[u8], name: &str) -> Result<Format, Error> {
         }
     }
     if json {
+        // Damaged JSON (a truncated download) is told as such, with its line and column.
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            return Err(json_error(name, "a published IP range list", &e));
+        }
         return Err(parse_error(
             name,
             "top level",
@@ -337,6 +445,11 @@ pub fn parse_labeled(
     };
     (format.unit().parse)(bytes, name, label, opts)
 }
+
+/// A JSON string borrowed from the input when it has no escapes: serde borrows a
+/// `Cow` only as a field of its own, not as an element of a `Vec<Cow<str>>`.
+#[derive(Deserialize)]
+pub(crate) struct Str<'a>(#[serde(borrow)] pub(crate) alloc::borrow::Cow<'a, str>);
 
 pub(crate) fn parse_error(file: &str, at: impl ToString, msg: impl ToString) -> Error {
     Error::Parse {
@@ -382,6 +495,46 @@ pub(crate) fn utf8<'a>(file: &str, what: &str, bytes: &'a [u8]) -> Result<&'a st
     })
 }
 
+/// Reads one published list of prefixes into `r`, every entry with `tags`; errors name
+/// `path[i]`. `v6` is the family the list is for (`Some(true)` for an IPv6 list), `None`
+/// for a list of both. Spaces around a prefix are accepted (unambiguous).
+pub(crate) fn push_list(
+    r: &mut Ranges,
+    file: &str,
+    path: &str,
+    items: &[alloc::borrow::Cow<'_, str>],
+    v6: Option<bool>,
+    tags: Tags<'_>,
+    opts: Options,
+) -> Result<(), Error> {
+    if r.len().saturating_add(items.len()) > opts.max_entries {
+        return Err(too_many(file, opts.max_entries));
+    }
+    for (i, text) in items.iter().enumerate() {
+        let at = || format!("{path}[{i}]");
+        let net = crate::prefix::parse_prefix(text.trim(), opts.host_bits, false)
+            .map_err(|m| parse_error(file, at(), m))?;
+        let is_v6 = matches!(net, ipnet::IpNet::V6(_));
+        if let Some(want) = v6.filter(|&w| w != is_v6) {
+            let (is, list) = if want {
+                ("IPv4", "IPv6")
+            } else {
+                ("IPv6", "IPv4")
+            };
+            return Err(parse_error(
+                file,
+                at(),
+                format!(
+                    "{} is an {is} prefix in the {list} list",
+                    crate::error::quote(text)
+                ),
+            ));
+        }
+        r.push(net, tags);
+    }
+    Ok(())
+}
+
 pub(crate) fn too_many(file: &str, max: usize) -> Error {
     parse_error(
         file,
@@ -410,20 +563,43 @@ mod tests {
             Format::Google
         );
         assert_eq!(d(b"10.0.0.0/8\n").unwrap(), Format::Text);
+        assert_eq!(
+            d(b"5.101.96.0/21,NL,NL-NH,Amsterdam,\n").unwrap(),
+            Format::Geofeed
+        );
+        // A geofeed's comment quoting AWS's key does not make it AWS.
+        assert_eq!(
+            d(b"# \"ip_prefix\",\"alpha2code\"\n10.0.0.0/8,US\n").unwrap(),
+            Format::Geofeed
+        );
+        assert_eq!(
+            d(br#"{"addresses": ["1.2.3.0/24"], "ipv6_addresses": []}"#).unwrap(),
+            Format::Fastly
+        );
+        assert_eq!(
+            d(br#"{"result": {"ipv4_cidrs": [], "ipv6_cidrs": []}, "success": true}"#).unwrap(),
+            Format::Cloudflare
+        );
+        assert_eq!(
+            d(br#"{"cloudName":"zscaler.net","hubPrefixes":[]}"#).unwrap(),
+            Format::Zscaler
+        );
         assert_eq!(d(b"").unwrap(), Format::Text);
         // JSON is never guessed to be AWS because it has a `prefixes` key.
         let e = d(br#"{"prefixes": []}"#).unwrap_err().to_string();
         assert!(e.contains("layout ipfence does not know"), "{e}");
         assert!(e.contains("aws, cloudfront, google"), "{e}");
+        assert!(e.contains("azure, github, oracle, atlassian"), "{e}");
         assert_eq!("AWS".parse::<Format>().unwrap(), Format::Aws);
         assert_eq!("bing".parse::<Format>().unwrap(), Format::Google);
+        assert_eq!("rfc8805".parse::<Format>().unwrap(), Format::Geofeed);
         let e = "xml".parse::<Format>().unwrap_err().to_string();
         assert!(e.starts_with("unknown source format \"xml\""), "{e}");
     }
 
     #[test]
     fn every_real_file_is_detected() {
-        let files: [(&[u8], Format); 6] = [
+        let files: [(&[u8], Format); 17] = [
             (
                 include_bytes!("../../../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json"),
                 Format::Aws,
@@ -448,9 +624,65 @@ mod tests {
                 include_bytes!("../../../tests/data/google/user-triggered-fetchers.json"),
                 Format::Google,
             ),
+            (
+                include_bytes!("../../../tests/data/azure/ServiceTags_Public.json"),
+                Format::Azure,
+            ),
+            (
+                include_bytes!("../../../tests/data/github/meta.json"),
+                Format::GitHub,
+            ),
+            (
+                include_bytes!("../../../tests/data/oracle/public_ip_ranges.json"),
+                Format::Oracle,
+            ),
+            (
+                include_bytes!("../../../tests/data/atlassian/ip-ranges.json"),
+                Format::Atlassian,
+            ),
+            (
+                include_bytes!("../../../tests/data/fastly/public-ip-list.json"),
+                Format::Fastly,
+            ),
+            (
+                include_bytes!("../../../tests/data/cloudflare/api-ips.json"),
+                Format::Cloudflare,
+            ),
+            (
+                include_bytes!("../../../tests/data/cloudflare/ips-v4"),
+                Format::Text,
+            ),
+            (
+                include_bytes!("../../../tests/data/cloudflare/ips-v6"),
+                Format::Text,
+            ),
+            (
+                include_bytes!("../../../tests/data/zscaler/hub-cidr-recommended.json"),
+                Format::Zscaler,
+            ),
+            (
+                include_bytes!("../../../tests/data/digitalocean/google.csv"),
+                Format::Geofeed,
+            ),
+            (
+                include_bytes!("../../../tests/data/linode/geofeed.csv"),
+                Format::Geofeed,
+            ),
         ];
         for (bytes, want) in files {
             assert_eq!(detect(bytes, "f").unwrap(), want);
+            // Each sniff matches its own layout only, so detection order does not matter.
+            for &other in Format::ALL {
+                if other != want && other != Format::Text {
+                    assert!(!(other.unit().sniff)(&head(bytes)), "{other} sniffs {want}");
+                }
+            }
+            // The whole registry path reads it, with its provider.
+            let r = parse(bytes, "f", None, Options::default());
+            if want == Format::Google {
+                continue; // The crawler lists need a name.
+            }
+            assert!(!r.unwrap().is_empty(), "{want}");
         }
     }
 

@@ -85,11 +85,13 @@ static int mstr_eq(ipfence_str s, const char *c, size_t clen) {
     return str_eq(s, c, clen) && s.data[s.len] == '\0' && strlen(s.data) == s.len;
 }
 
-static ipfence_matcher *load_source(const char *path, uint32_t format, const ipfence_filter *filter) {
+/* format NULL: detect; label NULL: none. */
+static ipfence_matcher *load_source(const char *path, const char *format, const char *label,
+                                    const ipfence_filter *filter) {
     size_t len;
     unsigned char *data = read_file(path, &len);
     ipfence_matcher *m = NULL;
-    ipfence_result r = ipfence_matcher_from_source(data, len, path, format, filter, 0, &m);
+    ipfence_result r = ipfence_matcher_from_source(data, len, path, format, label, filter, 0, &m);
     free(data);
     if (r != IPFENCE_RESULT_OK) {
         fprintf(stderr, "loading %s: %s\n", path, last_error());
@@ -219,17 +221,17 @@ static int match_ok(const ipfence_matcher *m, const expect *e, int found, const 
         }
         if (!mstr_eq(t.service, p, (size_t)(bar1 - p)) ||
             !mstr_eq(t.region, bar1 + 1, (size_t)(bar2 - bar1 - 1)) ||
-            !mstr_eq(t.border_group, bar2 + 1, (size_t)(p + n - bar2 - 1)) ||
-            !mstr_eq(t.source, "aws", 3)) {
+            !mstr_eq(t.extra, bar2 + 1, (size_t)(p + n - bar2 - 1)) ||
+            !mstr_eq(t.provider, "aws", 3)) {
             fprintf(stderr, "%s %s: tag set %u differs: %.*s|%.*s|%.*s\n", how, e->ip, i,
                     (int)t.service.len, t.service.data, (int)t.region.len, t.region.data,
-                    (int)t.border_group.len, t.border_group.data);
+                    (int)t.extra.len, t.extra.data);
             return 0;
         }
         if (i == 0 && !(mstr_eq(x->tags.service, t.service.data, t.service.len) &&
                         mstr_eq(x->tags.region, t.region.data, t.region.len) &&
-                        mstr_eq(x->tags.border_group, t.border_group.data, t.border_group.len) &&
-                        mstr_eq(x->tags.source, "aws", 3))) {
+                        mstr_eq(x->tags.extra, t.extra.data, t.extra.len) &&
+                        mstr_eq(x->tags.provider, "aws", 3))) {
             fprintf(stderr, "%s %s: the match's first tags differ from tag set 0\n", how, e->ip);
             return 0;
         }
@@ -371,32 +373,51 @@ static void test_errors(const char *data_dir, const ipfence_matcher *m) {
     ipfence_matcher *out = sentinel;
 
     /* Building. */
-    EXPECT_CODE(ipfence_matcher_from_source(j, jl, "h.json", 1, NULL, 0, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(j, jl, "h.json", "aws", NULL, NULL, 0, &out),
                 IPFENCE_RESULT_PARSE_ERROR, "h.json: prefixes[0].ip_prefix");
     CHECK(strstr(last_error(), "10.0.0.1/8") != NULL, "the value is quoted: %s", last_error());
     CHECK(out == sentinel, "out written on failure");
-    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, 1, NULL, IPFENCE_FLAG_MASK_HOST_BITS, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, "aws", NULL, NULL, IPFENCE_FLAG_MASK_HOST_BITS,
+                                            &out),
                 IPFENCE_RESULT_OK, NULL);
     CHECK(out != sentinel && ipfence_matcher_prefix_count(out) == 1, "masked host bits");
     ipfence_matcher_free(out);
     out = sentinel;
-    EXPECT_CODE(ipfence_matcher_from_source(NULL, 5, NULL, 0, NULL, 0, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(NULL, 5, NULL, NULL, NULL, NULL, 0, &out),
                 IPFENCE_RESULT_NULL_PARAMETER, "data");
-    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, 0, NULL, 0, NULL),
+    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, NULL, NULL, NULL, 0, NULL),
                 IPFENCE_RESULT_NULL_PARAMETER, "out");
-    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, 9, NULL, 0, &out),
-                IPFENCE_RESULT_INVALID_ARGUMENT, "format: 9");
-    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, 0, NULL, 0x10, &out),
+    /* Formats are the registry's names: an unknown one lists them. */
+    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, "xml", NULL, NULL, 0, &out),
+                IPFENCE_RESULT_UNKNOWN_NAME, "unknown source format \"xml\"");
+    CHECK(strstr(last_error(), ipfence_source_formats()) != NULL, "lists the formats: %s",
+          last_error());
+    CHECK(strstr(ipfence_source_formats(), "aws") && strstr(ipfence_source_formats(), "google") &&
+              strstr(ipfence_source_formats(), "text"),
+          "formats: %s", ipfence_source_formats());
+    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, "a\xff", NULL, NULL, 0, &out),
+                IPFENCE_RESULT_INVALID_UTF8, "format");
+    /* Labels: 1 to 64 of a-z 0-9 - _ . ; a self-describing file keeps its provider. */
+    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, NULL, "Bad Name", NULL, 0, &out),
+                IPFENCE_RESULT_UNKNOWN_NAME, "source name \"Bad Name\"");
+    EXPECT_CODE(ipfence_matcher_from_source(j, jl, "h.json", NULL, "googlebot", NULL,
+                                            IPFENCE_FLAG_MASK_HOST_BITS, &out),
+                IPFENCE_RESULT_PARSE_ERROR, "name it aws");
+    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, NULL, NULL, NULL, 0x10, &out),
                 IPFENCE_RESULT_INVALID_ARGUMENT, "flags: unknown bits 0x10");
-    EXPECT_CODE(ipfence_matcher_from_source(j, jl, "bad\xff", 0, NULL, 0, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(j, jl, "bad\xff", NULL, NULL, NULL, 0, &out),
                 IPFENCE_RESULT_INVALID_UTF8, "name");
-    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, 0, NULL, 0, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(j, jl, NULL, NULL, NULL, NULL, 0, &out),
                 IPFENCE_RESULT_PARSE_ERROR, "host bits");
     EXPECT_CODE(ipfence_matcher_from_source((const unsigned char *)"{\"prefixes\": [", 14, "x.json",
-                                            1, NULL, 0, &out),
+                                            "aws", NULL, NULL, 0, &out),
                 IPFENCE_RESULT_PARSE_ERROR, "x.json");
-    EXPECT_CODE(ipfence_matcher_from_source((const unsigned char *)"1.2.3.4/33\n", 11, "l.txt", 3,
-                                            NULL, 0, &out),
+    /* JSON of no known layout is refused, never guessed to be AWS. */
+    EXPECT_CODE(ipfence_matcher_from_source((const unsigned char *)"{\"prefixes\": []}", 16, "y.json",
+                                            NULL, NULL, NULL, 0, &out),
+                IPFENCE_RESULT_PARSE_ERROR, "layout ipfence does not know");
+    EXPECT_CODE(ipfence_matcher_from_source((const unsigned char *)"1.2.3.4/33\n", 11, "l.txt",
+                                            "TEXT", NULL, NULL, 0, &out),
                 IPFENCE_RESULT_PARSE_ERROR, "l.txt: line 1");
     CHECK(out == sentinel, "out written on failure");
 
@@ -408,30 +429,37 @@ static void test_errors(const char *data_dir, const ipfence_matcher *m) {
     ipfence_filter f = {0};
     f.services = nope;
     f.services_len = 1;
-    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, 1, &f, 0, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, "aws", NULL, &f, 0, &out),
                 IPFENCE_RESULT_UNKNOWN_NAME, "NO_SUCH_SERVICE");
     const char *nul[] = {NULL};
     f.services = nul;
-    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, 1, &f, 0, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, "aws", NULL, &f, 0, &out),
                 IPFENCE_RESULT_NULL_PARAMETER, "filter.services[0]");
     const char *latin1[] = {"S\xe9"};
     f.services = latin1;
-    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, 1, &f, 0, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, "aws", NULL, &f, 0, &out),
                 IPFENCE_RESULT_INVALID_UTF8, "filter.services[0]");
     f = (ipfence_filter){0};
     f.regions = NULL;
     f.regions_len = 2;
-    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, 1, &f, 0, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, "aws", NULL, &f, 0, &out),
                 IPFENCE_RESULT_NULL_PARAMETER, "filter.regions");
     f = (ipfence_filter){0};
     f.family = 5;
-    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, 1, &f, 0, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, "aws", NULL, &f, 0, &out),
                 IPFENCE_RESULT_INVALID_ARGUMENT, "filter.family: 5");
     f.family = IPFENCE_FAMILY_V4;
     f.services_len = (size_t)-1 / 2;
     f.services = nope;
-    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, 1, &f, 0, &out),
+    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, "aws", NULL, &f, 0, &out),
                 IPFENCE_RESULT_INVALID_LENGTH, "filter.services");
+    f = (ipfence_filter){0};
+    const char *google[] = {"google"};
+    f.providers = google;
+    f.providers_len = 1;
+    EXPECT_CODE(ipfence_matcher_from_source(aws, alen, NULL, NULL, NULL, &f, 0, &out),
+                IPFENCE_RESULT_UNKNOWN_NAME, "unknown provider \"google\"");
+    CHECK(strstr(last_error(), "known: aws") != NULL, "lists the providers: %s", last_error());
     CHECK(out == sentinel, "out written on failure");
     free(aws);
     free(aws_path);
@@ -461,6 +489,18 @@ static void test_errors(const char *data_dir, const ipfence_matcher *m) {
     EXPECT_CODE(ipfence_matcher_from_blob(blob, 3, &out), IPFENCE_RESULT_BLOB_ERROR, "blob");
     EXPECT_CODE(ipfence_matcher_from_blob(NULL, 3, &out), IPFENCE_RESULT_NULL_PARAMETER, "data");
     EXPECT_CODE(ipfence_matcher_from_blob(blob, need, NULL), IPFENCE_RESULT_NULL_PARAMETER, "out");
+    /* A blob of the previous format (3, before provider tags): the version field is
+       checked first, and the message says how to fix it. */
+    CHECK(blob[8] == 4 && blob[9] == 0 && blob[10] == 0 && blob[11] == 0, "format version %u",
+          blob[8]);
+    blob[8] = 3;
+    EXPECT_CODE(ipfence_matcher_from_blob(blob, need, &out), IPFENCE_RESULT_BLOB_ERROR,
+                "blob: offset 8: format version 3, this build reads version 4 (rebuild it with "
+                "`ipfence compile`)");
+    EXPECT_CODE(ipfence_matcher_from_blob_borrowed(blob, need, &out), IPFENCE_RESULT_BLOB_ERROR,
+                "rebuild it with `ipfence compile`");
+    CHECK(out == sentinel, "out written on failure");
+    blob[8] = 4;
     /* Flip every 97th byte in turn: each corrupt blob is refused (checksum) or loads and
        answers without crashing. */
     size_t refused = 0;
@@ -578,6 +618,8 @@ static void test_errors(const char *data_dir, const ipfence_matcher *m) {
     CHECK(strcmp(ipfence_result_message(999), "unknown result code") == 0, "unknown code");
     CHECK(strcmp(ipfence_result_message(IPFENCE_RESULT_PANIC), "unknown result code") != 0,
           "panic has a message");
+    CHECK(strcmp(ipfence_result_message(IPFENCE_RESULT_ERROR), "unknown result code") != 0,
+          "the generic code has a message");
     ipfence_matcher_contains(m, a, 3, &found);
     size_t mlen = 0;
     CHECK(ipfence_last_error_message(NULL, 0, &mlen) == IPFENCE_RESULT_BUFFER_TOO_SMALL, "size ask");
@@ -599,7 +641,7 @@ static void test_errors(const char *data_dir, const ipfence_matcher *m) {
 
 static void test_features(const char *data_dir, const ipfence_matcher *m) {
     char *p_old = join(data_dir, AWS_OLD);
-    ipfence_matcher *old = load_source(p_old, IPFENCE_SOURCE_FORMAT_AUTO, NULL);
+    ipfence_matcher *old = load_source(p_old, NULL, NULL, NULL);
     free(p_old);
 
     /* Diff of the real consecutive pair: the newer adds 1.178.86.0/24. */
@@ -615,6 +657,7 @@ static void test_features(const char *data_dir, const ipfence_matcher *m) {
         char text[64];
         inet_ntop(AF_INET, e.addr, text, sizeof text);
         CHECK(e.family == 4 && e.prefix_len == 24 && strcmp(text, "1.178.86.0") == 0 &&
+                  str_eq(e.provider, "aws", 3) &&
                   str_eq(e.service, services[i], strlen(services[i])) &&
                   str_eq(e.region, "ap-southeast-3", 14),
               "added %s/%u %.*s", text, e.prefix_len, (int)e.service.len, e.service.data);
@@ -641,7 +684,7 @@ static void test_features(const char *data_dir, const ipfence_matcher *m) {
     ipfence_filter v4only = {0};
     v4only.family = IPFENCE_FAMILY_V4;
     char *p_new = join(data_dir, AWS_NEW);
-    ipfence_matcher *m4 = load_source(p_new, IPFENCE_SOURCE_FORMAT_AUTO, &v4only);
+    ipfence_matcher *m4 = load_source(p_new, NULL, NULL, &v4only);
     const char *formats[] = {"nftables", "ipset", "iptables", "pf",
                              "aws-waf", "aws-prefix-list", "aws-security-group"};
     uint16_t ports[] = {443};
@@ -677,11 +720,14 @@ static void test_features(const char *data_dir, const ipfence_matcher *m) {
     /* A filter: S3 over IPv4 only. Every hit is an S3 IPv4 prefix that the unfiltered
        matcher has too; some published addresses are not S3. */
     const char *s3[] = {"s3"};
+    const char *aws_only[] = {"AWS"};
     ipfence_filter f = {0};
+    f.providers = aws_only;
+    f.providers_len = 1;
     f.services = s3;
     f.services_len = 1;
     f.family = IPFENCE_FAMILY_V4;
-    ipfence_matcher *fm = load_source(p_new, IPFENCE_SOURCE_FORMAT_AWS, &f);
+    ipfence_matcher *fm = load_source(p_new, "aws", NULL, &f);
     free(p_new);
     ipfence_match x;
     bool found = false;
@@ -710,7 +756,8 @@ static void test_features(const char *data_dir, const ipfence_matcher *m) {
     CHECK(ipfence_matcher_export(fm, "nftables", NULL, NULL, out, needed, &needed) ==
               IPFENCE_RESULT_OK,
           "%s", last_error());
-    CHECK(strstr(out, "# filter: service=s3 family=ipv4") != NULL, "header: %.300s", out);
+    CHECK(strstr(out, "# filter: provider=AWS service=s3 family=ipv4") != NULL, "header: %.300s",
+          out);
     free(out);
     ipfence_matcher_free(fm);
 
@@ -722,20 +769,69 @@ static void test_features(const char *data_dir, const ipfence_matcher *m) {
 
     /* The other sources: CloudFront JSON and CIDR text. */
     char *p_cf = join(data_dir, "/cloudfront/list-cloudfront-ips.json");
-    ipfence_matcher *cf = load_source(p_cf, IPFENCE_SOURCE_FORMAT_AUTO, NULL);
+    ipfence_matcher *cf = load_source(p_cf, NULL, NULL, NULL);
     free(p_cf);
     CHECK(ipfence_matcher_prefix_count(cf) > 100, "cloudfront prefixes %zu",
           ipfence_matcher_prefix_count(cf));
     char *p_cl = join(data_dir, "/cloudflare/ips-v4");
-    ipfence_matcher *cl = load_source(p_cl, IPFENCE_SOURCE_FORMAT_TEXT, NULL);
+    ipfence_matcher *cl = load_source(p_cl, "text", NULL, NULL);
+    ipfence_matcher *named = load_source(p_cl, "cidr", "cloudflare", NULL);
     free(p_cl);
     unsigned char cfl[4] = {104, 16, 0, 1};
     CHECK(ipfence_matcher_lookup(cl, cfl, 4, &x, &found) == IPFENCE_RESULT_OK && found &&
-              mstr_eq(x.tags.source, "text", 4) && mstr_eq(x.tags.service, "", 0) &&
+              mstr_eq(x.tags.provider, "text", 4) && mstr_eq(x.tags.service, "", 0) &&
               mstr_eq(x.tags.region, "", 0),
           "cloudflare text list");
+    CHECK(ipfence_matcher_lookup(named, cfl, 4, &x, &found) == IPFENCE_RESULT_OK && found &&
+              mstr_eq(x.tags.provider, "cloudflare", 10) && mstr_eq(x.tags.service, "", 0),
+          "a labelled text list: %.*s", (int)x.tags.provider.len, x.tags.provider.data);
     ipfence_matcher_free(cf);
     ipfence_matcher_free(cl);
+    ipfence_matcher_free(named);
+
+    /* Google's crawler list does not say whose it is: the label does. */
+    char *p_bot = join(data_dir, "/google/googlebot.json");
+    size_t blen;
+    unsigned char *bot = read_file(p_bot, &blen);
+    ipfence_matcher *gb = NULL;
+    EXPECT_CODE(ipfence_matcher_from_source(bot, blen, p_bot, NULL, NULL, NULL, 0, &gb),
+                IPFENCE_RESULT_PARSE_ERROR, "googlebot.json");
+    CHECK(gb == NULL, "out written on failure");
+    EXPECT_CODE(ipfence_matcher_from_source(bot, blen, p_bot, "google", "googlebot", NULL, 0, &gb),
+                IPFENCE_RESULT_OK, NULL);
+    free(bot);
+    free(p_bot);
+    unsigned char gbot[4] = {192, 178, 4, 1}; /* 192.178.4.0/27 */
+    CHECK(gb && ipfence_matcher_lookup(gb, gbot, 4, &x, &found) == IPFENCE_RESULT_OK && found &&
+              x.prefix_len == 27 && mstr_eq(x.tags.provider, "google", 6) &&
+              mstr_eq(x.tags.service, "googlebot", 9),
+          "googlebot: %.*s %.*s", (int)x.tags.provider.len, x.tags.provider.data,
+          (int)x.tags.service.len, x.tags.service.data);
+    const char *bots[] = {"googlebot"};
+    const char *googles[] = {"google"};
+    f = (ipfence_filter){0};
+    f.providers = googles;
+    f.providers_len = 1;
+    f.services = bots;
+    f.services_len = 1;
+    char *p_bot2 = join(data_dir, "/google/googlebot.json");
+    ipfence_matcher *gbf = load_source(p_bot2, NULL, "googlebot", &f);
+    free(p_bot2);
+    CHECK(ipfence_matcher_prefix_count(gbf) == ipfence_matcher_prefix_count(gb),
+          "provider and service filter keeps every googlebot prefix");
+    ipfence_matcher_free(gbf);
+    ipfence_matcher_free(gb);
+    /* cloud.json says it is Google's by itself. */
+    char *p_gc = join(data_dir, "/google/cloud.json");
+    ipfence_matcher *gc = load_source(p_gc, NULL, NULL, NULL);
+    free(p_gc);
+    unsigned char gcloud[4] = {34, 35, 1, 2}; /* 34.35.0.0/16, africa-south1 */
+    CHECK(ipfence_matcher_lookup(gc, gcloud, 4, &x, &found) == IPFENCE_RESULT_OK && found &&
+              mstr_eq(x.tags.provider, "google", 6) && mstr_eq(x.tags.service, "Google Cloud", 12) &&
+              mstr_eq(x.tags.region, "africa-south1", 13),
+          "google cloud: %.*s %.*s %.*s", (int)x.tags.provider.len, x.tags.provider.data,
+          (int)x.tags.service.len, x.tags.service.data, (int)x.tags.region.len, x.tags.region.data);
+    ipfence_matcher_free(gc);
     ipfence_matcher_free(old);
 
     /* Version. */
@@ -758,7 +854,7 @@ int main(int argc, char **argv) {
     CHECK(n_expects >= 10000, "only %zu addresses", n_expects);
 
     char *aws_path = join(data_dir, AWS_NEW);
-    ipfence_matcher *m = load_source(aws_path, IPFENCE_SOURCE_FORMAT_AUTO, NULL);
+    ipfence_matcher *m = load_source(aws_path, NULL, NULL, NULL);
     free(aws_path);
     CHECK(ipfence_matcher_prefix_count(m) > 1000 &&
               ipfence_matcher_entry_count(m) > ipfence_matcher_prefix_count(m),

@@ -13,8 +13,9 @@ const yes: boolean = f.contains('3.5.140.2');
 const m: LookupResult | null = f.lookup('3.5.140.2');
 if (m) {
   const p: string = m.prefix;
-  const nbg: string = m.entries[0].networkBorderGroup;
-  void p; void nbg;
+  const provider: string = m.entries[0].provider;
+  const nbg: string | undefined = m.entries[0].networkBorderGroup;
+  void p; void nbg; void provider;
 }
 const many: (LookupResult | null)[] = f.lookupMany(['3.5.140.2', '8.8.8.8']);
 const flags: Uint8Array = f.containsMany(['3.5.140.2']);
@@ -32,9 +33,17 @@ const names: Names = f.names();
 const blob: Uint8Array = f.toBlob();
 const s: IpFence = g.select({ services: ['S3'] });
 const fmt: string = IpFence.detectFormat(text);
+const formats: string[] = IpFence.sourceFormats();
+const bots: IpFence = IpFence.fromSource(text, { providers: ['google'], services: ['googlebot'] }, { label: 'googlebot', format: 'google' });
+const provs: string[] = bots.names().providers;
+const who: string = bots.info().sources[0].provider;
+const dp: string = g.diff(f).added[0].provider;
+void [formats, provs, who, dp];
 void [yes, many, flags, flags4, flags6, many4, many6, out, up, v4added, created, names, blob, s, fmt, c, t];
 f.free();
 // @ts-expect-error binary batches are Uint32Array (IPv4) or Uint8Array (IPv6)
 f.containsMany(new Float64Array(1));
+// @ts-expect-error providers is a list of strings
+IpFence.fromSource(text, { providers: [1] });
 // @ts-expect-error family is 'ipv4' | 'ipv6'
 IpFence.fromAwsJson(text, { family: 'ipv5' });

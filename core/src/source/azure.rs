@@ -1,0 +1,734 @@
+//! Azure Service Tags (`ServiceTags_Public_YYYYMMDD.json`, published weekly; also the
+//! `AzureGovernment`, `AzureChinaCloud` and `AzureGermanCloud` files):
+//! <https://www.microsoft.com/en-us/download/details.aspx?id=56519>.
+//!
+//! ```text
+//! {"changeNumber": 398, "cloud": "Public",
+//!  "values": [{"name": "AzureCloud.eastus", "id": "AzureCloud.eastus",
+//!              "properties": {"changeNumber": 12, "region": "eastus", "regionId": 32,
+//!                             "platform": "Azure", "systemService": "",
+//!                             "addressPrefixes": ["4.156.0.0/15", "2603:1030:210::/47"],
+//!                             "networkFeatures": ["API", "NSG"]}}, ...]}
+//! ```
+//!
+//! Tags: provider `azure`, service = the tag's `name` (`AzureCloud.eastus`, `Storage`),
+//! region = `properties.region` (empty for global tags), extra = `systemService`. The
+//! version is the top-level `changeNumber`; the file has no date. The same prefix under
+//! several tags (`AzureCloud.eastus` and `AzureCloud`, for one) gives one entry per tag.
+//!
+//! Which cloud the file describes (`cloud`) is not a tag: every cloud's file reads the
+//! same way here, with provider `azure`. [`parse_with_cloud`] answers it, for a caller
+//! that must refuse another cloud than the one it was set up for.
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::aws::{stop, word, SPACES};
+use super::{json_error, parse_error, too_many, Options, Str};
+use crate::prefix::parse_prefix;
+use crate::ranges::Entry;
+use crate::{Error, Ranges, SourceInfo};
+
+const WHAT: &str = "Azure Service Tags";
+
+#[derive(Deserialize)]
+struct Value<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    properties: Properties<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Properties<'a> {
+    #[serde(borrow, default)]
+    region: Cow<'a, str>,
+    #[serde(borrow, default)]
+    system_service: Cow<'a, str>,
+    #[serde(borrow)]
+    address_prefixes: Vec<Str<'a>>,
+}
+
+/// Parses an Azure Service Tags file.
+///
+/// # Errors
+/// [`Error::Parse`] with the place (`values[3].properties.addressPrefixes[7]`): not JSON,
+/// a missing `values`, `name` or `addressPrefixes`, a bad prefix, too many entries.
+pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
+    parse_with_cloud(bytes, name, opts).map(|(r, _)| r)
+}
+
+/// [`parse`], also answering the file's `cloud` (`Public`, `AzureGovernment`, ...), or
+/// `None` when the file does not say.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_with_cloud(
+    bytes: &[u8],
+    name: &str,
+    opts: Options,
+) -> Result<(Ranges, Option<String>), Error> {
+    parse_inner(bytes, name, opts, true)
+}
+
+/// [`parse_with_cloud`], with or without the fast path (tests compare the two).
+fn parse_inner(
+    bytes: &[u8],
+    name: &str,
+    opts: Options,
+    fast: bool,
+) -> Result<(Ranges, Option<String>), Error> {
+    let text = super::utf8(name, WHAT, bytes)?;
+    let new_ranges = || {
+        let mut r = Ranges::new();
+        // About 43 bytes of JSON per prefix in the published file: reserve once.
+        r.entries.reserve((bytes.len() / 43).min(opts.max_entries));
+        r
+    };
+    let mut r = new_ranges();
+    let scanned = if fast {
+        Scan::new(text).file(&mut Sink {
+            ranges: &mut r,
+            name,
+            opts,
+            failure: None,
+        })
+    } else {
+        None
+    };
+    let st = match scanned {
+        Some(st) => st,
+        None => {
+            // Anything the fast path does not take, errors included, is read again by
+            // serde_json from the start, so what is accepted and every message stay its.
+            r = new_ranges();
+            let mut sink = Sink {
+                ranges: &mut r,
+                name,
+                opts,
+                failure: None,
+            };
+            let mut de = serde_json::Deserializer::from_str(text);
+            let parsed = serde::Deserializer::deserialize_map(&mut de, FileVisitor(&mut sink))
+                .and_then(|st| de.end().map(|()| st));
+            match parsed {
+                Ok(st) => st,
+                Err(e) => {
+                    return Err(sink
+                        .failure
+                        .take()
+                        .unwrap_or_else(|| json_error(name, WHAT, &e)))
+                }
+            }
+        }
+    };
+    r.sources.push(SourceInfo {
+        name: name.to_string(),
+        format: String::from("azure"),
+        provider: String::from("azure"),
+        sync_token: st.change_number.map(|n| n.to_string()),
+        create_date: None,
+    });
+    Ok((r, st.cloud))
+}
+
+/// Receives each tag as serde_json reads it: no list of the whole file is built.
+struct Sink<'r> {
+    ranges: &'r mut Ranges,
+    name: &'r str,
+    opts: Options,
+    /// A semantic error, kept while serde_json is stopped.
+    failure: Option<Error>,
+}
+
+impl Sink<'_> {
+    /// Adds the prefixes of tag `i` (`name`, `region`, `systemService`).
+    fn push<'t>(
+        &mut self,
+        i: usize,
+        [name, region, system_service]: [&str; 3],
+        prefixes: impl ExactSizeIterator<Item = &'t str>,
+    ) -> Result<(), Error> {
+        if self.ranges.len() + prefixes.len() > self.opts.max_entries {
+            return Err(too_many(self.name, self.opts.max_entries));
+        }
+        // Interned once per tag, in the order `Ranges::push` would: a tag holds up to
+        // thousands of prefixes, and comparing its strings again for each one was most of
+        // the time spent on the published file.
+        let strings = &mut self.ranges.strings;
+        let provider = strings.intern("azure");
+        let service = strings.intern(name);
+        let region = strings.intern(region);
+        let extra = strings.intern(system_service);
+        for (j, text) in prefixes.enumerate() {
+            // Spaces around a prefix are unambiguous; anything else wrong is refused.
+            let net = parse_prefix(text.trim(), self.opts.host_bits, false).map_err(|m| {
+                parse_error(
+                    self.name,
+                    format!("values[{i}].properties.addressPrefixes[{j}]"),
+                    m,
+                )
+            })?;
+            self.ranges.entries.push(Entry {
+                prefix: net,
+                provider,
+                service,
+                region,
+                extra,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Stamps {
+    change_number: Option<u64>,
+    cloud: Option<String>,
+    seen_values: bool,
+}
+
+/// The top-level object: `changeNumber`, `cloud`, `values`, anything else ignored.
+struct FileVisitor<'s, 'r>(&'s mut Sink<'r>);
+
+impl<'de> Visitor<'de> for FileVisitor<'_, '_> {
+    type Value = Stamps;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("an object with changeNumber, cloud and values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Stamps, A::Error> {
+        let mut st = Stamps::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let duplicate = |seen: bool| {
+                if seen {
+                    Err(A::Error::custom(format!("duplicate field `{key}`")))
+                } else {
+                    Ok(())
+                }
+            };
+            match key.as_ref() {
+                "changeNumber" => {
+                    duplicate(st.change_number.is_some())?;
+                    st.change_number = Some(map.next_value()?);
+                }
+                "cloud" => {
+                    duplicate(st.cloud.is_some())?;
+                    st.cloud = Some(map.next_value::<Str<'de>>()?.0.into_owned());
+                }
+                "values" => {
+                    duplicate(st.seen_values)?;
+                    map.next_value_seed(ValuesSeed(self.0))?;
+                    st.seen_values = true;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if !st.seen_values {
+            return Err(A::Error::missing_field("values"));
+        }
+        Ok(st)
+    }
+}
+
+/// `values`, tag by tag into the sink.
+struct ValuesSeed<'s, 'r>(&'s mut Sink<'r>);
+
+impl<'de> DeserializeSeed<'de> for ValuesSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValuesSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a sequence of service tags")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(v) = seq.next_element::<Value<'de>>()? {
+            let p = &v.properties;
+            let tags = [v.name.as_ref(), &p.region, &p.system_service];
+            let prefixes = p.address_prefixes.iter().map(|Str(s)| s.as_ref());
+            if let Err(e) = self.0.push(i, tags, prefixes) {
+                self.0.failure = Some(e);
+                return Err(A::Error::custom("stopped"));
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The shape every published file has, read without serde_json (whose generic
+/// dispatch is most of the time on a file of 100,000 short strings): the known keys once
+/// each, strings without escapes, numbers as plain digits. It answers `None` at anything
+/// else, valid or not, and then [`parse`] reads the file again with serde_json; so it
+/// only has to be right about what it accepts, and refuses nothing itself.
+struct Scan<'a> {
+    text: &'a str,
+    pos: usize,
+    /// The prefixes of the tag being read, reused from tag to tag.
+    prefixes: Vec<&'a str>,
+}
+
+impl<'a> Scan<'a> {
+    fn new(text: &'a str) -> Self {
+        Scan {
+            text,
+            pos: 0,
+            prefixes: Vec::new(),
+        }
+    }
+
+    /// The next byte after JSON whitespace (RFC 8259: space, tab, LF, CR), not consumed.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        let bytes = self.text.as_bytes();
+        loop {
+            match *bytes.get(self.pos)? {
+                // Indentation: eight spaces at a time.
+                b' ' => match word(bytes, self.pos) {
+                    Some(w) if w == SPACES => self.pos += 8,
+                    Some(w) => self.pos += ((w ^ SPACES).trailing_zeros() / 8) as usize,
+                    None => self.pos += 1,
+                },
+                b'\n' | b'\r' | b'\t' => self.pos += 1,
+                b => return Some(b),
+            }
+        }
+    }
+
+    fn eat(&mut self, want: u8) -> Option<()> {
+        (self.peek()? == want).then(|| self.pos += 1)
+    }
+
+    /// After an element: `true` for a comma, `false` for `close`.
+    fn comma_or(&mut self, close: u8) -> Option<bool> {
+        let b = self.peek()?;
+        self.pos += 1;
+        match b {
+            b',' => Some(true),
+            _ if b == close => Some(false),
+            _ => None,
+        }
+    }
+
+    /// A string without escapes or control characters (which serde_json refuses
+    /// unescaped); ending at an ASCII quote, the slice is on character boundaries.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        let rest = self.text.as_bytes().get(start..)?;
+        let len = stop(rest)?;
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        self.pos = start + len + 1;
+        self.text.get(start..start + len)
+    }
+
+    /// A key and its colon.
+    fn key(&mut self) -> Option<&'a str> {
+        let k = self.string()?;
+        self.eat(b':')?;
+        Some(k)
+    }
+
+    /// Plain digits, as a number (no sign, fraction or exponent: serde_json reads those).
+    fn number(&mut self) -> Option<u64> {
+        self.peek()?;
+        let rest = self.text.as_bytes().get(self.pos..)?;
+        let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        // A leading zero is invalid JSON: serde_json says so.
+        if len == 0 || (len > 1 && rest.first() == Some(&b'0')) {
+            return None;
+        }
+        let n = self.text.get(self.pos..self.pos + len)?.parse().ok()?;
+        self.pos += len;
+        Some(n)
+    }
+
+    /// Whether a `null` is next (and then consumed).
+    fn null(&mut self) -> Option<bool> {
+        self.peek()?;
+        let rest = self.text.as_bytes().get(self.pos..)?;
+        let null = rest.starts_with(b"null");
+        if null {
+            self.pos += 4;
+        }
+        Some(null)
+    }
+
+    /// A list of strings, into `self.prefixes` when `keep`.
+    fn strings(&mut self, keep: bool) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            let s = self.string()?;
+            if keep {
+                self.prefixes.push(s);
+            }
+            if !self.comma_or(b']')? {
+                return Some(());
+            }
+        }
+    }
+
+    /// `{"changeNumber": N, "cloud": "...", "values": [...]}` and nothing after it.
+    fn file(mut self, sink: &mut Sink<'_>) -> Option<Stamps> {
+        let mut st = Stamps::default();
+        self.eat(b'{')?;
+        loop {
+            match self.key()? {
+                "changeNumber" if st.change_number.is_none() => {
+                    st.change_number = Some(self.number()?)
+                }
+                "cloud" if st.cloud.is_none() => st.cloud = Some(self.string()?.to_string()),
+                "values" if !st.seen_values => {
+                    self.values(sink)?;
+                    st.seen_values = true;
+                }
+                _ => return None,
+            }
+            if !self.comma_or(b'}')? {
+                break;
+            }
+        }
+        if !st.seen_values || self.peek().is_some() {
+            return None;
+        }
+        Some(st)
+    }
+
+    fn values(&mut self, sink: &mut Sink<'_>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Some(());
+        }
+        let mut i = 0;
+        loop {
+            self.value(sink, i)?;
+            i += 1;
+            if !self.comma_or(b']')? {
+                return Some(());
+            }
+        }
+    }
+
+    /// `{"name": "...", "id": "...", "properties": {...}}`, pushed into the sink.
+    fn value(&mut self, sink: &mut Sink<'_>, i: usize) -> Option<()> {
+        let (mut name, mut id, mut props) = (None, None, None);
+        self.eat(b'{')?;
+        loop {
+            match self.key()? {
+                "name" if name.is_none() => name = Some(self.string()?),
+                "id" if id.is_none() => id = Some(self.string()?),
+                "properties" if props.is_none() => props = Some(self.properties()?),
+                _ => return None,
+            }
+            if !self.comma_or(b'}')? {
+                break;
+            }
+        }
+        let [region, system_service] = props?;
+        let tags = [name?, region, system_service];
+        // A failure (a bad prefix, too many entries) is serde_json's to report.
+        sink.push(i, tags, self.prefixes.iter().copied()).ok()
+    }
+
+    /// The properties: region and systemService kept, the prefixes in `self.prefixes`.
+    fn properties(&mut self) -> Option<[&'a str; 2]> {
+        let (mut region, mut system) = (None, None);
+        let (mut change, mut region_id, mut platform, mut prefixes, mut features) =
+            (false, false, false, false, false);
+        self.prefixes.clear();
+        self.eat(b'{')?;
+        loop {
+            let seen = |b: &mut bool| (!core::mem::replace(b, true)).then_some(());
+            match self.key()? {
+                "changeNumber" => {
+                    seen(&mut change)?;
+                    self.number()?;
+                }
+                "region" if region.is_none() => region = Some(self.string()?),
+                "regionId" => {
+                    seen(&mut region_id)?;
+                    self.number()?;
+                }
+                "platform" => {
+                    seen(&mut platform)?;
+                    self.string()?;
+                }
+                "systemService" if system.is_none() => system = Some(self.string()?),
+                "addressPrefixes" => {
+                    seen(&mut prefixes)?;
+                    self.strings(true)?;
+                }
+                "networkFeatures" => {
+                    seen(&mut features)?;
+                    // Some published tags say `null` here.
+                    if !self.null()? {
+                        self.strings(false)?;
+                    }
+                }
+                _ => return None,
+            }
+            if !self.comma_or(b'}')? {
+                break;
+            }
+        }
+        // serde_json refuses a tag without prefixes, and reads a missing region as "".
+        prefixes.then_some(())?;
+        Some([region.unwrap_or(""), system.unwrap_or("")])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REAL: &[u8] = include_bytes!("../../../tests/data/azure/ServiceTags_Public.json");
+
+    fn err(json: &str) -> String {
+        parse(json.as_bytes(), "a.json", Options::default())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn reads_the_real_file() {
+        let (r, cloud) =
+            parse_with_cloud(REAL, "ServiceTags_Public.json", Options::default()).unwrap();
+        assert_eq!(cloud.as_deref(), Some("Public"));
+        assert_eq!(r.len(), 101_516);
+        let s = &r.sources[0];
+        assert_eq!((s.provider.as_str(), s.format.as_str()), ("azure", "azure"));
+        assert_eq!(s.sync_token.as_deref(), Some("398"));
+        assert_eq!(s.create_date, None);
+        let mut unique: Vec<_> = r.entries.iter().map(|e| e.prefix).collect();
+        unique.sort();
+        unique.dedup();
+        let uv4 = unique
+            .iter()
+            .filter(|p| matches!(p, ipnet::IpNet::V4(_)))
+            .count();
+        assert_eq!((uv4, unique.len() - uv4), (41_749, 14_976));
+        let services: hashbrown::HashSet<&str> =
+            r.entries.iter().map(|e| r.tags(e).service).collect();
+        assert_eq!(services.len(), 3_136);
+        let first = r.tags(&r.entries[0]);
+        assert_eq!(r.entries[0].prefix.to_string(), "4.145.74.52/30");
+        assert_eq!(
+            (first.provider, first.service, first.region, first.extra),
+            ("azure", "ActionGroup", "", "ActionGroup")
+        );
+        let east = r
+            .entries
+            .iter()
+            .map(|e| r.tags(e))
+            .find(|t| t.service == "AzureCloud.eastus")
+            .unwrap();
+        assert_eq!((east.region, east.extra), ("eastus", ""));
+    }
+
+    #[test]
+    fn refuses_with_the_place() {
+        let e = err(
+            r#"{"changeNumber":1,"cloud":"Public","values":[{"name":"A","properties":{"addressPrefixes":["1.0.0.0/8"]}},{"name":"B","properties":{"addressPrefixes":["1.0.0.0/8","10.0.0.1/8"]}}]}"#,
+        );
+        assert!(
+            e.starts_with("a.json: values[1].properties.addressPrefixes[1]: "),
+            "{e}"
+        );
+        assert!(e.contains("10.0.0.1/8"), "{e}");
+        let e = err(r#"{"changeNumber":1,"cloud":"Public"}"#);
+        assert!(e.contains("missing field `values`"), "{e}");
+        let e = err(r#"{"changeNumber":1,"values":[{"properties":{"addressPrefixes":[]}}]}"#);
+        assert!(e.contains("missing field `name`"), "{e}");
+        let e = err(r#"{"changeNumber":1,"values":[],"values":[]}"#);
+        assert!(e.contains("duplicate field `values`"), "{e}");
+        let e = err(r#"{"changeNumber":"x","values":[]}"#);
+        assert!(e.contains("not the shape of Azure Service Tags"), "{e}");
+        let e = parse(
+            br#"{"values":[{"name":"A","properties":{"addressPrefixes":["1.0.0.0/8","2.0.0.0/8"]}}]}"#,
+            "a.json",
+            Options {
+                max_entries: 1,
+                ..Options::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("more than 1 entries"), "{e}");
+    }
+
+    #[test]
+    fn accepts_what_is_unambiguous() {
+        // Spaces around a prefix, an escaped string, no cloud, duplicates.
+        let (r, cloud) = parse_with_cloud(
+            br#"{"changeNumber":7,"values":[{"name":"A\u002eb","properties":{"addressPrefixes":[" 1.0.0.0/8 ","1.0.0.0/8"]}}]}"#,
+            "a.json",
+            Options::default(),
+        )
+        .unwrap();
+        assert_eq!(cloud, None);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.tags(&r.entries[0]).service, "A.b");
+        assert_eq!(r.sources[0].sync_token.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn truncation_anywhere_is_an_error_not_a_panic() {
+        let head = &REAL[..20_000];
+        for cut in (0..head.len()).step_by(37) {
+            let e = parse(&head[..cut], "cut.json", Options::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("cut.json: line "), "{cut}: {e}");
+        }
+        let e = parse(&REAL[..REAL.len() - 10], "cut.json", Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("file ends early (truncated download?)"), "{e}");
+    }
+
+    /// Whether the fast path took `bytes`.
+    fn fast_takes(bytes: &[u8]) -> bool {
+        let text = core::str::from_utf8(bytes).unwrap();
+        let mut r = Ranges::new();
+        let mut sink = Sink {
+            ranges: &mut r,
+            name: "x",
+            opts: Options::default(),
+            failure: None,
+        };
+        Scan::new(text).file(&mut sink).is_some()
+    }
+
+    fn same_both_ways(bytes: &[u8]) {
+        let fast = parse_inner(bytes, "x.json", Options::default(), true);
+        let slow = parse_inner(bytes, "x.json", Options::default(), false);
+        assert_eq!(fast, slow, "{}", String::from_utf8_lossy(bytes));
+    }
+
+    #[test]
+    fn the_fast_path_takes_the_published_shape_and_agrees() {
+        assert!(fast_takes(REAL));
+        same_both_ways(REAL);
+        for (json, taken) in [
+            (r#"{"changeNumber":1,"cloud":"Public","values":[]}"#, true),
+            (
+                r#" {"values":[{"properties":{"addressPrefixes":["1.0.0.0/8"]},"name":"A"}]} "#,
+                true,
+            ),
+            (
+                r#"{"values":[{"name":"A","properties":{"region":"r","addressPrefixes":[]}}]}"#,
+                true,
+            ),
+            (
+                r#"{"values":[{"name":"A","properties":{"addressPrefixes":[],"networkFeatures":null}}]}"#,
+                true,
+            ),
+            (
+                r#"{"values":[{"name":"A","properties":{"addressPrefixes":[],"networkFeatures":nul}}]}"#,
+                false,
+            ),
+            (
+                r#"{"values":[{"name":"A","properties":{"addressPrefixes":[],"networkFeatures":nullx}}]}"#,
+                false,
+            ),
+            // Each of these is serde_json's: refused, or read with what the scan lacks.
+            (r#"{"values":[{"name":"A","properties":{}}]}"#, false),
+            (r#"{"values":[{"name":"A"}]}"#, false),
+            (
+                r#"{"values":[{"name":"A","properties":{"addressPrefixes":["10.0.0.1/8"]}}]}"#,
+                false,
+            ),
+            (
+                r#"{"values":[{"name":"A\u0042","properties":{"addressPrefixes":[]}}]}"#,
+                false,
+            ),
+            (r#"{"values":[],"other":1}"#, false),
+            (r#"{"values":[],"values":[]}"#, false),
+            (r#"{"changeNumber":01,"values":[]}"#, false),
+            (r#"{"changeNumber":1.5,"values":[]}"#, false),
+            (
+                r#"{"changeNumber":99999999999999999999,"values":[]}"#,
+                false,
+            ),
+            (
+                r#"{"values":[{"name":"A","properties":{"region":null,"addressPrefixes":[]}}]}"#,
+                false,
+            ),
+            (r#"{"values":[]}x"#, false),
+            (r#"{"values":[],}"#, false),
+            (r#"{"values":[1]}"#, false),
+            ("", false),
+        ] {
+            assert_eq!(fast_takes(json.as_bytes()), taken, "{json}");
+            same_both_ways(json.as_bytes());
+        }
+    }
+
+    proptest::proptest! {
+        /// Damage a real file's head in one place: wherever the fast path still takes it,
+        /// serde_json must read the same; wherever not, the error is serde_json's.
+        #[test]
+        fn the_fast_path_agrees_on_damaged_files(
+            at in 0usize..3000,
+            with in proptest::sample::select(&b"\"\\{}[],: \t\n0a/.x\x01\xc3"[..]),
+            delete in proptest::prelude::any::<bool>(),
+        ) {
+            let head = &REAL[..3000];
+            let end = head.windows(9).rposition(|w| w == b"\",\n      ").unwrap();
+            let mut bytes = head[..=end].to_vec();
+            bytes.extend_from_slice(b"]}}]}");
+            let at = at.min(bytes.len() - 1);
+            if delete {
+                bytes.remove(at);
+            } else {
+                bytes[at] = with;
+            }
+            let fast = parse_inner(&bytes, "x.json", Options::default(), true);
+            let slow = parse_inner(&bytes, "x.json", Options::default(), false);
+            proptest::prop_assert_eq!(fast, slow);
+        }
+
+        #[test]
+        fn damaged_files_never_panic(
+            at in 0usize..4000,
+            with in proptest::sample::select(&b"\"\\{}[],: \t\n0a/.x\x01\xc3"[..]),
+            delete in proptest::prelude::any::<bool>(),
+        ) {
+            let mut bytes = REAL[..4000].to_vec();
+            if delete {
+                bytes.remove(at);
+            } else {
+                bytes[at] = with;
+            }
+            let _ = parse(&bytes, "x.json", Options::default());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = parse(&bytes, "fuzz", Options::default());
+        }
+    }
+}
