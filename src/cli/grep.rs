@@ -71,26 +71,54 @@ fn at(b: &[u8], i: usize) -> u8 {
     b.get(i).copied().unwrap_or(0)
 }
 
-#[inline(always)]
-fn v4_field_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'.'
-}
+/// Byte classes, one table read per byte: may start a field, belongs to an IPv4 field,
+/// to an IPv6 field, is a hex digit.
+const START: u8 = 1;
+const IN4: u8 = 2;
+const IN6: u8 = 4;
+const HEX: u8 = 8;
+const DIGIT: u8 = 16;
+const NL: u8 = 32;
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if b.is_ascii_alphanumeric() || b == b'.' {
+            k |= IN4 | IN6;
+        }
+        if b == b':' {
+            k |= IN6 | START;
+        }
+        if b.is_ascii_hexdigit() {
+            k |= HEX | START;
+        }
+        if b.is_ascii_digit() {
+            k |= DIGIT;
+        }
+        if b == b'\n' {
+            k |= NL;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
 
 #[inline(always)]
-fn v6_field_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'.' || c == b':'
+fn class(b: &[u8], i: usize) -> u8 {
+    CLASS[usize::from(at(b, i))]
 }
 
 /// grepcidr's IPV6_HINT1..5 at `p`: `::` and a hex digit, or 1 to 4 hex digits and `:`.
 #[inline(always)]
 fn v6_hint(b: &[u8], p: usize) -> bool {
-    let c0 = at(b, p);
-    if c0 == b':' {
-        return at(b, p + 1) == b':' && at(b, p + 2).is_ascii_hexdigit();
+    if at(b, p) == b':' {
+        return at(b, p + 1) == b':' && class(b, p + 2) & HEX != 0;
     }
     for k in 1..=4 {
-        let c = at(b, p + k - 1);
-        if !c.is_ascii_hexdigit() {
+        if class(b, p + k - 1) & HEX == 0 {
             return false;
         }
         if at(b, p + k) == b':' {
@@ -98,6 +126,15 @@ fn v6_hint(b: &[u8], p: usize) -> bool {
         }
     }
     false
+}
+
+/// The length of the run of bytes of class `k` from `p`.
+#[inline(always)]
+fn run_of(b: &[u8], p: usize, k: u8) -> usize {
+    let rest = b.get(p..).unwrap_or_default();
+    rest.iter()
+        .position(|&c| CLASS[usize::from(c)] & k == 0)
+        .unwrap_or(rest.len())
 }
 
 /// A strict dotted quad (inet_pton's AF_INET rules: four decimal parts, each 0 to 255
@@ -132,49 +169,103 @@ fn parse_v6(f: &[u8]) -> Option<Ipv6Addr> {
     if f.len() > 45 {
         return None;
     }
+    // Cheap refusals first (log text like `2026:13:55:36` reaches here on every line):
+    // only hex digits, colons and dots; without `::`, exactly 7 colons, or 6 before an
+    // embedded IPv4 address.
+    let mut colons = 0;
+    let mut dots = false;
+    for &c in f {
+        match c {
+            b':' => colons += 1,
+            b'.' => dots = true,
+            c if c.is_ascii_hexdigit() => {}
+            _ => return None,
+        }
+    }
+    let double = f.windows(2).any(|w| w == b"::");
+    if colons > 7 || (!double && colons != if dots { 6 } else { 7 }) {
+        return None;
+    }
     std::str::from_utf8(f).ok()?.parse().ok()
 }
 
 /// Appends every address of `line` to `out`, scanning as grepcidr 2.0's
 /// `scan_with_hints` does. `v4`/`v6`: whether the selection has that family (grepcidr
 /// looks only for the families its patterns have).
-fn scan_line(line: &[u8], v4: bool, v6: bool, out: &mut Vec<IpAddr>) {
+fn scan_line(line: &[u8], v4: bool, v6: bool, out: &mut Vec<IpAddr>) -> usize {
+    // Every hint has a `.` or `:` within its first five bytes, so only the four bytes
+    // before each `.` or `:` (and the byte itself, for `::`) can start a field: find
+    // those bytes a word at a time, then try the positions before them in order, as
+    // grepcidr's byte-by-byte loop would reach them.
     let mut p = 0;
-    while let Some(&c) = line.get(p) {
-        // Most bytes start nothing: skip them with one test.
-        if !(c.is_ascii_hexdigit() || c == b':') {
-            p += 1;
-            continue;
-        }
-        if v4
-            && c.is_ascii_digit()
-            && (at(line, p + 1) == b'.' || at(line, p + 2) == b'.' || at(line, p + 3) == b'.')
-        {
-            let rest = line.get(p..).unwrap_or_default();
-            let len = rest
-                .iter()
-                .position(|&c| !v4_field_byte(c))
-                .unwrap_or(rest.len());
-            if let Some(a) = parse_v4(rest.get(..len).unwrap_or_default()) {
-                out.push(IpAddr::V4(a));
+    loop {
+        let d = next_delim(line, p);
+        let Some(&c) = line.get(d) else {
+            return line.len();
+        };
+        let mut q = p.max(d.saturating_sub(4));
+        let mut field_at = None;
+        while q <= d {
+            let k = class(line, q);
+            // A hint may look past a newline, harmlessly: the field stops at it, and a
+            // one-byte field is no address.
+            if v4
+                && k & DIGIT != 0
+                && (at(line, q + 1) == b'.' || at(line, q + 2) == b'.' || at(line, q + 3) == b'.')
+            {
+                let len = run_of(line, q, IN4);
+                if let Some(a) = line.get(q..q + len).and_then(parse_v4) {
+                    out.push(IpAddr::V4(a));
+                }
+                field_at = Some(q + len.max(1));
+                break;
             }
-            p += len.max(1);
-            continue;
-        }
-        if v6 && v6_hint(line, p) {
-            let rest = line.get(p..).unwrap_or_default();
-            let len = rest
-                .iter()
-                .position(|&c| !v6_field_byte(c))
-                .unwrap_or(rest.len());
-            if let Some(a) = parse_v6(rest.get(..len).unwrap_or_default()) {
-                out.push(IpAddr::V6(a));
+            if v6 && k & START != 0 && v6_hint(line, q) {
+                let len = run_of(line, q, IN6);
+                if let Some(a) = line.get(q..q + len).and_then(parse_v6) {
+                    out.push(IpAddr::V6(a));
+                }
+                field_at = Some(q + len.max(1));
+                break;
             }
-            p += len.max(1);
-            continue;
+            q += 1;
         }
-        p += 1;
+        match field_at {
+            Some(next) => p = next,
+            None if c == b'\n' => return d,
+            None => p = d + 1,
+        }
     }
+}
+
+/// `0x01` in every byte.
+const ONES: u64 = u64::from_ne_bytes([1; 8]);
+
+/// The high bit of each byte of `w` equal to `c`; bits above the lowest true one may
+/// be false positives (a borrow), so only the lowest is used.
+#[inline(always)]
+fn bytes_equal(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(c));
+    x.wrapping_sub(ONES) & !x & (ONES << 7)
+}
+
+/// The index of the first `.`, `:` or newline in `b` from `from`, or `b.len()`.
+#[inline(always)]
+fn next_delim(b: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(w) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*w);
+        let m = bytes_equal(w, b'.') | bytes_equal(w, b':') | bytes_equal(w, b'\n');
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let rest = b.get(i..).unwrap_or_default();
+    i + rest
+        .iter()
+        .position(|&c| matches!(c, b'.' | b':' | b'\n'))
+        .unwrap_or(rest.len())
 }
 
 /// Field `n` (1-based) of `line`, split on ASCII whitespace; empty if there are fewer.
@@ -206,14 +297,19 @@ impl<W: Write> Grep<'_, W> {
         self.scan.addrs.clear();
         self.scan.lines.clear();
         let mut start = 0;
-        for end in memchr_iter(block) {
-            let line = block.get(start..end).unwrap_or_default();
+        // `block` ends with a newline: every line is complete.
+        while start < block.len() {
+            let rest = block.get(start..).unwrap_or_default();
             let first = self.scan.addrs.len();
-            let hay = match self.field {
-                Some(n) => field(line, n.get()),
-                None => line,
+            let end = match self.field {
+                None => start + scan_line(rest, self.v4, self.v6, &mut self.scan.addrs),
+                Some(n) => {
+                    let len = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+                    let line = rest.get(..len).unwrap_or_default();
+                    scan_line(field(line, n.get()), self.v4, self.v6, &mut self.scan.addrs);
+                    start + len
+                }
             };
-            scan_line(hay, self.v4, self.v6, &mut self.scan.addrs);
             self.scan.lines.push((start, end, first));
             start = end + 1;
         }
@@ -281,13 +377,6 @@ impl<W: Write> Grep<'_, W> {
             }
         }
     }
-}
-
-/// The positions of `\n` in `b`.
-fn memchr_iter(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    b.iter()
-        .enumerate()
-        .filter_map(|(i, &c)| (c == b'\n').then_some(i))
 }
 
 /// Runs the command; returns the exit status (0 a line selected, 1 none, 2 error).
@@ -377,7 +466,8 @@ mod tests {
 
     fn scan(line: &str) -> Vec<String> {
         let mut out = Vec::new();
-        scan_line(line.as_bytes(), true, true, &mut out);
+        let stop = scan_line(line.as_bytes(), true, true, &mut out);
+        assert_eq!(stop, line.len());
         out.iter().map(ToString::to_string).collect()
     }
 
