@@ -340,3 +340,88 @@ fn grep_field_stdin_names_and_exit_status() {
         run.stderr
     );
 }
+
+/// `ipfence lookup` on stdin prints what it printed before its output was batched and
+/// cached per prefix: each line rebuilt here the old way (serde_json's `json!`, the
+/// provider grouping of the text form) from single lookups of the embedded matcher.
+#[test]
+fn lookup_from_stdin_prints_what_the_per_line_formatting_printed() {
+    use ipfence_core::matcher::{Match, Matcher};
+    use serde_json::{json, Value};
+    let (m, _) = Matcher::from_bytes(ipfence::EMBEDDED).unwrap();
+    let nets: Vec<IpNet> = m.to_ranges().entries.iter().map(|e| e.prefix).collect();
+    let mut rng = Rng(0x100c_0b0e_2026);
+    let mut lines = Vec::new();
+    for i in 0..5000 {
+        lines.push(match i % 5 {
+            0 => pick_v4(&nets, &mut rng),
+            1 => pick_v6(&nets, &mut rng),
+            2 => Ipv4Addr::from(rng.next() as u32).to_string(),
+            3 => format!("::ffff:{}", pick_v4(&nets, &mut rng)),
+            _ => {
+                Ipv6Addr::from((u128::from(rng.next()) << 64) | u128::from(rng.next())).to_string()
+            }
+        });
+    }
+    let stdin = lines.join("\n");
+    let extra = ipfence_core::ranges::extra_name;
+    let old_json = |h: &Match<'_>| {
+        let entries: Vec<Value> = h
+            .entries()
+            .map(|t| {
+                let mut o =
+                    json!({"provider": t.provider, "service": t.service, "region": t.region});
+                o[extra(t.provider)] = Value::from(t.extra);
+                o
+            })
+            .collect();
+        json!({"prefix": h.prefix().to_string(), "entries": entries})
+    };
+    let old_text = |h: &Match<'_>| {
+        let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+        for t in h.entries() {
+            let words: Vec<&str> = [t.service, t.region]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+            let mut s = words.join(" ");
+            if !t.extra.is_empty() && t.extra != t.region {
+                s = format!("{s} [{}]", t.extra).trim_start().to_string();
+            }
+            match groups.iter_mut().find(|(p, _)| *p == t.provider) {
+                Some((_, list)) => list.push(s),
+                None => groups.push((t.provider, vec![s])),
+            }
+        }
+        let parts: Vec<String> = groups
+            .into_iter()
+            .map(|(p, list)| {
+                let list: Vec<String> = list.into_iter().filter(|s| !s.is_empty()).collect();
+                if list.is_empty() {
+                    p.to_string()
+                } else {
+                    format!("{p}: {}", list.join(", "))
+                }
+            })
+            .collect();
+        format!("{} ({})", h.prefix(), parts.join("; "))
+    };
+    let (mut want_text, mut want_json) = (String::new(), String::new());
+    let mut hits = 0;
+    for l in &lines {
+        let hit = m.lookup(l.parse().unwrap());
+        hits += usize::from(hit.is_some());
+        match &hit {
+            Some(h) => want_text.push_str(&format!("{l}: allowed by {}\n", old_text(h))),
+            None => want_text.push_str(&format!("{l}: not allowed\n")),
+        }
+        let obj = json!({"ip": l, "allowed": hit.is_some(), "match": hit.as_ref().map_or(Value::Null, old_json)});
+        want_json.push_str(&format!("{obj}\n"));
+    }
+    assert!(hits > 1000 && hits < lines.len(), "{hits}");
+    let run = ipfence(&["lookup"], &stdin);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout == want_text, "text output differs");
+    let run = ipfence(&["lookup", "--json"], &stdin);
+    assert!(run.stdout == want_json, "JSON output differs");
+}
