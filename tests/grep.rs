@@ -139,7 +139,7 @@ fn grep_prints_what_grepcidr_prints_on_an_access_log_of_real_prefixes() {
     let mut rng = Rng(0x6e0c_1d12_2026_1203);
     let mut log = String::new();
     for i in 0..LOG_LINES {
-        let mut client = |rng: &mut Rng| match rng.below(10) {
+        let client = |rng: &mut Rng| match rng.below(10) {
             0..=3 => pick_v4(&nets, rng),
             4 => pick_v6(&nets, rng),
             5..=8 => Ipv4Addr::from(rng.next() as u32).to_string(),
