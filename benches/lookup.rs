@@ -8,7 +8,7 @@
 //! Run: `cargo bench --bench lookup -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -171,6 +171,23 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The batch API: LANES walks in lockstep so that their reads overlap (compare with
+    // the floor rows below).
+    let mut out4: Vec<Option<Match<'_>>> = vec![None; BATCH];
+    g.bench_function("ipfence_lookup_batch", |b| {
+        b.iter(|| {
+            m.lookup_many_v4(black_box(&q4), &mut out4);
+            black_box(&out4);
+        })
+    });
+    let q4mixed: Vec<IpAddr> = q4.iter().map(|&a| IpAddr::V4(a)).collect();
+    let mut has4 = vec![false; BATCH];
+    g.bench_function("ipfence_contains_batch", |b| {
+        b.iter(|| {
+            m.contains_many(black_box(&q4mixed), &mut has4);
+            black_box(&has4);
+        })
+    });
     g.bench_function("ipfence_contains", |b| {
         b.iter(|| {
             for &a in &q4 {
@@ -258,6 +275,23 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The batch API: LANES walks in lockstep so that their reads overlap (compare with
+    // the floor rows below).
+    let mut out6: Vec<Option<Match<'_>>> = vec![None; BATCH];
+    g.bench_function("ipfence_lookup_batch", |b| {
+        b.iter(|| {
+            m.lookup_many_v6(black_box(&q6), &mut out6);
+            black_box(&out6);
+        })
+    });
+    let q6mixed: Vec<IpAddr> = q6.iter().map(|&a| IpAddr::V6(a)).collect();
+    let mut has6 = vec![false; BATCH];
+    g.bench_function("ipfence_contains_batch", |b| {
+        b.iter(|| {
+            m.contains_many(black_box(&q6mixed), &mut has6);
+            black_box(&has6);
+        })
+    });
     g.bench_function("ipfence_contains", |b| {
         b.iter(|| {
             for &a in &q6 {
@@ -289,6 +323,87 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for &a in &q6 {
                 black_box(ip6.lookup(&black_box(a)));
+            }
+        })
+    });
+    g.finish();
+
+    // The all-provider matcher the CLI embeds (every list in tests/data/): same
+    // queries drawn from its own prefixes.
+    let (all, _) = Matcher::from_bytes(ipfence::EMBEDDED).expect("the embedded blob loads");
+    let all_ranges = all.to_ranges();
+    let all4: Vec<Ipv4Net> = all_ranges
+        .entries
+        .iter()
+        .filter_map(|e| match e.prefix {
+            IpNet::V4(n) => Some(n),
+            IpNet::V6(_) => None,
+        })
+        .collect();
+    let all6: Vec<Ipv6Net> = all_ranges
+        .entries
+        .iter()
+        .filter_map(|e| match e.prefix {
+            IpNet::V6(n) => Some(n),
+            IpNet::V4(_) => None,
+        })
+        .collect();
+    let a4 = queries_v4(&all4, &mut rng);
+    let a6 = queries_v6(&all6, &mut rng);
+    println!(
+        "all-provider matcher: {} prefixes, blob {} bytes",
+        all.prefix_count(),
+        all.as_bytes().len()
+    );
+    let mut p4 = poptrie::Poptrie::<(u32, u8), u32>::new();
+    let mut p6 = poptrie::Poptrie::<(u128, u8), u32>::new();
+    for (i, n) in all4.iter().enumerate() {
+        p4.insert((u32::from(n.network()), n.prefix_len()), i as u32);
+    }
+    for (i, n) in all6.iter().enumerate() {
+        p6.insert((u128::from(n.network()), n.prefix_len()), i as u32);
+    }
+    let mut g = c.benchmark_group("all_providers");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("v4_ipfence_lookup", |b| {
+        b.iter(|| {
+            for &a in &a4 {
+                black_box(all.lookup_v4(black_box(a)));
+            }
+        })
+    });
+    let mut o = vec![None; BATCH];
+    g.bench_function("v4_ipfence_lookup_batch", |b| {
+        b.iter(|| {
+            all.lookup_many_v4(black_box(&a4), &mut o);
+            black_box(&o);
+        })
+    });
+    g.bench_function("v4_poptrie", |b| {
+        b.iter(|| {
+            for &a in &a4 {
+                black_box(p4.lookup(u32::from(black_box(a))));
+            }
+        })
+    });
+    g.bench_function("v6_ipfence_lookup", |b| {
+        b.iter(|| {
+            for &a in &a6 {
+                black_box(all.lookup_v6(black_box(a)));
+            }
+        })
+    });
+    let mut o = vec![None; BATCH];
+    g.bench_function("v6_ipfence_lookup_batch", |b| {
+        b.iter(|| {
+            all.lookup_many_v6(black_box(&a6), &mut o);
+            black_box(&o);
+        })
+    });
+    g.bench_function("v6_poptrie", |b| {
+        b.iter(|| {
+            for &a in &a6 {
+                black_box(p6.lookup(u128::from(black_box(a))));
             }
         })
     });

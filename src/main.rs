@@ -53,6 +53,8 @@ enum Command {
     Export(Box<cli::export::ExportArgs>),
     /// Keep firewalls and AWS objects in sync with the newest published ranges.
     Sync(cli::sync::SyncArgs),
+    /// Print the lines of logs whose address is in the selection (like grepcidr -f).
+    Grep(cli::grep::GrepArgs),
     /// Print the shell completion script for bash, zsh or fish.
     Completions(CompletionsArgs),
     /// Print the man page ipfence(1), or write it and one page per subcommand to --dir.
@@ -143,6 +145,7 @@ fn main() -> ExitCode {
         Command::Compile(a) => cli::compile::run(a),
         Command::Export(a) => cli::export::run(a),
         Command::Sync(a) => cli::sync::run(a),
+        Command::Grep(a) => cli::grep::run(a),
         Command::Completions(a) => completions(a),
         Command::Man(a) => man(a),
     };

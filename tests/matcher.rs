@@ -155,3 +155,131 @@ fn every_published_entry_comes_back_with_its_tags() {
     let back = Matcher::from_bytes(m.as_bytes()).unwrap().0.to_ranges();
     assert_eq!(back.len(), want.len());
 }
+
+/// Addresses for the batch differential test: a tenth in a debug build.
+const BATCH_ADDRESSES: usize = if cfg!(debug_assertions) {
+    300_000
+} else {
+    3_000_000
+};
+
+/// The batch calls answer exactly as single lookups do, on the all-provider embedded
+/// matcher: mixed families, IPv4-mapped IPv6, prefix edges, every batch length up to
+/// past a group of lanes, and the shorter of two slices.
+#[test]
+fn batch_lookups_equal_single_lookups_on_every_embedded_list() {
+    use ipfence_core::matcher::LANES;
+    let (m, _) = Matcher::from_bytes(ipfence::EMBEDDED).unwrap();
+    let r = m.to_ranges();
+    let nets: Vec<IpNet> = r.entries.iter().map(|e| e.prefix).collect();
+    let mut rng = Rng(0x1b47_c4ed_2026_1203);
+    let mut ips: Vec<IpAddr> = Vec::with_capacity(BATCH_ADDRESSES);
+    while ips.len() < BATCH_ADDRESSES {
+        let x = (u128::from(rng.next()) << 64) | u128::from(rng.next());
+        let n = nets[(rng.next() % nets.len() as u64) as usize];
+        let ip = match (n, rng.next() % 6) {
+            (IpNet::V4(n), 0) => IpAddr::V4(n.network()),
+            (IpNet::V4(n), 1) => IpAddr::V4(n.broadcast()),
+            (IpNet::V4(n), 2) => IpAddr::V4(Ipv4Addr::from(
+                u32::from(n.network()) | (x as u32 & !u32::from(n.netmask())),
+            )),
+            (IpNet::V4(n), 3) => IpAddr::V6(n.network().to_ipv6_mapped()),
+            (IpNet::V4(_), _) => IpAddr::V4(Ipv4Addr::from(x as u32)),
+            (IpNet::V6(n), 0) => IpAddr::V6(n.network()),
+            (IpNet::V6(n), 1) => IpAddr::V6(n.broadcast()),
+            (IpNet::V6(n), 2) => IpAddr::V6(Ipv6Addr::from(
+                u128::from(n.network()) | (x & !u128::from(n.netmask())),
+            )),
+            (IpNet::V6(_), _) => IpAddr::V6(Ipv6Addr::from(x)),
+        };
+        ips.push(ip);
+    }
+    let want: Vec<Option<IpNet>> = ips
+        .iter()
+        .map(|&ip| m.lookup(ip).map(|h| h.prefix()))
+        .collect();
+    let hits = want.iter().filter(|w| w.is_some()).count();
+    assert!(
+        hits > ips.len() / 4 && hits < ips.len(),
+        "{hits} hits: the sample must mix hits and misses"
+    );
+
+    let mut out = vec![None; ips.len()];
+    m.lookup_many(&ips, &mut out);
+    for ((ip, w), o) in ips.iter().zip(&want).zip(&out) {
+        assert_eq!(o.map(|h| h.prefix()), *w, "lookup_many({ip})");
+        assert_eq!(
+            o.map(|h| h.index()),
+            m.lookup(*ip).map(|h| h.index()),
+            "{ip}"
+        );
+    }
+    let mut has = vec![false; ips.len()];
+    m.contains_many(&ips, &mut has);
+    for ((ip, w), h) in ips.iter().zip(&want).zip(&has) {
+        assert_eq!(*h, w.is_some(), "contains_many({ip})");
+    }
+
+    // One family at a time (no IPv4-mapped translation in lookup_many_v6).
+    let v4: Vec<Ipv4Addr> = ips
+        .iter()
+        .filter_map(|ip| match ip {
+            IpAddr::V4(a) => Some(*a),
+            _ => None,
+        })
+        .collect();
+    let v6: Vec<Ipv6Addr> = ips
+        .iter()
+        .filter_map(|ip| match ip {
+            IpAddr::V6(a) => Some(*a),
+            _ => None,
+        })
+        .collect();
+    let mut o4 = vec![None; v4.len()];
+    m.lookup_many_v4(&v4, &mut o4);
+    for (a, o) in v4.iter().zip(&o4) {
+        assert_eq!(
+            o.map(|h| h.prefix()),
+            m.lookup_v4(*a).map(|h| h.prefix()),
+            "lookup_many_v4({a})"
+        );
+    }
+    let mut o6 = vec![None; v6.len()];
+    m.lookup_many_v6(&v6, &mut o6);
+    for (a, o) in v6.iter().zip(&o6) {
+        assert_eq!(
+            o.map(|h| h.prefix()),
+            m.lookup_v6(*a).map(|h| h.prefix()),
+            "lookup_many_v6({a})"
+        );
+    }
+
+    // Every length around the group size, and an `out` shorter or longer than `ips`:
+    // only the first min(len) places are written.
+    for len in 0..=3 * LANES + 1 {
+        let part = &ips[..len];
+        for extra in [0usize, 2] {
+            let sentinel = m.prefix_at(0);
+            let mut o = vec![sentinel; len + extra];
+            m.lookup_many(part, &mut o);
+            for (i, ip) in part.iter().enumerate() {
+                assert_eq!(
+                    o[i].map(|h| h.prefix()),
+                    m.lookup(*ip).map(|h| h.prefix()),
+                    "len {len}: {ip}"
+                );
+            }
+            assert!(
+                o[len..].iter().all(|x| x.map(|h| h.index()) == Some(0)),
+                "len {len}: wrote past ips"
+            );
+        }
+        if len > 0 {
+            let mut o = vec![false; len - 1];
+            m.contains_many(part, &mut o);
+            for (i, ip) in part.iter().take(len - 1).enumerate() {
+                assert_eq!(o[i], m.contains(*ip), "len {len}: {ip}");
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod alloc_free;
 mod aws;
 mod cli;
 mod firewall;
+mod grep;
 mod hostile;
 mod matcher;
 mod oracles;

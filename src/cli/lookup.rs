@@ -1,8 +1,9 @@
 //! `ipfence lookup`: is an address allowed, and by which service and region?
 
-use std::io::Write;
+use std::io::{IsTerminal, Read, Write};
+use std::net::IpAddr;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use ipfence::core::matcher::{Match, Matcher};
 use ipfence::core::prefix::{canonical, parse_addr};
 use ipfence::core::ranges::extra_name;
@@ -89,50 +90,163 @@ fn entries_text(m: &Match<'_>) -> String {
     format!("{} ({})", m.prefix(), parts.join("; "))
 }
 
+/// The addresses to look up: `(line number on stdin or 0 for an argument, text)`, in
+/// order; `text` borrows from the arguments or from `stdin`.
+fn addresses<'a>(
+    args: &'a [String],
+    inputs: &super::InputArgs,
+    stdin: &'a mut String,
+) -> Result<Vec<(usize, &'a str)>> {
+    if !args.is_empty() {
+        return Ok(args.iter().map(|a| (0, a.as_str())).collect());
+    }
+    if inputs.inputs.iter().any(|p| super::is_stdin(p)) {
+        bail!("no address to look up: stdin is the ranges (--input -), so it cannot be the addresses too; give the addresses as arguments, or the ranges as a file");
+    }
+    let input = std::io::stdin();
+    if input.is_terminal() {
+        eprintln!("ipfence: reading addresses from stdin, one per line (Ctrl-D to end)");
+    }
+    input
+        .lock()
+        .read_to_string(stdin)
+        .context("<stdin>: cannot read addresses")?;
+    let list: Vec<(usize, &str)> = stdin
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let l = l.split('#').next().unwrap_or("").trim();
+            (!l.is_empty()).then_some((i + 1, l))
+        })
+        .collect();
+    if list.is_empty() {
+        bail!("no address to look up: stdin held none; give addresses as arguments or on stdin, one per line");
+    }
+    Ok(list)
+}
+
+/// Where an address came from, for messages: `argument 2`, `<stdin> line 7`.
+fn place(list: &[(usize, &str)], i: usize) -> String {
+    match list.get(i) {
+        Some(&(0, _)) => format!("argument {}", i + 1),
+        Some(&(line, _)) => format!("<stdin> line {line}"),
+        None => String::new(),
+    }
+}
+
+/// Addresses looked up together by the batch lookup.
+const CHUNK: usize = 4096;
+
 /// Runs the command; returns the exit status (0 all allowed, 1 any denied, 2 bad address).
 pub fn run(args: &LookupArgs) -> Result<u8> {
     // The addresses first: stdin cannot be both them and the ranges (checked there).
-    let addrs = super::addresses(&args.ips, &args.input)?;
+    let mut stdin = String::new();
+    let addrs = addresses(&args.ips, &args.input, &mut stdin)?;
     let (selected, _, _) = super::load_selected(&args.input, &args.filter)?;
     super::note_sources(&args.input, &selected);
     let matcher = Matcher::build(&selected)?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut status = 0u8;
-    for (place, text) in &addrs {
-        let ip = match parse_addr(text) {
-            Ok(ip) => canonical(ip),
-            Err(why) => {
-                out.flush()?;
-                eprintln!("ipfence: {place}: {why}");
-                status = 2;
+    // Each prefix's answer is formatted once, then copied for every address it answers.
+    let mut cache: Vec<Option<Box<str>>> = vec![None; matcher.prefix_count()];
+    let mut ips: Vec<IpAddr> = Vec::with_capacity(CHUNK);
+    let mut found: Vec<Option<Match<'_>>> = Vec::with_capacity(CHUNK);
+    for (c, chunk) in addrs.chunks(CHUNK).enumerate() {
+        ips.clear();
+        ips.extend(chunk.iter().map(|(_, text)| {
+            // A bad address is looked up as 0.0.0.0 and reported below.
+            parse_addr(text).map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), canonical)
+        }));
+        found.clear();
+        found.resize(ips.len(), None);
+        matcher.lookup_many(&ips, &mut found);
+        for (k, ((_, text), (&ip, hit))) in chunk.iter().zip(ips.iter().zip(&found)).enumerate() {
+            // Only a text that came out as 0.0.0.0 can have been refused: parse it again
+            // for the message.
+            if ip.is_unspecified() {
+                if let Err(why) = parse_addr(text) {
+                    out.flush()?;
+                    eprintln!("ipfence: {}: {why}", place(&addrs, c * CHUNK + k));
+                    status = 2;
+                    continue;
+                }
+            }
+            if hit.is_none() && status == 0 {
+                status = 1;
+            }
+            if args.all {
+                write_all(&mut out, &matcher, ip, text, hit.as_ref(), args.json)?;
                 continue;
             }
-        };
-        let found = matcher.lookup(ip);
-        if found.is_none() && status == 0 {
-            status = 1;
-        }
-        if args.json {
-            let m = found.as_ref().map_or(Value::Null, entries_json);
-            let mut obj = json!({"ip": text, "allowed": found.is_some(), "match": m});
-            if args.all {
-                let all: Vec<Value> = matcher.matches(ip).map(|m| entries_json(&m)).collect();
-                obj["all"] = Value::Array(all);
-            }
-            writeln!(out, "{obj}")?;
-        } else if args.all {
-            let all: Vec<String> = matcher.matches(ip).map(|m| entries_text(&m)).collect();
-            match all.is_empty() {
-                true => writeln!(out, "{text}: not allowed")?,
-                false => writeln!(out, "{text}: allowed by {}", all.join("; "))?,
-            }
-        } else {
-            match &found {
-                Some(m) => writeln!(out, "{text}: allowed by {}", entries_text(m))?,
-                None => writeln!(out, "{text}: not allowed")?,
+            let Some(m) = hit else {
+                if args.json {
+                    out.write_all(b"{\"allowed\":false,\"ip\":")?;
+                    serde_json::to_writer(&mut out, text)?;
+                    out.write_all(b",\"match\":null}\n")?;
+                } else {
+                    writeln!(out, "{text}: not allowed")?;
+                }
+                continue;
+            };
+            let cached = cache.get_mut(m.index()).map(|slot| {
+                &**slot.get_or_insert_with(|| {
+                    if args.json {
+                        entries_json(m).to_string().into()
+                    } else {
+                        entries_text(m).into()
+                    }
+                })
+            });
+            let answer = match cached {
+                Some(a) => a,
+                None => {
+                    &*if args.json {
+                        entries_json(m).to_string()
+                    } else {
+                        entries_text(m)
+                    }
+                }
+            };
+            if args.json {
+                // serde_json's key order (sorted), as `json!` printed it.
+                out.write_all(b"{\"allowed\":true,\"ip\":")?;
+                serde_json::to_writer(&mut out, text)?;
+                out.write_all(b",\"match\":")?;
+                out.write_all(answer.as_bytes())?;
+                out.write_all(b"}\n")?;
+            } else {
+                out.write_all(text.as_bytes())?;
+                out.write_all(b": allowed by ")?;
+                out.write_all(answer.as_bytes())?;
+                out.write_all(b"\n")?;
             }
         }
     }
     out.flush()?;
     Ok(status)
+}
+
+/// The `--all` answer for one address: every containing prefix, longest first.
+fn write_all(
+    out: &mut impl Write,
+    matcher: &Matcher,
+    ip: IpAddr,
+    text: &str,
+    found: Option<&Match<'_>>,
+    json: bool,
+) -> Result<()> {
+    if json {
+        let m = found.map_or(Value::Null, entries_json);
+        let mut obj = json!({"ip": text, "allowed": found.is_some(), "match": m});
+        let all: Vec<Value> = matcher.matches(ip).map(|m| entries_json(&m)).collect();
+        obj["all"] = Value::Array(all);
+        writeln!(out, "{obj}")?;
+    } else {
+        let all: Vec<String> = matcher.matches(ip).map(|m| entries_text(&m)).collect();
+        match all.is_empty() {
+            true => writeln!(out, "{text}: not allowed")?,
+            false => writeln!(out, "{text}: allowed by {}", all.join("; "))?,
+        }
+    }
+    Ok(())
 }

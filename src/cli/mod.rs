@@ -1,6 +1,6 @@
 //! The `ipfence` commands and what they share: inputs, filters, atomic output.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -15,6 +15,7 @@ pub mod aggregate;
 pub mod compile;
 pub mod diff;
 pub mod export;
+pub mod grep;
 pub mod lookup;
 pub mod services;
 pub mod sources;
@@ -522,42 +523,6 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
         .map_err(|e| e.error)
         .with_context(|| format!("{shown}: cannot replace"))?;
     Ok(())
-}
-
-/// Addresses from the command line, or from stdin (one per line, `#` comments) when
-/// none are given. Refuses stdin when it is also an input of ranges, and an empty list.
-pub fn addresses(args: &[String], inputs: &InputArgs) -> Result<Vec<(String, String)>> {
-    if !args.is_empty() {
-        return Ok(args
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (format!("argument {}", i + 1), a.clone()))
-            .collect());
-    }
-    if inputs.inputs.iter().any(|p| is_stdin(p)) {
-        bail!("no address to look up: stdin is the ranges (--input -), so it cannot be the addresses too; give the addresses as arguments, or the ranges as a file");
-    }
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprintln!("ipfence: reading addresses from stdin, one per line (Ctrl-D to end)");
-    }
-    let mut text = String::new();
-    stdin
-        .lock()
-        .read_to_string(&mut text)
-        .context("<stdin>: cannot read addresses")?;
-    let list: Vec<(String, String)> = text
-        .lines()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            let l = l.split('#').next().unwrap_or("").trim();
-            (!l.is_empty()).then(|| (format!("<stdin> line {}", i + 1), l.to_string()))
-        })
-        .collect();
-    if list.is_empty() {
-        bail!("no address to look up: stdin held none; give addresses as arguments or on stdin, one per line");
-    }
-    Ok(list)
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@
 //! for IPv4 (`u32`) and one for IPv6 (`u128`).
 
 mod addr;
+mod batch;
 mod build;
 mod format;
 
@@ -46,6 +47,8 @@ use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::num::NonZeroU32;
 use ipnet::IpNet;
+
+pub use batch::LANES;
 
 use addr::{Addr, STRIDE};
 use format::{

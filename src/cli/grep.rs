@@ -1,0 +1,518 @@
+//! `ipfence grep`: the lines of a log whose address is in the selection, as
+//! `grepcidr -f` finds them.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use ipfence::core::matcher::Matcher;
+
+use super::{FilterArgs, InputArgs};
+
+/// Arguments of `ipfence grep`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  ipfence grep --provider aws access.log               # requests from AWS addresses
+  ipfence grep -v --provider googlebot access.log      # requests not from Googlebot
+  ipfence grep -c --provider github --service hooks access.log
+  ipfence grep --field 1 --input ranges.txt access.log  # only the first field's address
+
+Addresses are found anywhere in the line as grepcidr 2.0 finds them: an IPv4 field is a
+run of letters, digits and dots starting with a digit that has a dot within its next
+three characters; an IPv6 field a run of letters, digits, dots and colons starting with
+`::` and a hex digit, or one to four hex digits and a colon; a field is an address only
+if it is one as a whole (`10.1.2.3.4`, `10.1.2.3x` and `010.1.2.3` are not).
+A line is printed when any of its addresses is in the selection; with -v when it has an
+address and none is. IPv4-mapped IPv6 (::ffff:1.2.3.4) is looked up as IPv4.
+Exit status: 0 when a line was selected, 1 when none was, 2 on error.")]
+pub struct GrepArgs {
+    /// Files to search; stdin when none is given (or `-`).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Print the lines that have an address and whose addresses are all outside the
+    /// selection (lines without an address are never printed, as in grepcidr).
+    #[arg(short = 'v', long = "invert-match")]
+    pub invert: bool,
+
+    /// Print only the number of selected lines, over all files.
+    #[arg(short = 'c', long)]
+    pub count: bool,
+
+    /// Look for addresses only in this whitespace-separated field of each line (1 is the
+    /// first), instead of anywhere in the line.
+    #[arg(long, value_name = "N")]
+    pub field: Option<NonZeroUsize>,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// Lines looked up together: their addresses go through the batch lookup at once.
+const BLOCK_BYTES: usize = 1 << 18;
+
+/// What the scan of one line found.
+struct Scan {
+    /// Addresses found, across the block.
+    addrs: Vec<IpAddr>,
+    /// Per line of the block: (start, end) in the block's bytes, index of its first
+    /// address in `addrs`.
+    lines: Vec<(usize, usize, usize)>,
+}
+
+/// The byte at `i`, or 0 past the end (grepcidr reads the line's `\n` or NUL there).
+#[inline(always)]
+fn at(b: &[u8], i: usize) -> u8 {
+    b.get(i).copied().unwrap_or(0)
+}
+
+/// Byte classes, one table read per byte: may start a field, belongs to an IPv4 field,
+/// to an IPv6 field, is a hex digit.
+const START: u8 = 1;
+const IN4: u8 = 2;
+const IN6: u8 = 4;
+const HEX: u8 = 8;
+const DIGIT: u8 = 16;
+const NL: u8 = 32;
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if b.is_ascii_alphanumeric() || b == b'.' {
+            k |= IN4 | IN6;
+        }
+        if b == b':' {
+            k |= IN6 | START;
+        }
+        if b.is_ascii_hexdigit() {
+            k |= HEX | START;
+        }
+        if b.is_ascii_digit() {
+            k |= DIGIT;
+        }
+        if b == b'\n' {
+            k |= NL;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
+
+#[inline(always)]
+fn class(b: &[u8], i: usize) -> u8 {
+    CLASS[usize::from(at(b, i))]
+}
+
+/// grepcidr's IPV6_HINT1..5 at `p`: `::` and a hex digit, or 1 to 4 hex digits and `:`.
+#[inline(always)]
+fn v6_hint(b: &[u8], p: usize) -> bool {
+    if at(b, p) == b':' {
+        return at(b, p + 1) == b':' && class(b, p + 2) & HEX != 0;
+    }
+    for k in 1..=4 {
+        if class(b, p + k - 1) & HEX == 0 {
+            return false;
+        }
+        if at(b, p + k) == b':' {
+            return true;
+        }
+    }
+    false
+}
+
+/// The length of the run of bytes of class `k` from `p`.
+#[inline(always)]
+fn run_of(b: &[u8], p: usize, k: u8) -> usize {
+    let rest = b.get(p..).unwrap_or_default();
+    rest.iter()
+        .position(|&c| CLASS[usize::from(c)] & k == 0)
+        .unwrap_or(rest.len())
+}
+
+/// A strict dotted quad (inet_pton's AF_INET rules: four decimal parts, each 0 to 255
+/// without a leading zero), without allocating.
+#[inline]
+fn parse_v4(f: &[u8]) -> Option<Ipv4Addr> {
+    if f.len() > 15 {
+        return None;
+    }
+    let mut out = [0u8; 4];
+    let mut parts = f.split(|&c| c == b'.');
+    for o in &mut out {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut v = 0u32;
+        for &c in part {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + u32::from(c - b'0');
+        }
+        *o = u8::try_from(v).ok()?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(out))
+}
+
+/// Any IPv6 text form inet_pton accepts (at most 45 characters).
+#[inline]
+fn parse_v6(f: &[u8]) -> Option<Ipv6Addr> {
+    if f.len() > 45 {
+        return None;
+    }
+    // Cheap refusals first (log text like `2026:13:55:36` reaches here on every line):
+    // only hex digits, colons and dots; without `::`, exactly 7 colons, or 6 before an
+    // embedded IPv4 address.
+    let mut colons = 0;
+    let mut dots = false;
+    for &c in f {
+        match c {
+            b':' => colons += 1,
+            b'.' => dots = true,
+            c if c.is_ascii_hexdigit() => {}
+            _ => return None,
+        }
+    }
+    let double = f.windows(2).any(|w| w == b"::");
+    if colons > 7 || (!double && colons != if dots { 6 } else { 7 }) {
+        return None;
+    }
+    std::str::from_utf8(f).ok()?.parse().ok()
+}
+
+/// Appends every address of `line` to `out`, scanning as grepcidr 2.0's
+/// `scan_with_hints` does. `v4`/`v6`: whether the selection has that family (grepcidr
+/// looks only for the families its patterns have).
+fn scan_line(line: &[u8], v4: bool, v6: bool, out: &mut Vec<IpAddr>) -> usize {
+    // Every hint has a `.` or `:` within its first five bytes, so only the four bytes
+    // before each `.` or `:` (and the byte itself, for `::`) can start a field: find
+    // those bytes a word at a time, then try the positions before them in order, as
+    // grepcidr's byte-by-byte loop would reach them.
+    let mut p = 0;
+    loop {
+        let d = next_delim(line, p);
+        let Some(&c) = line.get(d) else {
+            return line.len();
+        };
+        let mut q = p.max(d.saturating_sub(4));
+        let mut field_at = None;
+        while q <= d {
+            let k = class(line, q);
+            // A hint may look past a newline, harmlessly: the field stops at it, and a
+            // one-byte field is no address.
+            if v4
+                && k & DIGIT != 0
+                && (at(line, q + 1) == b'.' || at(line, q + 2) == b'.' || at(line, q + 3) == b'.')
+            {
+                let len = run_of(line, q, IN4);
+                if let Some(a) = line.get(q..q + len).and_then(parse_v4) {
+                    out.push(IpAddr::V4(a));
+                }
+                field_at = Some(q + len.max(1));
+                break;
+            }
+            if v6 && k & START != 0 && v6_hint(line, q) {
+                let len = run_of(line, q, IN6);
+                if let Some(a) = line.get(q..q + len).and_then(parse_v6) {
+                    out.push(IpAddr::V6(a));
+                }
+                field_at = Some(q + len.max(1));
+                break;
+            }
+            q += 1;
+        }
+        match field_at {
+            Some(next) => p = next,
+            None if c == b'\n' => return d,
+            None => p = d + 1,
+        }
+    }
+}
+
+/// `0x01` in every byte.
+const ONES: u64 = u64::from_ne_bytes([1; 8]);
+
+/// The high bit of each byte of `w` equal to `c`; bits above the lowest true one may
+/// be false positives (a borrow), so only the lowest is used.
+#[inline(always)]
+fn bytes_equal(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(c));
+    x.wrapping_sub(ONES) & !x & (ONES << 7)
+}
+
+/// The index of the first `.`, `:` or newline in `b` from `from`, or `b.len()`.
+#[inline(always)]
+fn next_delim(b: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(w) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*w);
+        let m = bytes_equal(w, b'.') | bytes_equal(w, b':') | bytes_equal(w, b'\n');
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let rest = b.get(i..).unwrap_or_default();
+    i + rest
+        .iter()
+        .position(|&c| matches!(c, b'.' | b':' | b'\n'))
+        .unwrap_or(rest.len())
+}
+
+/// Field `n` (1-based) of `line`, split on ASCII whitespace; empty if there are fewer.
+fn field(line: &[u8], n: usize) -> &[u8] {
+    line.split(|c| c.is_ascii_whitespace())
+        .filter(|f| !f.is_empty())
+        .nth(n - 1)
+        .unwrap_or_default()
+}
+
+/// The search: the matcher, the options, the count and the output.
+struct Grep<'m, W: Write> {
+    matcher: &'m Matcher<&'m [u8]>,
+    v4: bool,
+    v6: bool,
+    invert: bool,
+    count: bool,
+    field: Option<NonZeroUsize>,
+    selected: u64,
+    out: W,
+    scan: Scan,
+    hits: Vec<bool>,
+}
+
+impl<W: Write> Grep<'_, W> {
+    /// Searches the complete lines of `block`, printing with `name:` before each line
+    /// when given.
+    fn block(&mut self, block: &[u8], name: Option<&str>) -> Result<()> {
+        self.scan.addrs.clear();
+        self.scan.lines.clear();
+        let mut start = 0;
+        // `block` ends with a newline: every line is complete.
+        while start < block.len() {
+            let rest = block.get(start..).unwrap_or_default();
+            let first = self.scan.addrs.len();
+            let end = match self.field {
+                None => start + scan_line(rest, self.v4, self.v6, &mut self.scan.addrs),
+                Some(n) => {
+                    let len = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+                    let line = rest.get(..len).unwrap_or_default();
+                    scan_line(field(line, n.get()), self.v4, self.v6, &mut self.scan.addrs);
+                    start + len
+                }
+            };
+            self.scan.lines.push((start, end, first));
+            start = end + 1;
+        }
+        let n = self.scan.addrs.len();
+        self.hits.clear();
+        self.hits.resize(n, false);
+        self.matcher.contains_many(&self.scan.addrs, &mut self.hits);
+        let lines = std::mem::take(&mut self.scan.lines);
+        for (i, &(s, e, first)) in lines.iter().enumerate() {
+            let last = lines.get(i + 1).map_or(n, |l| l.2);
+            let found = self.hits.get(first..last).unwrap_or_default();
+            let any = found.iter().any(|&h| h);
+            let take = if self.invert {
+                !found.is_empty() && !any
+            } else {
+                any
+            };
+            if !take {
+                continue;
+            }
+            self.selected += 1;
+            if !self.count {
+                if let Some(name) = name {
+                    self.out.write_all(name.as_bytes())?;
+                    self.out.write_all(b":")?;
+                }
+                self.out.write_all(block.get(s..e).unwrap_or_default())?;
+                self.out.write_all(b"\n")?;
+            }
+        }
+        self.scan.lines = lines;
+        Ok(())
+    }
+
+    /// Searches one stream to its end.
+    fn stream(&mut self, mut r: impl Read, name: Option<&str>, shown: &str) -> Result<()> {
+        let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES * 2);
+        loop {
+            let have = buf.len();
+            buf.resize(have + BLOCK_BYTES, 0);
+            let got = match r.read(buf.get_mut(have..).unwrap_or_default()) {
+                Ok(g) => g,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+                Err(e) => {
+                    buf.truncate(have);
+                    return Err(e).with_context(|| format!("{shown}: cannot read"));
+                }
+            };
+            buf.truncate(have + got);
+            if got == 0 {
+                // The last line may lack its newline: it is printed with one.
+                if !buf.is_empty() {
+                    buf.push(b'\n');
+                    self.block(&buf, name)?;
+                }
+                return Ok(());
+            }
+            // Only complete lines; a line longer than the buffer grows it.
+            if let Some(cut) = buf.iter().rposition(|&c| c == b'\n') {
+                if buf.len() >= BLOCK_BYTES {
+                    let whole = buf.get(..=cut).unwrap_or_default();
+                    self.block(whole, name)?;
+                    buf.drain(..=cut);
+                }
+            }
+        }
+    }
+}
+
+/// Runs the command; returns the exit status (0 a line selected, 1 none, 2 error).
+pub fn run(args: &GrepArgs) -> Result<u8> {
+    let stdin_files = args.files.iter().filter(|f| super::is_stdin(f)).count()
+        + usize::from(args.files.is_empty());
+    if stdin_files > 0 && args.input.inputs.iter().any(|p| super::is_stdin(p)) {
+        anyhow::bail!("stdin is the ranges (--input -), so it cannot be the lines to search too: give the lines as a FILE, or the ranges as a file");
+    }
+    let (selected, _, _) = super::load_selected(&args.input, &args.filter)?;
+    super::note_sources(&args.input, &selected);
+    let bytes = Matcher::build(&selected)?.to_bytes();
+    let (matcher, _) = Matcher::from_bytes(&bytes)?;
+    let has = |v6: bool| {
+        selected
+            .entries
+            .iter()
+            .any(|e| matches!(e.prefix, ipfence::core::IpNet::V6(_)) == v6)
+    };
+    let stdout = std::io::stdout().lock();
+    let mut g = Grep {
+        matcher: &matcher,
+        v4: has(false),
+        v6: has(true),
+        invert: args.invert,
+        count: args.count,
+        field: args.field,
+        selected: 0,
+        out: std::io::BufWriter::with_capacity(1 << 16, stdout),
+        scan: Scan {
+            addrs: Vec::new(),
+            lines: Vec::new(),
+        },
+        hits: Vec::new(),
+    };
+    let mut failed = false;
+    let files: Vec<&Path> = if args.files.is_empty() {
+        vec![Path::new("-")]
+    } else {
+        args.files.iter().map(PathBuf::as_path).collect()
+    };
+    let names = files.len() > 1;
+    for f in &files {
+        let shown = if super::is_stdin(f) {
+            "(standard input)".to_string()
+        } else {
+            f.display().to_string()
+        };
+        let name = names.then_some(shown.as_str());
+        let done = if super::is_stdin(f) {
+            g.stream(std::io::stdin().lock(), name, &shown)
+        } else {
+            match std::fs::File::open(f) {
+                Ok(file) => g.stream(file, name, &shown),
+                Err(e) => Err(anyhow::Error::new(e).context(format!("{shown}: cannot open"))),
+            }
+        };
+        if let Err(e) = done {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return Err(e);
+            }
+            // As grep: report, go on with the other files, exit 2.
+            g.out.flush()?;
+            eprintln!("ipfence: {e:#}");
+            failed = true;
+        }
+    }
+    if g.count {
+        writeln!(g.out, "{}", g.selected)?;
+    }
+    g.out.flush()?;
+    Ok(if failed {
+        2
+    } else if g.selected > 0 {
+        0
+    } else {
+        1
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let stop = scan_line(line.as_bytes(), true, true, &mut out);
+        assert_eq!(stop, line.len());
+        out.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn fields_as_grepcidr_reads_them() {
+        assert_eq!(scan("10.1.2.3"), ["10.1.2.3"]);
+        assert_eq!(scan("x10.1.2.3 a:10.1.2.4"), ["10.1.2.3"]);
+        assert_eq!(
+            scan("10.1.2.3.4 10.1.2.3x 010.1.2.3 1.2.3.4."),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            scan("[2001:db8::1]:443 1.2.3.4:80"),
+            ["2001:db8::1", "1.2.3.4"]
+        );
+        assert_eq!(
+            scan("2001:db8::1%eth0,::ffff:1.2.3.4"),
+            ["2001:db8::1", "::ffff:1.2.3.4"]
+        );
+        assert_eq!(
+            scan("13:55:36 [10/Oct/2026:13:55:36 +0000]"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn fields_by_number() {
+        assert_eq!(field(b" a  b\tc", 2), b"b");
+        assert_eq!(field(b"a b", 3), b"");
+    }
+
+    #[test]
+    fn strict_dotted_quads() {
+        assert_eq!(parse_v4(b"255.255.255.255"), Some(Ipv4Addr::BROADCAST));
+        for bad in [
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1..2.3",
+            "1.2.3.4a",
+            "",
+        ] {
+            assert_eq!(parse_v4(bad.as_bytes()), None, "{bad}");
+        }
+        assert_eq!(parse_v4(b"0.0.0.0"), Some(Ipv4Addr::UNSPECIFIED));
+    }
+}
