@@ -133,6 +133,12 @@ const LOG_LINES: usize = if cfg!(debug_assertions) {
 
 #[test]
 fn grep_prints_what_grepcidr_prints_on_an_access_log_of_real_prefixes() {
+    if !crate::util::needs(
+        "grepcidr (apt-get install grepcidr; scripts/test does)",
+        || crate::util::on_path("grepcidr"),
+    ) {
+        return;
+    }
     let dir = tempdir();
     let sel = ["--provider", "aws,google"];
     let (nets, cidrs) = cidrs_for(&sel, dir.path());
@@ -219,6 +225,12 @@ ends with 10.1.2.3";
 
 #[test]
 fn grep_edge_cases_as_grepcidr() {
+    if !crate::util::needs(
+        "grepcidr (apt-get install grepcidr; scripts/test does)",
+        || crate::util::on_path("grepcidr"),
+    ) {
+        return;
+    }
     let dir = tempdir();
     let ranges = dir.path().join("ranges.txt");
     std::fs::write(&ranges, "10.0.0.0/8\n2001:db8::/32\n").unwrap();
@@ -237,6 +249,12 @@ fn grep_edge_cases_as_grepcidr() {
 /// and end, leading zeros, `::`, embedded IPv4, too many groups).
 #[test]
 fn grep_random_address_text_as_grepcidr() {
+    if !crate::util::needs(
+        "grepcidr (apt-get install grepcidr; scripts/test does)",
+        || crate::util::on_path("grepcidr"),
+    ) {
+        return;
+    }
     let dir = tempdir();
     let ranges = dir.path().join("ranges.txt");
     std::fs::write(&ranges, "1.0.0.0/8\n10.0.0.0/8\n2000::/3\na000::/3\n").unwrap();
