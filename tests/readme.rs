@@ -355,6 +355,7 @@ fn man_pages_for_the_command_and_each_subcommand() {
             "ipfence-completions.1",
             "ipfence-diff.1",
             "ipfence-export.1",
+            "ipfence-grep.1",
             "ipfence-lookup.1",
             "ipfence-man.1",
             "ipfence-services.1",
