@@ -69,7 +69,7 @@ pub struct Source {
     /// The layout (detected when not given), or `ipfence-blob`: `url` is then the
     /// manifest written by `ipfence compile --manifest`.
     pub format: Option<String>,
-    /// Azure: the cloud the file must describe (`Public`, `AzureGovernment`, `China`...).
+    /// Azure: the cloud the file must describe, as its `cloud` key says (default `Public`).
     pub cloud: Option<String>,
 }
 
@@ -463,5 +463,90 @@ impl Target {
             bail!("command: AWS targets use the [aws] command");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        let c: Config = toml::from_str(text)?;
+        c.check()?;
+        Ok(c)
+    }
+
+    fn repo(rel: &str) -> String {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+    }
+
+    /// The shipped examples, the fleet block commented in one, and every TOML block in
+    /// docs/sync.md are configurations this ipfence takes.
+    #[test]
+    fn the_examples_and_the_documented_configurations_load() {
+        parse(&repo("examples/sync.toml")).unwrap();
+        let providers = repo("examples/sync-providers.toml");
+        let c = parse(&providers).unwrap();
+        assert_eq!(
+            c.sources
+                .iter()
+                .find(|s| s.name == "googlebot")
+                .and_then(Source::url)
+                .as_deref(),
+            Some("https://developers.google.com/static/search/apis/ipranges/googlebot.json")
+        );
+        let fleet: String = providers
+            .split_once("# [[source]]")
+            .map(|(_, rest)| format!("[[source]]{rest}"))
+            .unwrap()
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(parse(&fleet).unwrap().sources[0].is_blob());
+        let docs = repo("docs/sync.md");
+        let blocks: Vec<&str> = docs
+            .split("```toml\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap())
+            .collect();
+        assert!(blocks.len() >= 3, "docs/sync.md shows its configurations");
+        for b in blocks {
+            if let Err(e) = parse(b) {
+                panic!("docs/sync.md:\n{b}\n{e:#}");
+            }
+        }
+    }
+
+    #[test]
+    fn sources_are_checked_with_what_to_do() {
+        let base =
+            "[[target]]\nname = \"t\"\nformat = \"nftables\"\noutput = \"x\"\nsources = [\"s\"]\n";
+        let err = |source: &str| {
+            format!(
+                "{:#}",
+                parse(&format!("{base}[[source]]\nname = \"s\"\n{source}")).unwrap_err()
+            )
+        };
+        assert!(err("provider = \"azure\"").contains("Azure's weekly file has no stable address"));
+        assert!(err("provider = \"google\"\nlabel = \"gptbot\"").contains("not one of google's single-service lists (googlebot, special-crawlers, user-triggered-fetchers)"));
+        assert!(err("provider = \"github\"\ncloud = \"Public\"").contains("only Azure"));
+        assert!(err("url = \"https://x/\"").contains("no provider"));
+        assert!(err("provider = \"corp\"").contains("no official address"));
+        assert!(err("format = \"ipfence-blob\"").contains("needs url"));
+        assert!(err("provider = \"github\"\nformat = \"yaml\"").contains("expected one of"));
+        let unknown = parse(&base.replace("[\"s\"]", "[\"nope\"]")).unwrap_err();
+        assert!(format!("{unknown:#}").contains("no [[source]] is named \"nope\""));
+        let unused = parse(&format!("{base}[[source]]\nname = \"s\"\nprovider = \"github\"\n[[source]]\nname = \"u\"\nprovider = \"fastly\"\n")).unwrap_err();
+        assert!(format!("{unused:#}").contains("no target draws from it"));
+        // A provider's official address is the default.
+        let c = parse(&format!(
+            "{base}[[source]]\nname = \"s\"\nprovider = \"github\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.sources[0].url().as_deref(),
+            Some("https://api.github.com/meta")
+        );
     }
 }
