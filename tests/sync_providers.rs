@@ -84,6 +84,11 @@ impl Server {
             .insert(path.to_string(), status);
     }
 
+    /// Answers `path` again, with the file and ETag it had.
+    fn heal(&self, path: &str) {
+        self.shared.lock().unwrap().failing.remove(path);
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -458,7 +463,6 @@ fn named_sources_of_every_provider_follow_newer_versions_only() {
     let r = sync(&config, &[]);
     refused(&r, "2 of 4 sources failed (source gcp, source gh)");
     assert_eq!(read(&state), before, "no list was applied");
-    server.serve(GOOGLE, v.google[1].clone());
     let google3 = edit(
         &edit(
             &v.google[1],
@@ -468,24 +472,36 @@ fn named_sources_of_every_provider_follow_newer_versions_only() {
         "\"prefixes\": [{",
         "\"prefixes\": [{\"ipv4Prefix\": \"192.0.3.0/24\", \"service\": \"Google Cloud\", \"scope\": \"europe-west1\"}, {",
     );
-    server.serve(GOOGLE, google3.clone());
-    server.serve(GITHUB, v.github[1].clone());
-    server.fail(GITHUB, 503);
+    let oracle3 = edit(
+        &edit(
+            &v.oracle[1],
+            "\"2025-08-07T18:18:01.103975\"",
+            "\"2025-08-14T18:18:01.103975\"",
+        ),
+        "\"cidrs\": [",
+        "\"cidrs\": [{\"cidr\": \"203.0.114.0/24\", \"tags\": [\"OCI\"]},",
+    );
+    server.serve(GOOGLE, google3);
+    server.serve(ORACLE, oracle3);
     let r = sync(&config, &[]);
     refused(
         &r,
         "1 of 4 sources failed (source gh); their targets (webhooks, edge)",
     );
-    assert!(
+    let has = |table: &str, addr: &str| {
+        let set = format!("{table}_v4");
         ns.status(&[
             "nft",
             "get",
             "element",
             "inet",
-            "gcp",
-            "gcp_v4",
-            "{ 192.0.3.1 }"
-        ]),
+            table,
+            &set,
+            &format!("{{ {addr} }}"),
+        ])
+    };
+    assert!(
+        has("gcp", "192.0.3.1"),
         "the google target followed: {}",
         r.stdout
     );
@@ -494,22 +510,36 @@ fn named_sources_of_every_provider_follow_newer_versions_only() {
         want0[1].1,
         "webhooks left as it was"
     );
+    assert!(
+        !has("edge", "203.0.114.1"),
+        "edge, drawing from GitHub too, left as it was"
+    );
     let st: Value = serde_json::from_slice(&read(&state)).unwrap();
     assert_eq!(st["sources"]["gcp"]["sync_token"], "1778205848194");
-    let old_gh: Value = serde_json::from_slice(&before).unwrap();
-    assert_eq!(
-        st["sources"]["gh"], old_gh["sources"]["gh"],
-        "the failed list's applied version is kept"
-    );
-    assert_eq!(
-        st["targets"]["webhooks"], old_gh["targets"]["webhooks"],
-        "and its target's"
-    );
-    // It heals: the next run brings its targets.
-    server.serve(GITHUB, v.github[1].clone());
+    let old: Value = serde_json::from_slice(&before).unwrap();
+    for kept in ["gh", "oci"] {
+        assert_eq!(
+            st["sources"][kept], old["sources"][kept],
+            "{kept}: the applied version is kept while a target drawing from it waits"
+        );
+    }
+    for kept in ["webhooks", "edge"] {
+        assert_eq!(st["targets"][kept], old["targets"][kept], "{kept}");
+    }
+    // GitHub answers again, with the file already applied (a 304): edge now gets
+    // Oracle's new version, fetched again because its state still names the old one.
+    server.heal(GITHUB);
     ok(&sync(&config, &[]));
-    assert_eq!(kernel(&ns, "webhooks"), want1[1].1);
-    assert_eq!(kernel(&ns, "edge"), want1[3].1);
+    assert!(
+        has("edge", "203.0.114.1"),
+        "edge follows Oracle's new version"
+    );
+    assert_eq!(kernel(&ns, "webhooks"), want0[1].1);
+    let st: Value = serde_json::from_slice(&read(&state)).unwrap();
+    assert_eq!(
+        st["sources"]["oci"]["create_date"],
+        "2025-08-14T18:18:01.103975"
+    );
 }
 
 /// One appliance: its own network namespace, configuration and state.
@@ -688,4 +718,25 @@ fn a_fleet_follows_the_blob_its_publisher_compiles() {
     // Published whole, version 3 is followed.
     put(&v3.0, &v3.1);
     converge(3);
+    let states: Vec<Vec<u8>> = appliances.iter().map(|a| read(&a.state)).collect();
+    // A publisher that fell back to an older AWS file compiles a newer manifest: the
+    // list's syncToken went back, and every appliance refuses it.
+    let v4 = build(4, &aws_prev, &meta1);
+    put(&v4.0, &v4.1);
+    for (i, a) in appliances.iter().enumerate() {
+        refused(
+            &sync(&a.config, &[]),
+            "list aws aws: syncToken 1787399825 is older than the applied syncToken 1787411825",
+        );
+        assert_eq!(
+            read(&a.state),
+            states[i],
+            "appliance {i}: the state changed"
+        );
+        assert_eq!(
+            kernel(&a.ns, "edge"),
+            want(3),
+            "appliance {i}: the kernel changed"
+        );
+    }
 }

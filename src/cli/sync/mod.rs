@@ -701,6 +701,9 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
 
 /// A version in words: `syncToken T`, `created D`, or `SHA-256 0123456789ab`.
 fn words(a: &Applied) -> String {
+    if let (false, Some(t)) = (a.versions.is_empty(), &a.sync_token) {
+        return format!("blob compiled_at_ms {t}");
+    }
     match (&a.sync_token, &a.create_date) {
         (Some(t), _) => format!("syncToken {t}"),
         (None, Some(d)) => format!("created {d}"),

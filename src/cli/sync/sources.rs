@@ -305,6 +305,23 @@ impl ManifestSource {
     }
 }
 
+/// What names a compiled list from one manifest to the next: its provider and layout
+/// (`aws aws`, `github github`), which stay when the publisher's file names carry the
+/// date; with the file name too when a manifest has two such lists (goog.json and
+/// cloud.json).
+fn list_key(s: &ManifestSource, all: &[ManifestSource]) -> String {
+    let kind = format!("{} {}", s.provider, s.format);
+    let same = all
+        .iter()
+        .filter(|o| o.provider == s.provider && o.format == s.format)
+        .count();
+    if same > 1 {
+        format!("{kind} {}", s.name)
+    } else {
+        kind
+    }
+}
+
 /// Orders two manifest versions of one kind (`syncToken N`, `created T`); digests have
 /// no order.
 fn compare_versions(new: &str, old: &str) -> Option<Ordering> {
@@ -374,7 +391,7 @@ fn blob(
     let versions: BTreeMap<String, String> = m
         .sources
         .iter()
-        .map(|s| (s.name.clone(), s.version()))
+        .map(|s| (list_key(s, &m.sources), s.version()))
         .collect();
     if let (Some(a), false) = (applied, force) {
         for (name, new) in &versions {
