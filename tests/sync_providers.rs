@@ -357,6 +357,15 @@ fn named_sources_of_every_provider_follow_newer_versions_only() {
         assert_eq!(server.counts(p), (2, 1), "{p}: one conditional request");
     }
     assert_eq!(read(&state), state1, "unchanged lists, unchanged state");
+    let r = sync(&config, &["--check"]);
+    ok(&r);
+    assert_eq!(r.stdout.lines().count(), 1, "one line: {}", r.stdout);
+    assert!(
+        r.stdout
+            .starts_with("ipfence sync: current: source gcp syncToken 1778033048194, "),
+        "{}",
+        r.stdout
+    );
     // The same bytes under new ETags: downloaded, found identical, nothing applied.
     serve(0);
     let outputs: Vec<Vec<u8>> = ["gcp", "webhooks", "actiongroup", "edge"]
@@ -374,7 +383,22 @@ fn named_sources_of_every_provider_follow_newer_versions_only() {
         assert_eq!(&read(&d.join(format!("{n}.nft"))), before, "{n}.nft");
     }
 
-    // The next version of every list: every target follows.
+    // The next version of every list: --check tells, then every target follows.
+    serve(1);
+    let r = sync(&config, &["--check"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("behind: published source gcp syncToken 1778119448194"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("4 of 4 targets would change"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(read(&state), state1, "--check changes nothing");
     serve(1);
     let r = sync(&config, &[]);
     ok(&r);
@@ -540,6 +564,19 @@ fn named_sources_of_every_provider_follow_newer_versions_only() {
         st["sources"]["oci"]["create_date"],
         "2025-08-14T18:18:01.103975"
     );
+
+    // A flushed kernel: --check names every target, --restore brings each back from the
+    // state alone.
+    let tables = ["gcp", "webhooks", "actiongroup", "edge"];
+    let before: Vec<PrefixSet> = tables.iter().map(|t| kernel(&ns, t)).collect();
+    ns.run(&["nft", "flush", "ruleset"]);
+    let r = sync(&config, &["--check"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("drifted: 4 of 4 targets"), "{}", r.stdout);
+    ok(&sync(&config, &["--restore"]));
+    for (t, set) in tables.iter().zip(&before) {
+        assert_eq!(&kernel(&ns, t), set, "{t} restored");
+    }
 }
 
 /// One appliance: its own network namespace, configuration and state.
