@@ -189,7 +189,7 @@ fn notification(bytes: &[u8], url: &str, md5: Option<&str>) -> String {
 }
 
 /// Runs `ipfence sync --config CONFIG ARGS` with the emulator's fake credentials.
-fn sync(config: &Path, args: &[&str]) -> Run {
+pub(crate) fn sync(config: &Path, args: &[&str]) -> Run {
     fake_credentials(&mut Command::new(env!("CARGO_BIN_EXE_ipfence")))
         .arg("sync")
         .arg("--config")
@@ -201,17 +201,17 @@ fn sync(config: &Path, args: &[&str]) -> Run {
         .into()
 }
 
-fn ok(r: &Run) {
+pub(crate) fn ok(r: &Run) {
     assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
 }
 
 /// A process holding a private network namespace; tools enter it with nsenter.
-struct Netns {
+pub(crate) struct Netns {
     child: Child,
 }
 
 impl Netns {
-    fn start() -> Netns {
+    pub(crate) fn start() -> Netns {
         let ns = Netns {
             child: Command::new("unshare")
                 .args(["-n", "sleep", "600"])
@@ -230,14 +230,14 @@ impl Netns {
     }
 
     /// `nsenter --net=... PROGRAM`, as a TOML array.
-    fn command(&self, program: &str) -> String {
+    pub(crate) fn command(&self, program: &str) -> String {
         format!(
             "[\"nsenter\", \"--net=/proc/{}/ns/net\", \"{program}\"]",
             self.child.id()
         )
     }
 
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         let out = Command::new("nsenter")
             .arg(format!("--net=/proc/{}/ns/net", self.child.id()))
             .args(args)
@@ -254,7 +254,7 @@ impl Netns {
 
 impl Netns {
     /// Whether `args` succeed inside the namespace (`nft get element`, `ipset test`).
-    fn status(&self, args: &[&str]) -> bool {
+    pub(crate) fn status(&self, args: &[&str]) -> bool {
         Command::new("nsenter")
             .arg(format!("--net=/proc/{}/ns/net", self.child.id()))
             .args(args)
@@ -272,7 +272,7 @@ impl Drop for Netns {
     }
 }
 
-fn read(p: &Path) -> Vec<u8> {
+pub(crate) fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_default()
 }
 

@@ -15,4 +15,5 @@ mod providers;
 mod providers_lists;
 mod readme;
 mod sync;
+mod sync_providers;
 mod webservers;

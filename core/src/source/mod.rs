@@ -300,6 +300,56 @@ pub const KNOWN_LABELS: &[(&str, &str, Option<&str>)] = &[
     ("searchbot", "openai", Some("oai-searchbot")),
 ];
 
+/// Where each provider publishes its list, by label: [`official_url`] answers the first
+/// row of a label (Google's `cloud.json` before its `goog.json`). Azure is absent: its
+/// weekly file's name changes (`ServiceTags_Public_YYYYMMDD.json`), so it has no stable
+/// address.
+pub const OFFICIAL_URLS: &[(&str, &str)] = &[
+    ("aws", "https://ip-ranges.amazonaws.com/ip-ranges.json"),
+    (
+        "cloudfront",
+        "https://d7uri8nf7uskq.cloudfront.net/tools/list-cloudfront-ips",
+    ),
+    ("google", "https://www.gstatic.com/ipranges/cloud.json"),
+    ("google", "https://www.gstatic.com/ipranges/goog.json"),
+    (
+        "googlebot",
+        "https://developers.google.com/static/search/apis/ipranges/googlebot.json",
+    ),
+    (
+        "special-crawlers",
+        "https://developers.google.com/static/search/apis/ipranges/special-crawlers.json",
+    ),
+    (
+        "user-triggered-fetchers",
+        "https://developers.google.com/static/search/apis/ipranges/user-triggered-fetchers.json",
+    ),
+    ("bingbot", "https://www.bing.com/toolbox/bingbot.json"),
+    ("gptbot", "https://openai.com/gptbot.json"),
+    ("chatgpt-user", "https://openai.com/chatgpt-user.json"),
+    ("oai-searchbot", "https://openai.com/searchbot.json"),
+    ("github", "https://api.github.com/meta"),
+    (
+        "oracle",
+        "https://docs.oracle.com/en-us/iaas/tools/public_ip_ranges.json",
+    ),
+    ("fastly", "https://api.fastly.com/public-ip-list"),
+    ("cloudflare", "https://api.cloudflare.com/client/v4/ips"),
+    ("atlassian", "https://ip-ranges.atlassian.com/"),
+    (
+        "zscaler",
+        "https://config.zscaler.com/api/zscaler.net/hubs/cidr/json/recommended",
+    ),
+];
+
+/// The official address of the list a label names (see [`OFFICIAL_URLS`]).
+pub fn official_url(label: &str) -> Option<&'static str> {
+    OFFICIAL_URLS
+        .iter()
+        .find(|(l, _)| *l == label)
+        .map(|&(_, u)| u)
+}
+
 impl<'a> Label<'a> {
     /// Reads a name: 1 to 64 of `a-z`, `0-9`, `-`, `_`, `.` (lowercase, so that it
     /// compares as the filters do).

@@ -7,6 +7,8 @@ use anyhow::{bail, Context, Result};
 use ipfence_exporters::Format;
 use serde::{Deserialize, Deserializer};
 
+use ipfence::core::source::{official_url, Format as SourceFormat, Label, KNOWN_LABELS};
+
 use crate::cli::FilterArgs;
 
 /// The official address of AWS ip-ranges.json.
@@ -39,9 +41,119 @@ pub struct Config {
     /// How the `aws` CLI is run for AWS targets.
     #[serde(default)]
     pub aws: AwsCli,
+    /// Named lists a target can draw from (`sources = [...]`), each of any provider.
+    #[serde(rename = "source", default)]
+    pub sources: Vec<Source>,
     /// What to keep in sync.
     #[serde(rename = "target", default)]
     pub targets: Vec<Target>,
+}
+
+/// The `format` of a compiled blob published by another ipfence, with its manifest.
+pub const BLOB_FORMAT: &str = "ipfence-blob";
+
+/// A named list: a provider's published file, or a blob another ipfence compiled.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Names it in `sources = [...]`, in the state and in messages.
+    pub name: String,
+    /// Who publishes it (`aws`, `google`, `azure`, `github`, `oracle`, `atlassian`,
+    /// `fastly`, `cloudflare`, `zscaler`, or the owner of a CIDR text list or geofeed).
+    pub provider: Option<String>,
+    /// One of the provider's lists that stands for one service (`googlebot`,
+    /// `special-crawlers`, `bingbot`, `gptbot`, ...).
+    pub label: Option<String>,
+    /// Where it is published (default: the provider's or label's official address).
+    pub url: Option<String>,
+    /// The layout (detected when not given), or `ipfence-blob`: `url` is then the
+    /// manifest written by `ipfence compile --manifest`.
+    pub format: Option<String>,
+    /// Azure: the cloud the file must describe, as its `cloud` key says (default `Public`).
+    pub cloud: Option<String>,
+}
+
+impl Source {
+    /// Whether it is a blob compiled by another ipfence.
+    pub fn is_blob(&self) -> bool {
+        self.format.as_deref() == Some(BLOB_FORMAT)
+    }
+
+    /// The name its entries are read under: the label, else the provider.
+    pub fn label_name(&self) -> &str {
+        self.label
+            .as_deref()
+            .or(self.provider.as_deref())
+            .unwrap_or("")
+    }
+
+    /// The configured address, else the official one.
+    pub fn url(&self) -> Option<String> {
+        self.url
+            .clone()
+            .or_else(|| official_url(self.label_name()).map(str::to_string))
+    }
+
+    /// The layout to read it as, when configured (not for blobs).
+    pub fn source_format(&self) -> Option<SourceFormat> {
+        self.format
+            .as_deref()
+            .filter(|_| !self.is_blob())
+            .and_then(|f| f.parse().ok())
+    }
+
+    fn check(&self) -> Result<()> {
+        Label::new(&self.name).context("name")?;
+        if self.is_blob() {
+            if self.provider.is_some() || self.label.is_some() || self.cloud.is_some() {
+                bail!("format = \"{BLOB_FORMAT}\": a compiled blob keeps the providers it was compiled with: drop provider, label and cloud");
+            }
+            if self.url.is_none() {
+                bail!("format = \"{BLOB_FORMAT}\" needs url = the manifest written by `ipfence compile --manifest` (e.g. \"https://fw-publisher.example/aws.ipfence.manifest.json\")");
+            }
+            return Ok(());
+        }
+        if let Some(f) = &self.format {
+            f.parse::<SourceFormat>().map_err(|_| {
+                anyhow::anyhow!(
+                    "format = {f:?}: expected one of {}, or {BLOB_FORMAT}",
+                    SourceFormat::names()
+                )
+            })?;
+        }
+        let Some(provider) = &self.provider else {
+            bail!("no provider: name who publishes it (aws, google, azure, github, oracle, atlassian, fastly, cloudflare, zscaler, or a text list's owner)");
+        };
+        Label::new(provider).context("provider")?;
+        if let Some(l) = &self.label {
+            let known = Label::new(l).context("label")?;
+            if known.service.is_none() || known.provider != provider {
+                let fits: Vec<&str> = KNOWN_LABELS
+                    .iter()
+                    .filter(|(_, p, s)| p == provider && s.is_some())
+                    .map(|(n, _, _)| *n)
+                    .collect();
+                bail!(
+                    "label = {l:?}: not one of {provider}'s single-service lists ({})",
+                    if fits.is_empty() {
+                        "it has none".to_string()
+                    } else {
+                        fits.join(", ")
+                    }
+                );
+            }
+        }
+        if self.cloud.is_some() && provider != "azure" {
+            bail!("cloud: only Azure's Service Tags name their cloud; drop it");
+        }
+        if self.url().is_none() {
+            if provider == "azure" {
+                bail!("no url: Azure's weekly file has no stable address; set url to the file you mirror (docs/sync.md says how)");
+            }
+            bail!("no url, and {provider:?} has no official address ipfence knows: set url");
+        }
+        Ok(())
+    }
 }
 
 /// How the `aws` CLI is run.
@@ -80,6 +192,9 @@ pub struct Target {
     /// nftables, ipset, iptables, pf, aws-waf, aws-prefix-list, aws-security-group.
     #[serde(deserialize_with = "format_name")]
     pub format: Format,
+    /// The named sources it draws from (none: the top-level `url`).
+    #[serde(default)]
+    pub sources: Vec<String>,
     /// Write the full rules here (atomically).
     pub output: Option<PathBuf>,
     /// Keep entries of these services (none: every service).
@@ -221,9 +336,53 @@ impl Config {
         if self.aws.command.is_empty() {
             bail!("[aws] command = []: name the program, e.g. [\"aws\"]");
         }
+        for (i, s) in self.sources.iter().enumerate() {
+            s.check()
+                .with_context(|| format!("source {} ({:?})", i + 1, s.name))?;
+            if self.sources[..i].iter().any(|o| o.name == s.name) {
+                bail!(
+                    "source {} ({:?}): two sources have this name; each needs its own",
+                    i + 1,
+                    s.name
+                );
+            }
+            if !self.targets.iter().any(|t| t.sources.contains(&s.name)) {
+                bail!(
+                    "source {} ({:?}): no target draws from it (add it to a target's sources = [...], or remove it)",
+                    i + 1,
+                    s.name
+                );
+            }
+        }
         for (i, t) in self.targets.iter().enumerate() {
             t.check()
                 .with_context(|| format!("target {} ({:?})", i + 1, t.name))?;
+            for n in &t.sources {
+                if !self.sources.iter().any(|s| &s.name == n) {
+                    let known: Vec<&str> = self.sources.iter().map(|s| s.name.as_str()).collect();
+                    bail!(
+                        "target {} ({:?}): sources: no [[source]] is named {n:?} (named: {})",
+                        i + 1,
+                        t.name,
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    );
+                }
+            }
+            if t.sources
+                .iter()
+                .enumerate()
+                .any(|(j, n)| t.sources[..j].contains(n))
+            {
+                bail!(
+                    "target {} ({:?}): sources: a source is named twice",
+                    i + 1,
+                    t.name
+                );
+            }
             if self.targets[..i].iter().any(|o| o.name == t.name) {
                 bail!(
                     "target {} ({:?}): two targets have this name; each needs its own",
@@ -244,6 +403,11 @@ fn config_dir(config_path: &Path) -> PathBuf {
 }
 
 impl Target {
+    /// Whether it draws from the top-level `url` (it names no sources).
+    pub fn uses_top_level(&self) -> bool {
+        self.sources.is_empty()
+    }
+
     /// Whether this is an AWS object (applied through the `aws` CLI).
     pub fn is_aws(&self) -> bool {
         matches!(
@@ -299,5 +463,90 @@ impl Target {
             bail!("command: AWS targets use the [aws] command");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        let c: Config = toml::from_str(text)?;
+        c.check()?;
+        Ok(c)
+    }
+
+    fn repo(rel: &str) -> String {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+    }
+
+    /// The shipped examples, the fleet block commented in one, and every TOML block in
+    /// docs/sync.md are configurations this ipfence takes.
+    #[test]
+    fn the_examples_and_the_documented_configurations_load() {
+        parse(&repo("examples/sync.toml")).unwrap();
+        let providers = repo("examples/sync-providers.toml");
+        let c = parse(&providers).unwrap();
+        assert_eq!(
+            c.sources
+                .iter()
+                .find(|s| s.name == "googlebot")
+                .and_then(Source::url)
+                .as_deref(),
+            Some("https://developers.google.com/static/search/apis/ipranges/googlebot.json")
+        );
+        let fleet: String = providers
+            .split_once("# [[source]]")
+            .map(|(_, rest)| format!("[[source]]{rest}"))
+            .unwrap()
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(parse(&fleet).unwrap().sources[0].is_blob());
+        let docs = repo("docs/sync.md");
+        let blocks: Vec<&str> = docs
+            .split("```toml\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap())
+            .collect();
+        assert!(blocks.len() >= 3, "docs/sync.md shows its configurations");
+        for b in blocks {
+            if let Err(e) = parse(b) {
+                panic!("docs/sync.md:\n{b}\n{e:#}");
+            }
+        }
+    }
+
+    #[test]
+    fn sources_are_checked_with_what_to_do() {
+        let base =
+            "[[target]]\nname = \"t\"\nformat = \"nftables\"\noutput = \"x\"\nsources = [\"s\"]\n";
+        let err = |source: &str| {
+            format!(
+                "{:#}",
+                parse(&format!("{base}[[source]]\nname = \"s\"\n{source}")).unwrap_err()
+            )
+        };
+        assert!(err("provider = \"azure\"").contains("Azure's weekly file has no stable address"));
+        assert!(err("provider = \"google\"\nlabel = \"gptbot\"").contains("not one of google's single-service lists (googlebot, special-crawlers, user-triggered-fetchers)"));
+        assert!(err("provider = \"github\"\ncloud = \"Public\"").contains("only Azure"));
+        assert!(err("url = \"https://x/\"").contains("no provider"));
+        assert!(err("provider = \"corp\"").contains("no official address"));
+        assert!(err("format = \"ipfence-blob\"").contains("needs url"));
+        assert!(err("provider = \"github\"\nformat = \"yaml\"").contains("expected one of"));
+        let unknown = parse(&base.replace("[\"s\"]", "[\"nope\"]")).unwrap_err();
+        assert!(format!("{unknown:#}").contains("no [[source]] is named \"nope\""));
+        let unused = parse(&format!("{base}[[source]]\nname = \"s\"\nprovider = \"github\"\n[[source]]\nname = \"u\"\nprovider = \"fastly\"\n")).unwrap_err();
+        assert!(format!("{unused:#}").contains("no target draws from it"));
+        // A provider's official address is the default.
+        let c = parse(&format!(
+            "{base}[[source]]\nname = \"s\"\nprovider = \"github\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.sources[0].url().as_deref(),
+            Some("https://api.github.com/meta")
+        );
     }
 }

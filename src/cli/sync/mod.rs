@@ -3,23 +3,24 @@
 //!
 //! One run: check the configuration against what the run will need (names, folders,
 //! tools, AWS ids) -> compare every applied target with what is live and restore the
-//! ones that drifted from the state -> get the new version (URL, file or SNS
-//! notification) -> verify it (md5, parse, newer syncToken) -> plan each target against
+//! ones that drifted from the state -> get each list's new version (URL, file or SNS
+//! notification; each named source; a fleet's blob) -> verify it (md5, parse, a newer
+//! version stamp, `sources.rs`) -> plan each target from its lists against
 //! its last applied set -> guard (no emptying, no drastic shrink, quotas) -> write
 //! outputs and apply -> record the state, only when every target succeeded.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
-use ipfence::core::prefix::HostBits;
-use ipfence::core::source::{self, Options as SourceOptions};
 use ipfence::core::{budget, PrefixSet, Ranges, SourceInfo};
 use ipfence_exporters::{cover_changes, Format, Header};
 
 use config::{Config, OverQuota, Target};
 use fetch::Fetched;
+use sources::Got;
 use state::{Applied, Lock, State, TargetState};
 
 pub mod apply;
@@ -27,6 +28,7 @@ pub mod config;
 pub mod fetch;
 pub mod live;
 pub mod preflight;
+pub mod sources;
 pub mod state;
 
 /// Arguments of `ipfence sync`.
@@ -42,6 +44,14 @@ pub mod state;
 The configuration (TOML) names the targets: format, filter, output file, and whether
 to apply (nft -f, ipset restore, pfctl, or the aws CLI for WAF IP sets, prefix lists
 and security groups). examples/sync.toml shows every key; docs/sync.md the whole job.
+
+Every provider: [[source]] tables (name, provider, url defaulting to the official
+address) and a target's sources = [\"name\", ...]; a target without sources follows the
+top-level AWS url. A stamped list (syncToken, Azure changeNumber, Oracle's timestamp)
+must only go forward; one without a stamp (GitHub, Fastly, Cloudflare) is told by
+ETag/Last-Modified and its SHA-256. A failed source leaves its targets as they were
+(exit 2). Fleets: a source of format = \"ipfence-blob\" follows the manifest that
+`ipfence compile --manifest` writes (examples/sync-providers.toml).
 
 Checked before anything is changed (and all reported by --dry-run, one line each):
 every name under its tool's rules, output folders that exist and are writable, the
@@ -123,6 +133,8 @@ struct Plan<'a> {
     /// The last apply used this very configuration, so an incremental file fits.
     same_config: bool,
     filter: String,
+    /// The lists it was drawn from, for the output's header.
+    sources: Vec<SourceInfo>,
     refusal: Option<String>,
 }
 
@@ -162,7 +174,7 @@ impl Plan<'_> {
 }
 
 /// Seconds since 1970.
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -199,7 +211,13 @@ fn current(a: &Applied, targets: usize) -> String {
 /// A target's configuration, digested: a changed filter or format forces a new plan
 /// even when the published file is unchanged.
 fn fingerprint(t: &Target) -> String {
-    state::sha256(format!("{t:?}").as_bytes())
+    let mut text = format!("{t:?}");
+    if t.sources.is_empty() {
+        // A target of the top-level url keeps the digest it had before targets named
+        // their sources, so that upgrading ipfence does not reapply every target.
+        text = text.replacen(", sources: []", "", 1);
+    }
+    state::sha256(text.as_bytes())
 }
 
 /// Runs the command.
@@ -216,12 +234,31 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
     };
     let mut state = State::load(&state_path)?;
     let url = args.url.clone().unwrap_or_else(|| config.url.clone());
+    let top_level_used = config.targets.iter().any(Target::uses_top_level);
+    if !top_level_used
+        && (args.url.is_some()
+            || args.input.is_some()
+            || args.notification.is_some()
+            || args.sha256.is_some())
+    {
+        bail!("--url, --input, --notification and --sha256 stand for the top-level url, and every target names its sources = [...]: none would read it");
+    }
 
     // 0. Everything the run will need, all of it checked before anything is changed.
+    let mut urls = Vec::new();
+    if top_level_used {
+        urls.push(("url".to_string(), url.clone()));
+    }
+    for s in &config.sources {
+        urls.push((
+            format!("source {}: url", s.name),
+            s.url().unwrap_or_default(),
+        ));
+    }
     let mut problems = if args.check || args.restore {
         Vec::new()
     } else {
-        preflight::check(&config, &url, &state_path)
+        preflight::check(&config, &urls, &state_path)
     };
     if !problems.is_empty() && !args.dry_run {
         bail!(
@@ -282,111 +319,160 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
         return Ok(0);
     }
 
-    let applied = state.source.clone();
-    let applied_token = applied.as_ref().and_then(|a| a.sync_token.clone());
+    let srcs = sources::list(&config, &url);
     let same_config = config.targets.iter().all(|t| {
         state
             .targets
             .get(&t.name)
             .is_some_and(|s| s.config == fingerprint(t))
     }) && state.targets.len() == config.targets.len();
+    let conditional = same_config && !args.force;
 
-    // 1. The new version.
-    let mut expected_md5 = None;
-    let (bytes, origin, etag, last_modified) = if let Some(path) = &args.input {
-        let (bytes, name) = crate::cli::read_input(path, config.max_bytes)?;
-        (bytes, name, None, None)
-    } else {
-        let mut conditional = same_config && !args.force;
-        let mut from = url.clone();
-        if let Some(path) = &args.notification {
-            let n = fetch::read_notification(path)?;
-            eprintln!(
-                "ipfence: notification for syncToken {} ({}); {}",
-                n.sync_token, n.create_time, n.signature
-            );
-            if n.url != url {
-                bail!(
-                    "the notification points to {}, not the configured url {url}: refused, since its signature is not verified (set url in the configuration if that address is genuine)",
-                    n.url
-                );
+    // 1. and 2. Each list's new version, verified: the top-level url from its
+    // notification, --input or its address; each named source from its address.
+    let mut got: Vec<Result<Got>> = srcs
+        .iter()
+        .map(|s| match s.name {
+            None => top_level(args, &config, &state, s, conditional),
+            Some(_) => sources::obtain(s, &config, &state, conditional, args.force),
+        })
+        .collect();
+    // A target drawing from a changed list and an unchanged one needs both files: the
+    // unchanged one is got again, unconditionally.
+    let again: Vec<usize> = (0..srcs.len())
+        .filter(|&i| {
+            matches!(got[i], Ok(Got::Unchanged(_)))
+                && config.targets.iter().any(|t| {
+                    srcs[i].feeds(t)
+                        && (0..srcs.len())
+                            .any(|j| srcs[j].feeds(t) && matches!(got[j], Ok(Got::New(_))))
+                })
+        })
+        .collect();
+    for i in again {
+        got[i] = sources::obtain(&srcs[i], &config, &state, false, args.force);
+    }
+    let mut versions: Vec<Option<Got>> = Vec::new();
+    let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
+    for (i, g) in got.into_iter().enumerate() {
+        match g {
+            Ok(g) => versions.push(Some(g)),
+            Err(e) => {
+                versions.push(None);
+                errors.push((i, e));
             }
-            if let Some(done) = seconds(applied_token.as_deref()) {
-                let new = seconds(Some(&n.sync_token)).unwrap_or(0);
-                if new < done && !args.force {
-                    bail!("the notification's syncToken {new} is older than the applied {done}: a replayed or stale notification, refused (--force applies it anyway)");
-                }
-                if new == done && same_config && !args.force {
-                    println!("ipfence sync: syncToken {new} is already applied; nothing to do");
-                    return Ok(0);
-                }
-            }
-            expected_md5 = Some(n.md5);
-            conditional = false;
-            from = n.url;
         }
-        let (etag, lm) = match (&applied, conditional) {
-            (Some(a), true) if a.origin == from => (a.etag.as_deref(), a.last_modified.as_deref()),
-            _ => (None, None),
-        };
-        match fetch::download(&from, &config, etag, lm)? {
-            Fetched::NotModified => {
-                let a = applied.clone().unwrap_or_default();
-                let line = current(&a, config.targets.len());
-                println!("{line}; {from} is unchanged (HTTP 304)");
-                return Ok(0);
-            }
-            Fetched::New(d) => (d.bytes, from, d.etag, d.last_modified),
+    }
+    if errors.len() == srcs.len() {
+        if errors.len() == 1 {
+            return Err(errors.remove(0).1);
         }
+        let all: Vec<String> = errors
+            .iter()
+            .map(|(i, e)| format!("{}: {e:#}", srcs[*i].shown()))
+            .collect();
+        bail!(
+            "every source failed; nothing was changed, the next run tries again:\n  {}",
+            all.join("\n  ")
+        );
+    }
+    let blocked = |t: &Target| errors.iter().any(|(i, _)| srcs[*i].feeds(t));
+    let fed = |i: usize| -> Vec<&str> {
+        config
+            .targets
+            .iter()
+            .filter(|t| srcs[i].feeds(t))
+            .map(|t| t.name.as_str())
+            .collect()
     };
-
-    // 2. Verify it.
-    if let Some(md5) = expected_md5 {
-        let got = fetch::md5(&bytes);
-        if got != md5 {
-            bail!("{origin}: the download's md5 is {got}, the notification says {md5}: the file changed since the notification or was damaged in transit; nothing was changed (rerun to fetch again)");
+    for (i, e) in &errors {
+        eprintln!(
+            "ipfence: {}: {e:#}; its targets ({}) are left as they were",
+            srcs[*i].shown(),
+            fed(*i).join(", ")
+        );
+    }
+    let sources_failed = || {
+        let names: Vec<String> = errors.iter().map(|(i, _)| srcs[*i].shown()).collect();
+        let targets: Vec<&str> = config
+            .targets
+            .iter()
+            .filter(|t| blocked(t))
+            .map(|t| t.name.as_str())
+            .collect();
+        anyhow::anyhow!(
+            "{} of {} sources failed ({}); their targets ({}) are left as they were and the state records what they hold, so the next run tries again",
+            errors.len(),
+            srcs.len(),
+            names.join(", "),
+            targets.join(", ")
+        )
+    };
+    let new_of = |i: usize| match &versions[i] {
+        Some(Got::New(v)) => Some(&**v),
+        _ => None,
+    };
+    let one_top_level = srcs.len() == 1 && srcs[0].name.is_none();
+    if args.check && !one_top_level {
+        // Monitoring reads one line: it comes below, or here when nothing is new.
+    } else {
+        for g in versions.iter().flatten() {
+            if let Got::Unchanged(line) = g {
+                println!("{line}");
+            }
         }
     }
-    let sha = state::sha256(&bytes);
-    if let Some(pinned) = &args.sha256 {
-        if !pinned.eq_ignore_ascii_case(&sha) {
-            bail!("{origin}: the file's SHA-256 is {sha}, not the pinned {pinned}; nothing was changed");
+    // A target is planned when every list it draws from has a new version; the others
+    // hold what they were given.
+    let work: Vec<(&Target, Cow<'_, Ranges>)> = config
+        .targets
+        .iter()
+        .filter(|t| !blocked(t))
+        .filter_map(|t| {
+            let mut mine = (0..srcs.len()).filter(|&i| srcs[i].feeds(t)).map(new_of);
+            let first = mine.next()??;
+            let mut all = Cow::Borrowed(&first.ranges);
+            for v in mine {
+                all.to_mut().extend(&v?.ranges);
+            }
+            Some((t, all))
+        })
+        .collect();
+    if work.is_empty() {
+        if args.check && !one_top_level && errors.is_empty() {
+            println!("{}", current_all(&srcs, &state, config.targets.len()));
         }
+        return if errors.is_empty() {
+            Ok(0)
+        } else {
+            Err(sources_failed())
+        };
     }
-    let ranges = source::parse(
-        &bytes,
-        &origin,
-        None,
-        SourceOptions {
-            host_bits: HostBits::Reject,
-            max_entries: 1_000_000,
-        },
-    )
-    .context("the new version is not usable; nothing was changed")?;
-    let info = ranges.sources.first().cloned().unwrap_or_default();
-    if let (Some(new), Some(done)) = (
-        seconds(info.sync_token.as_deref()),
-        seconds(applied_token.as_deref()),
-    ) {
-        let same_file = applied.as_ref().is_some_and(|a| a.sha256 == sha);
-        if new < done && !args.force {
-            bail!("{origin}: syncToken {new} is older than the applied {done}: a replayed or stale file, refused; nothing was changed (--force applies it anyway)");
-        }
-        if new == done && !same_file && !args.force {
-            bail!("{origin}: syncToken {new} is the applied one, but the content differs from what was applied: refused; nothing was changed (--force applies it anyway)");
-        }
-    }
+    let top = srcs.iter().position(|s| s.name.is_none()).and_then(new_of);
+    let legacy = one_top_level && top.is_some();
+    let info = top
+        .and_then(|v| v.ranges.sources.first().cloned())
+        .unwrap_or_default();
+    let applied = state.source.clone();
+    let applied_token = applied.as_ref().and_then(|a| a.sync_token.clone());
 
     // 3. Plan and 4. guard.
-    let plans = plan(&config, &state, &ranges, args.force)?;
+    let plans = plan(&config, &state, &work, args.force)?;
     let up_to_date = same_config
-        && applied.as_ref().is_some_and(|a| a.sha256 == sha)
+        && (0..srcs.len()).all(|i| match new_of(i) {
+            Some(v) => srcs[i]
+                .applied(&state)
+                .is_some_and(|a| a.sha256 == v.applied.sha256),
+            None => true,
+        })
         && plans.iter().all(|p| !p.changed());
     let pending = plans.iter().filter(|p| p.changed()).count();
     if args.check {
-        let a = applied.clone().unwrap_or_default();
+        if !errors.is_empty() {
+            return Err(sources_failed());
+        }
         if up_to_date {
-            println!("{}", current(&a, plans.len()));
+            println!("{}", current_all(&srcs, &state, config.targets.len()));
             return Ok(0);
         }
         let what: Vec<String> = plans
@@ -394,24 +480,51 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
             .filter(|p| p.changed())
             .map(Plan::describe)
             .collect();
-        println!(
-            "ipfence sync: behind: applied syncToken {} ({}), published {} (createDate {}): {pending} of {} targets would change: {}",
-            a.sync_token.as_deref().unwrap_or("none"),
-            age(a.sync_token.as_deref()),
-            info.sync_token.as_deref().unwrap_or("-"),
-            info.create_date.as_deref().unwrap_or("-"),
-            plans.len(),
-            if what.is_empty() { "none (the state is only out of date)".into() } else { what.join("; ") }
-        );
+        let what = if what.is_empty() {
+            "none (the state is only out of date)".into()
+        } else {
+            what.join("; ")
+        };
+        if legacy {
+            let a = applied.clone().unwrap_or_default();
+            println!(
+                "ipfence sync: behind: applied syncToken {} ({}), published {} (createDate {}): {pending} of {} targets would change: {what}",
+                a.sync_token.as_deref().unwrap_or("none"),
+                age(a.sync_token.as_deref()),
+                info.sync_token.as_deref().unwrap_or("-"),
+                info.create_date.as_deref().unwrap_or("-"),
+                plans.len(),
+            );
+        } else {
+            println!(
+                "ipfence sync: behind: published {}: {pending} of {} targets would change: {what}",
+                published(&srcs, &versions, &state),
+                plans.len(),
+            );
+        }
         return Ok(1);
     }
     if args.dry_run {
-        println!(
-            "ipfence sync: dry run: {origin} (syncToken {}, createDate {}); applied: {}",
-            info.sync_token.as_deref().unwrap_or("-"),
-            info.create_date.as_deref().unwrap_or("-"),
-            applied_token.as_deref().unwrap_or("none")
-        );
+        for (i, s) in srcs.iter().enumerate() {
+            let Some(v) = new_of(i) else { continue };
+            let a = &v.applied;
+            let done = s.applied(&state);
+            match s.name {
+                None => println!(
+                    "ipfence sync: dry run: {} (syncToken {}, createDate {}); applied: {}",
+                    a.origin,
+                    a.sync_token.as_deref().unwrap_or("-"),
+                    a.create_date.as_deref().unwrap_or("-"),
+                    applied_token.as_deref().unwrap_or("none")
+                ),
+                Some(n) => println!(
+                    "ipfence sync: dry run: source {n}: {} ({}); applied: {}",
+                    a.origin,
+                    words(a),
+                    done.map_or("none".into(), words)
+                ),
+            }
+        }
         for p in &plans {
             match &p.refusal {
                 Some(r) => println!("{}: REFUSED: {r}", p.describe()),
@@ -419,7 +532,7 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
             }
             // What the exporter would refuse for this very set (e.g. a /0 in an ipset).
             let header = Header {
-                sources: &ranges.sources,
+                sources: &p.sources,
                 filter: &p.filter,
             };
             let known = format!("target {} (", p.target.name);
@@ -430,6 +543,9 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
             {
                 problems.push(format!("target {}: {e:#}", p.target.name));
             }
+        }
+        for (i, e) in &errors {
+            problems.push(format!("{}: {e:#}", srcs[*i].shown()));
         }
         for p in &problems {
             eprintln!("ipfence: problem: {p}");
@@ -463,12 +579,24 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
         );
     }
     if up_to_date && !args.force {
-        println!(
-            "ipfence sync: syncToken {} is already applied to all {} targets; nothing to do",
-            info.sync_token.as_deref().unwrap_or("-"),
-            plans.len()
-        );
-        return Ok(0);
+        if legacy {
+            println!(
+                "ipfence sync: syncToken {} is already applied to all {} targets; nothing to do",
+                info.sync_token.as_deref().unwrap_or("-"),
+                plans.len()
+            );
+        } else {
+            println!(
+                "ipfence sync: {} already applied to {} targets; nothing to do",
+                published(&srcs, &versions, &state),
+                plans.len()
+            );
+        }
+        return if errors.is_empty() {
+            Ok(0)
+        } else {
+            Err(sources_failed())
+        };
     }
 
     // 5. Write and apply, every target even when one fails.
@@ -486,7 +614,7 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
             digests.insert(p.target.name.clone(), digest);
             continue;
         }
-        match write_and_apply(p, &config, &ranges) {
+        match write_and_apply(p, &config) {
             Ok((done, digest)) => {
                 println!("{}: {done}", p.describe());
                 digests.insert(p.target.name.clone(), digest);
@@ -499,50 +627,205 @@ pub fn run(args: &SyncArgs) -> Result<u8> {
     }
     if !failures.is_empty() {
         bail!(
-            "{} of {} targets failed ({}); the state still records syncToken {}, so the next run retries them",
+            "{} of {} targets failed ({}); the state still records {}, so the next run retries them",
             failures.len(),
             plans.len(),
             failures.join(", "),
-            applied_token.as_deref().unwrap_or("none")
+            if srcs.len() == 1 && srcs[0].name.is_none() {
+                format!("syncToken {}", applied_token.as_deref().unwrap_or("none"))
+            } else {
+                "the versions last applied".into()
+            }
         );
     }
 
-    // 6. Record the state.
-    let new_state = State {
+    // 6. Record the state: each target applied now, the others as they were; a list's
+    // new version only when every target drawing from it has it.
+    let mut new_state = State {
         version: state::VERSION,
-        source: Some(Applied {
-            origin,
-            etag,
-            last_modified,
-            sync_token: info.sync_token.clone(),
-            create_date: info.create_date.clone(),
-            sha256: sha,
-            applied_at: now(),
-        }),
-        targets: plans
-            .iter()
-            .map(|p| {
-                (
-                    p.target.name.clone(),
-                    TargetState::new(
-                        p.target.format.name(),
-                        &p.set,
-                        fingerprint(p.target),
-                        digests.remove(&p.target.name).flatten(),
-                    ),
-                )
-            })
-            .collect(),
+        ..State::default()
     };
+    for t in &config.targets {
+        let entry = match plans.iter().find(|p| p.target.name == t.name) {
+            Some(p) => TargetState::new(
+                p.target.format.name(),
+                &p.set,
+                fingerprint(p.target),
+                digests.remove(&p.target.name).flatten(),
+            ),
+            None => match state.targets.get(&t.name) {
+                Some(old) => old.clone(),
+                None => continue,
+            },
+        };
+        new_state.targets.insert(t.name.clone(), entry);
+    }
+    for (i, s) in srcs.iter().enumerate() {
+        let record = match new_of(i) {
+            Some(v) if !config.targets.iter().any(|t| s.feeds(t) && blocked(t)) => {
+                Some(v.applied.clone())
+            }
+            _ => s.applied(&state).cloned(),
+        };
+        match (s.name, record) {
+            (None, r) => new_state.source = r,
+            (Some(n), Some(r)) => {
+                new_state.sources.insert(n.to_string(), r);
+            }
+            (Some(_), None) => {}
+        }
+    }
     new_state.save(&state_path)?;
-    println!(
-        "ipfence sync: applied syncToken {} (createDate {}) to {} targets; state in {}",
-        info.sync_token.as_deref().unwrap_or("-"),
-        info.create_date.as_deref().unwrap_or("-"),
-        plans.len(),
-        state_path.display()
-    );
-    Ok(0)
+    if legacy {
+        println!(
+            "ipfence sync: applied syncToken {} (createDate {}) to {} targets; state in {}",
+            info.sync_token.as_deref().unwrap_or("-"),
+            info.create_date.as_deref().unwrap_or("-"),
+            plans.len(),
+            state_path.display()
+        );
+    } else {
+        println!(
+            "ipfence sync: applied {} to {} targets; state in {}",
+            published(&srcs, &versions, &state),
+            plans.len(),
+            state_path.display()
+        );
+    }
+    if errors.is_empty() {
+        Ok(0)
+    } else {
+        Err(sources_failed())
+    }
+}
+
+/// A version in words: `syncToken T`, `created D`, or `SHA-256 0123456789ab`.
+fn words(a: &Applied) -> String {
+    if let (false, Some(t)) = (a.versions.is_empty(), &a.sync_token) {
+        return format!("blob compiled_at_ms {t}");
+    }
+    match (&a.sync_token, &a.create_date) {
+        (Some(t), _) => format!("syncToken {t}"),
+        (None, Some(d)) => format!("created {d}"),
+        (None, None) => format!("SHA-256 {}", a.sha256.get(..12).unwrap_or(&a.sha256)),
+    }
+}
+
+/// Each list's published version (or its applied one, when unchanged), for messages.
+fn published(srcs: &[sources::Src<'_>], versions: &[Option<Got>], state: &State) -> String {
+    let each: Vec<String> = srcs
+        .iter()
+        .zip(versions)
+        .map(|(s, g)| {
+            let v = match g {
+                Some(Got::New(v)) => words(&v.applied),
+                Some(Got::Unchanged(_)) => s.applied(state).map_or("-".into(), words),
+                None => "failed".into(),
+            };
+            format!("{} {v}", s.shown())
+        })
+        .collect();
+    each.join(", ")
+}
+
+/// `current: ...` for every list.
+fn current_all(srcs: &[sources::Src<'_>], state: &State, targets: usize) -> String {
+    if let ([s], Some(a)) = (srcs, state.source.as_ref()) {
+        if s.name.is_none() {
+            return current(a, targets);
+        }
+    }
+    let each: Vec<String> = srcs
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s.shown(),
+                s.applied(state).map_or("-".into(), words)
+            )
+        })
+        .collect();
+    format!(
+        "ipfence sync: current: {}, {targets} targets",
+        each.join(", ")
+    )
+}
+
+/// The top-level url's new version: from `--input`, from the notification's address
+/// (its md5 must match), or downloaded conditionally.
+fn top_level(
+    args: &SyncArgs,
+    config: &Config,
+    state: &State,
+    src: &sources::Src<'_>,
+    conditional: bool,
+) -> Result<Got> {
+    let applied = state.source.as_ref();
+    let applied_token = applied.and_then(|a| a.sync_token.clone());
+    let url = &src.url;
+    let mut expected_md5 = None;
+    let (bytes, origin, etag, last_modified) = if let Some(path) = &args.input {
+        let (bytes, name) = crate::cli::read_input(path, config.max_bytes)?;
+        (bytes, name, None, None)
+    } else {
+        let mut conditional = conditional;
+        let mut from = url.clone();
+        if let Some(path) = &args.notification {
+            let n = fetch::read_notification(path)?;
+            eprintln!(
+                "ipfence: notification for syncToken {} ({}); {}",
+                n.sync_token, n.create_time, n.signature
+            );
+            if &n.url != url {
+                bail!(
+                    "the notification points to {}, not the configured url {url}: refused, since its signature is not verified (set url in the configuration if that address is genuine)",
+                    n.url
+                );
+            }
+            if let Some(done) = seconds(applied_token.as_deref()) {
+                let new = seconds(Some(&n.sync_token)).unwrap_or(0);
+                if new < done && !args.force {
+                    bail!("the notification's syncToken {new} is older than the applied {done}: a replayed or stale notification, refused (--force applies it anyway)");
+                }
+                if new == done && conditional {
+                    return Ok(Got::Unchanged(format!(
+                        "ipfence sync: syncToken {new} is already applied; nothing to do"
+                    )));
+                }
+            }
+            expected_md5 = Some(n.md5);
+            conditional = false;
+            from = n.url;
+        }
+        let (etag, lm) = match (applied, conditional) {
+            (Some(a), true) if a.origin == from => (a.etag.as_deref(), a.last_modified.as_deref()),
+            _ => (None, None),
+        };
+        match fetch::download(&from, config, etag, lm)? {
+            Fetched::NotModified => {
+                let a = applied.cloned().unwrap_or_default();
+                let line = current(&a, config.targets.len());
+                return Ok(Got::Unchanged(format!(
+                    "{line}; {from} is unchanged (HTTP 304)"
+                )));
+            }
+            Fetched::New(d) => (d.bytes, from, d.etag, d.last_modified),
+        }
+    };
+    if let Some(md5) = expected_md5 {
+        let got = fetch::md5(&bytes);
+        if got != md5 {
+            bail!("{origin}: the download's md5 is {got}, the notification says {md5}: the file changed since the notification or was damaged in transit; nothing was changed (rerun to fetch again)");
+        }
+    }
+    if let Some(pinned) = &args.sha256 {
+        let sha = state::sha256(&bytes);
+        if !pinned.eq_ignore_ascii_case(&sha) {
+            bail!("{origin}: the file's SHA-256 is {sha}, not the pinned {pinned}; nothing was changed");
+        }
+    }
+    sources::verify(src, bytes, origin, etag, last_modified, applied, args.force)
+        .map(|v| Got::New(Box::new(v)))
 }
 
 /// The quota of a target per family, if it has one.
@@ -559,15 +842,17 @@ fn quota(t: &Target) -> Option<usize> {
     }
 }
 
-/// Each target's new set (fitted to its quota when it says so) and its guard verdict.
+/// Each target's new set from its lists (fitted to its quota when it says so) and its
+/// guard verdict.
 fn plan<'a>(
-    config: &'a Config,
+    config: &Config,
     state: &State,
-    ranges: &Ranges,
+    work: &[(&'a Target, Cow<'_, Ranges>)],
     force: bool,
 ) -> Result<Vec<Plan<'a>>> {
     let mut plans = Vec::new();
-    for t in &config.targets {
+    for (t, ranges) in work {
+        let (t, ranges): (&'a Target, &Ranges) = (t, ranges);
         let args = t.filter();
         let filter = args.to_filter();
         filter
@@ -609,6 +894,7 @@ fn plan<'a>(
             old,
             same_config,
             filter: args.describe(),
+            sources: ranges.sources.clone(),
             refusal,
         });
     }
@@ -639,14 +925,10 @@ fn guard(t: &Target, set: &PrefixSet, old: Option<&PrefixSet>, max_shrink: f64) 
 
 /// Writes a target's output and applies it; returns what was done and the digest of
 /// the output file written.
-fn write_and_apply(
-    p: &Plan<'_>,
-    config: &Config,
-    ranges: &Ranges,
-) -> Result<(String, Option<String>)> {
+fn write_and_apply(p: &Plan<'_>, config: &Config) -> Result<(String, Option<String>)> {
     let t = p.target;
     let header = Header {
-        sources: &ranges.sources,
+        sources: &p.sources,
         filter: &p.filter,
     };
     // An incremental file only fits what the same configuration applied last time (and
@@ -722,24 +1004,22 @@ fn drifts<'a>(config: &'a Config, state: &State) -> (Vec<(&'a Target, live::Drif
 /// assumes the live set is the last applied one, which is just what is not true), and
 /// records the new output digests in `state`.
 fn restore(config: &Config, state: &mut State, drifted: &[(&Target, live::Drift)]) -> Result<()> {
-    let a = state.source.clone().unwrap_or_default();
-    let sources = [SourceInfo {
-        name: a.origin.clone(),
-        format: "restored from the ipfence state".into(),
-        provider: "aws".into(),
-        sync_token: a.sync_token.clone(),
-        create_date: a.create_date.clone(),
-    }];
     let mut failures = Vec::new();
     for (t, d) in drifted {
+        let sources = applied_sources(config, state, t);
         let Some(last) = state.targets.get_mut(&t.name) else {
             continue;
         };
+        let version = if t.uses_top_level() {
+            let token = sources.first().and_then(|s| s.sync_token.as_deref());
+            format!("the last applied syncToken {}", token.unwrap_or("-"))
+        } else {
+            "what was last applied".into()
+        };
         eprintln!(
-            "ipfence: target {} ({}) drifted from the last applied syncToken {}: {}; restoring it in full",
+            "ipfence: target {} ({}) drifted from {version}: {}; restoring it in full",
             t.name,
             t.format.name(),
-            a.sync_token.as_deref().unwrap_or("-"),
             d.describe()
         );
         let filter = t.filter().describe();
@@ -771,6 +1051,30 @@ fn restore(config: &Config, state: &mut State, drifted: &[(&Target, live::Drift)
         );
     }
     Ok(())
+}
+
+/// The lists `t` was last given, as the state records them, for a restored file's
+/// header.
+fn applied_sources(config: &Config, state: &State, t: &Target) -> Vec<SourceInfo> {
+    let one = |a: &Applied, provider: &str| SourceInfo {
+        name: a.origin.clone(),
+        format: "restored from the ipfence state".into(),
+        provider: provider.into(),
+        sync_token: a.sync_token.clone(),
+        create_date: a.create_date.clone(),
+    };
+    if t.uses_top_level() {
+        return vec![one(&state.source.clone().unwrap_or_default(), "aws")];
+    }
+    config
+        .sources
+        .iter()
+        .filter(|s| t.sources.contains(&s.name))
+        .filter_map(|s| {
+            let a = state.sources.get(&s.name)?;
+            Some(one(a, s.provider.as_deref().unwrap_or("ipfence")))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -13,10 +13,12 @@ use super::config::{Config, Target};
 use super::fetch;
 
 /// Every problem found, one line each (empty: the run has what it needs).
-pub fn check(config: &Config, url: &str, state: &Path) -> Vec<String> {
+pub fn check(config: &Config, urls: &[(String, String)], state: &Path) -> Vec<String> {
     let mut problems = Vec::new();
-    if let Err(e) = fetch::check_url(url) {
-        problems.push(format!("url: {e:#}"));
+    for (field, url) in urls {
+        if let Err(e) = fetch::check_url(url) {
+            problems.push(format!("{field}: {e:#}"));
+        }
     }
     if let Some(why) = folder_problem(state, true) {
         problems.push(format!("state = {:?}: {why}", state.display().to_string()));

@@ -18,8 +18,13 @@ pub const VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct State {
     pub version: u32,
-    /// The applied source; `None` before the first sync.
+    /// The applied version of the top-level `url`; `None` before the first sync, and for
+    /// a configuration whose targets all name their sources.
     pub source: Option<Applied>,
+    /// The applied version of each named source (absent when there is none, so that a
+    /// configuration without named sources writes the state it always wrote).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, Applied>,
     /// Per target name.
     pub targets: BTreeMap<String, TargetState>,
 }
@@ -39,6 +44,10 @@ pub struct Applied {
     pub sha256: String,
     /// Unix time of the sync that applied it.
     pub applied_at: u64,
+    /// A compiled blob: the version of each list it was compiled from, by name (its
+    /// syncToken, else its publication time, else the SHA-256 of its bytes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub versions: BTreeMap<String, String>,
 }
 
 /// One target's applied set.
