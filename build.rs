@@ -9,38 +9,26 @@ use sha2::{Digest, Sha256};
 use ipfence_core::source::{self, Label, Options};
 use ipfence_core::{Matcher, Ranges};
 
-/// (file under tests/data, the name it needs when its layout does not say whose it is).
-/// Keep in step with README.md ("Embedded data").
-const EMBEDDED: &[(&str, Option<&str>)] = &[
-    ("aws/ip-ranges-2026-08-22-15-17-05.json", None),
-    ("cloudfront/list-cloudfront-ips.json", None),
-    ("google/goog.json", None),
-    ("google/cloud.json", None),
-    ("google/googlebot.json", Some("googlebot")),
-    ("google/special-crawlers.json", Some("special-crawlers")),
-    (
-        "google/user-triggered-fetchers.json",
-        Some("user-triggered-fetchers"),
-    ),
-    ("azure/ServiceTags_Public.json", None),
-    ("github/meta.json", None),
-    ("oracle/public_ip_ranges.json", None),
-    ("atlassian/ip-ranges.json", None),
-    ("fastly/public-ip-list.json", None),
-    ("cloudflare/api-ips.json", None),
-    ("zscaler/hub-cidr-recommended.json", None),
-    ("digitalocean/google.csv", Some("digitalocean")),
-    ("linode/geofeed.csv", Some("linode")),
-];
-
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     let data = Path::new("tests/data");
+    let list = data.join("embedded.txt");
+    println!("cargo::rerun-if-changed={}", list.display());
+    let list = std::fs::read_to_string(&list).unwrap_or_else(|e| panic!("{}: {e}", list.display()));
+    // Each line: a file under tests/data, then the name it needs when its layout does not
+    // say whose it is.
+    let embedded = list
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next().unwrap_or_default(), words.next())
+        });
     let mut all = Ranges::new();
     // The SHA-256 of each list's bytes, in source order: the version of a list that
     // carries none.
     let mut digests = String::new();
-    for (file, label) in EMBEDDED {
+    for (file, label) in embedded {
         let path = data.join(file);
         println!("cargo::rerun-if-changed={}", path.display());
         let bytes =

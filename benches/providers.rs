@@ -18,29 +18,6 @@ use ipfence_core::{IpNet, Ranges};
 
 const BATCH: usize = 4096;
 
-/// Every list in tests/data with the name it needs (as build.rs embeds them).
-const LISTS: &[(&str, Option<&str>)] = &[
-    ("aws/ip-ranges-2026-08-22-15-17-05.json", None),
-    ("cloudfront/list-cloudfront-ips.json", None),
-    ("google/goog.json", None),
-    ("google/cloud.json", None),
-    ("google/googlebot.json", Some("googlebot")),
-    ("google/special-crawlers.json", Some("special-crawlers")),
-    (
-        "google/user-triggered-fetchers.json",
-        Some("user-triggered-fetchers"),
-    ),
-    ("azure/ServiceTags_Public.json", None),
-    ("github/meta.json", None),
-    ("oracle/public_ip_ranges.json", None),
-    ("atlassian/ip-ranges.json", None),
-    ("fastly/public-ip-list.json", None),
-    ("cloudflare/api-ips.json", None),
-    ("zscaler/hub-cidr-recommended.json", None),
-    ("digitalocean/google.csv", Some("digitalocean")),
-    ("linode/geofeed.csv", Some("linode")),
-];
-
 /// splitmix64: a fixed, dependency-free stream of test addresses.
 struct Rng(u64);
 impl Rng {
@@ -53,21 +30,32 @@ impl Rng {
     }
 }
 
-fn read_all() -> Vec<(Vec<u8>, &'static str, Option<&'static str>)> {
-    LISTS
-        .iter()
-        .map(|&(file, label)| {
-            let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
-            (std::fs::read(&path).expect("a fixture"), file, label)
+/// Every list the binary embeds (tests/data/embedded.txt), with the name it needs.
+fn read_all() -> Vec<(Vec<u8>, String, Option<String>)> {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let list = std::fs::read_to_string(format!("{data}/embedded.txt")).expect("the list");
+    list.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let file = words.next().expect("a file").to_string();
+            let label = words.next().map(String::from);
+            (
+                std::fs::read(format!("{data}/{file}")).expect("a fixture"),
+                file,
+                label,
+            )
         })
         .collect()
 }
 
 /// Parses every list into one [`Ranges`].
-fn parse_all(files: &[(Vec<u8>, &str, Option<&str>)]) -> Ranges {
+fn parse_all(files: &[(Vec<u8>, String, Option<String>)]) -> Ranges {
     let mut all = Ranges::new();
     for (bytes, name, label) in files {
-        let label = label.map(|l| Label::new(l).expect("a valid name"));
+        let label = label
+            .as_deref()
+            .map(|l| Label::new(l).expect("a valid name"));
         let r = source::parse_labeled(bytes, name, None, label.as_ref(), Options::default())
             .expect("every fixture parses");
         all.extend(&r);
@@ -112,7 +100,7 @@ fn bench(c: &mut Criterion) {
     println!(
         "providers bench: {} lists, {} entries, {} prefixes; all-provider blob {} bytes ({:.2} MiB), \
          AWS-only blob {} bytes; one compile {:.1} ms",
-        LISTS.len(),
+        files.len(),
         all.len(),
         m_all.prefix_count(),
         m_all.as_bytes().len(),
