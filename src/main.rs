@@ -51,6 +51,8 @@ enum Command {
     Export(Box<cli::export::ExportArgs>),
     /// Keep firewalls and AWS objects in sync with the newest published ranges.
     Sync(cli::sync::SyncArgs),
+    /// Is a request from a genuine Googlebot, Bingbot, GPTBot, ... or an impostor?
+    VerifyBot(cli::verify_bot::VerifyBotArgs),
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Compile(a) => cli::compile::run(a),
         Command::Export(a) => cli::export::run(a),
         Command::Sync(a) => cli::sync::run(a),
+        Command::VerifyBot(a) => cli::verify_bot::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

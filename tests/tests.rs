@@ -13,3 +13,4 @@ mod oracles;
 mod providers;
 mod providers_lists;
 mod sync;
+mod verify_bot;
