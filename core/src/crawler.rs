@@ -370,6 +370,47 @@ impl Iterator for Claims<'_> {
     }
 }
 
+/// A set of crawlers (a bit per index in [`CRAWLERS`]): what a user agent claims, in a
+/// form that edge code can cache per user agent and pass around as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClaimSet(pub u32);
+
+// Every crawler has a bit.
+const _: () = assert!(CRAWLERS.len() <= 32);
+
+impl ClaimSet {
+    /// Every crawler `user_agent` claims.
+    pub fn of(user_agent: &str) -> ClaimSet {
+        Self::of_bytes(user_agent.as_bytes())
+    }
+
+    /// [`ClaimSet::of`] for a header as received, in any encoding: tokens are ASCII, and
+    /// other bytes only separate words.
+    pub fn of_bytes(user_agent: &[u8]) -> ClaimSet {
+        let mut bits = 0u32;
+        for c in (Claims { rest: user_agent }) {
+            if let Some(i) = CRAWLERS.iter().position(|k| core::ptr::eq(k, c)) {
+                bits |= 1 << i;
+            }
+        }
+        ClaimSet(bits)
+    }
+
+    /// Whether it claims nothing.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The crawlers, in table order.
+    pub fn iter(self) -> impl Iterator<Item = &'static Crawler> {
+        CRAWLERS
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, c)| c)
+    }
+}
+
 /// Which lists the data holds (a bit per [`List::index`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Loaded(u32);
@@ -449,6 +490,16 @@ pub enum Verdict {
         /// The lists that were loaded.
         loaded: Loaded,
     },
+}
+
+impl Crawler {
+    /// Its position in [`CRAWLERS`].
+    pub fn index(&'static self) -> usize {
+        CRAWLERS
+            .iter()
+            .position(|k| core::ptr::eq(k, self))
+            .unwrap_or(0)
+    }
 }
 
 impl Verdict {
@@ -578,8 +629,18 @@ pub fn verify<B: AsRef<[u8]>>(
     user_agent: &str,
     ip: IpAddr,
 ) -> Verdict {
+    verify_claims(m, loaded, ClaimSet::of(user_agent), ip)
+}
+
+/// [`verify`] for the crawlers a user agent claims, found once ([`ClaimSet::of`]).
+pub fn verify_claims<B: AsRef<[u8]>>(
+    m: &Matcher<B>,
+    loaded: Loaded,
+    claimed: ClaimSet,
+    ip: IpAddr,
+) -> Verdict {
     let mut worst = Verdict::NoClaim;
-    for c in claims(user_agent) {
+    for c in claimed.iter() {
         let v = verdict(c, m.matches(ip), loaded);
         if v.rank() > worst.rank() {
             worst = v;
@@ -685,6 +746,11 @@ mod tests {
             claim("x Googlebot-News y").map(|c| c.token),
             Some("Googlebot-News")
         );
+        let set = ClaimSet::of("GPTBot Googlebot");
+        let both: Vec<&str> = set.iter().map(|c| c.token).collect();
+        assert_eq!(both, ["Googlebot", "GPTBot"]);
+        assert!(ClaimSet::of("curl/8").is_empty());
+        assert_eq!(CRAWLERS[3].index(), 3);
     }
 
     fn data() -> (Matcher, Loaded) {
