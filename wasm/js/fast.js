@@ -259,6 +259,48 @@ IpFence.prototype.lookupMany = function lookupMany(ips) {
   return __ipfLookupMany.call(this, ips);
 };
 
+// verifyBot: the crawlers a user agent claims are found once per distinct user agent
+// (wasm/src/bots.rs; a bounded Map, cleared when full), then the address crosses as
+// numbers like a lookup, and each distinct verdict is one frozen object per fence.
+const __ipfVerifyBot = IpFence.prototype.verifyBot;
+const __ipfUas = new Map();
+function __ipfClaims(ua) {
+  let c = __ipfUas.get(ua);
+  if (c === undefined) {
+    if (__ipfUas.size >= 1024) __ipfUas.clear();
+    c = IpFence.__claims(ua);
+    __ipfUas.set(ua, c);
+  }
+  return c;
+}
+IpFence.prototype.verifyBot = function verifyBot(ua, ip) {
+  const ptr = this.__wbg_ptr;
+  if (ptr !== 0 && typeof ua === 'string' && typeof ip === 'string') {
+    const claims = __ipfClaims(ua);
+    let code = -1;
+    const v4 = __ipfV4(ip);
+    if (v4 >= 0) code = wasm.ipfence___verifyV4One(ptr, claims, v4);
+    else if (__ipfV6(ip)) {
+      const w = __ipfW;
+      code = wasm.ipfence___verifyV6One(ptr, claims, w[0], w[1], w[2], w[3]);
+    } else {
+      const n = __ipfPut(ip);
+      if (n >= 0) code = wasm.ipfence___verifyAt(ptr, claims, n);
+    }
+    if (code >= 0) {
+      let c = this.__ipfBots;
+      if (c === undefined) c = this.__ipfBots = new Map();
+      let o = c.get(code);
+      if (o === undefined) {
+        o = this.__verdict(code);
+        c.set(code, o);
+      }
+      return o;
+    }
+  }
+  return __ipfVerifyBot.call(this, ua, ip);
+};
+
 // A panic (a bug: none should happen on any input) traps at once: scripts/build-wasm
 // builds with panic=immediate-abort, which leaves Rust's panic formatting out of the
 // .wasm and runs no hook. Every IpFence method turns that trap (a
@@ -284,3 +326,4 @@ for (const o of [IpFence, IpFence.prototype]) {
     }
   }
 }
+
