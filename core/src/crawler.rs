@@ -476,6 +476,8 @@ pub enum Verdict {
         list: &'static List,
         /// The published prefix that holds it.
         prefix: IpNet,
+        /// That prefix's [`Match::index`] in the matcher (to keep per-prefix answers).
+        prefix_index: usize,
     },
     /// Every list of the claimed crawler is loaded and none holds the address.
     Fake {
@@ -560,6 +562,7 @@ impl fmt::Display for Verdict {
                 crawler,
                 list,
                 prefix,
+                ..
             } => write!(
                 f,
                 "genuine {} ({}): {prefix} in {}",
@@ -609,6 +612,7 @@ pub fn verdict<'m>(
                     crawler,
                     list,
                     prefix: m.prefix(),
+                    prefix_index: m.index(),
                 };
             }
         }

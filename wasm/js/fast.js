@@ -264,11 +264,28 @@ IpFence.prototype.lookupMany = function lookupMany(ips) {
 // numbers like a lookup, and each distinct verdict is one frozen object per fence.
 const __ipfVerifyBot = IpFence.prototype.verifyBot;
 const __ipfUas = new Map();
+const __ipfUa = { u8: new Uint8Array(0), at: 0 };
 function __ipfClaims(ua) {
   let c = __ipfUas.get(ua);
   if (c === undefined) {
     if (__ipfUas.size >= 1024) __ipfUas.clear();
-    c = IpFence.__claims(ua);
+    const n = ua.length;
+    if (n <= 512) {
+      // One byte per unit into the user-agent scratch buffer (wasm/src/fast.rs).
+      let u8 = __ipfUa.u8;
+      if (u8.byteLength === 0) {
+        u8 = __ipfUa.u8 = new Uint8Array(wasm.memory.buffer);
+        __ipfUa.at = IpFence.__uaScratch();
+      }
+      const at = __ipfUa.at;
+      for (let i = 0; i < n; i++) {
+        const ch = ua.charCodeAt(i);
+        u8[at + i] = ch > 127 ? 32 : ch;
+      }
+      c = IpFence.__claimsAt(n);
+    } else {
+      c = IpFence.__claims(ua);
+    }
     __ipfUas.set(ua, c);
   }
   return c;

@@ -18,7 +18,9 @@ const CRAWLER_SHIFT: u32 = KIND_BITS;
 const LIST_SHIFT: u32 = CRAWLER_SHIFT + 5;
 const ID_SCALE: f64 = (1u64 << (LIST_SHIFT + 4)) as f64;
 
-/// The verdict for `ip` and the crawlers of `claimed`, as a code (module docs).
+/// The verdict for `ip` and the crawlers of `claimed`, as a code (module docs). Not
+/// inlined: one copy for the four callers in the `.wasm`.
+#[inline(never)]
 pub fn code(m: &Matcher<Vec<u8>>, loaded: Loaded, claimed: ClaimSet, ip: IpAddr) -> f64 {
     let v = crawler::verify_claims(m, loaded, claimed, ip);
     let (kind, c, l, id) = match v {
@@ -26,15 +28,14 @@ pub fn code(m: &Matcher<Vec<u8>>, loaded: Loaded, claimed: ClaimSet, ip: IpAddr)
         Verdict::Genuine {
             crawler,
             list,
-            prefix,
-        } => {
-            // The id of the prefix the verdict names: one of the address's matches.
-            let id = m
-                .matches(ip)
-                .find(|x| x.prefix() == prefix)
-                .map_or(0, |x| x.index() + 1);
-            (1, crawler.index(), usize::from(list.index), id)
-        }
+            prefix_index,
+            ..
+        } => (
+            1,
+            crawler.index(),
+            usize::from(list.index),
+            prefix_index + 1,
+        ),
         Verdict::Fake { crawler } => (2, crawler.index(), 0, 0),
         Verdict::Unverifiable { crawler, .. } => (3, crawler.index(), 0, 0),
     };
@@ -52,11 +53,15 @@ fn decode(m: &Matcher<Vec<u8>>, loaded: Loaded, code: f64) -> Option<Verdict> {
     let crawler = CRAWLERS.get((low >> CRAWLER_SHIFT & 31) as usize)?;
     Some(match low & 3 {
         0 => Verdict::NoClaim,
-        1 => Verdict::Genuine {
-            crawler,
-            list: LISTS.get((low >> LIST_SHIFT & 15) as usize)?,
-            prefix: m.prefix_at((id as usize).checked_sub(1)?)?.prefix(),
-        },
+        1 => {
+            let prefix_index = (id as usize).checked_sub(1)?;
+            Verdict::Genuine {
+                crawler,
+                list: LISTS.get((low >> LIST_SHIFT & 15) as usize)?,
+                prefix: m.prefix_at(prefix_index)?.prefix(),
+                prefix_index,
+            }
+        }
         2 => Verdict::Fake { crawler },
         _ => Verdict::Unverifiable { crawler, loaded },
     })

@@ -809,6 +809,19 @@ impl IpFence {
         ClaimSet::of(user_agent).0
     }
 
+    /// Fast path: the user-agent scratch buffer's address in wasm memory.
+    #[wasm_bindgen(js_name = __uaScratch, skip_typescript)]
+    pub fn ua_scratch() -> usize {
+        fast::ua_scratch_ptr()
+    }
+
+    /// Fast path: the crawlers claimed by the `len` bytes in the user-agent scratch
+    /// buffer, as a bit set.
+    #[wasm_bindgen(js_name = __claimsAt, skip_typescript)]
+    pub fn claims_at(len: u32) -> u32 {
+        fast::ua_claims(len)
+    }
+
     /// Fast path: the verdict code of one IPv4 address as a number.
     #[wasm_bindgen(js_name = __verifyV4One, skip_typescript)]
     pub fn verify_v4_one(&self, claims: u32, ip: u32) -> f64 {

@@ -28,6 +28,10 @@ const UAS = [
   'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.1; +https://openai.com/gptbot',
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
   'NotGooglebot/1.0',
+  // Not ASCII around a token (the fast path writes such units as spaces), and longer
+  // than the fast path's buffer (512 units: the string path).
+  '\u00e9Googlebot\u00e9/2.1 \u{1F600}',
+  'x'.repeat(600) + ' Googlebot/2.1',
 ];
 
 const v4 = (n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
