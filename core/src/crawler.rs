@@ -643,9 +643,17 @@ pub fn verify_claims<B: AsRef<[u8]>>(
     claimed: ClaimSet,
     ip: IpAddr,
 ) -> Verdict {
+    if claimed.is_empty() {
+        return Verdict::NoClaim;
+    }
+    verify_longest(m.lookup(ip), loaded, claimed)
+}
+
+/// [`verify_claims`] from the address's longest match, already looked up.
+pub fn verify_longest(longest: Option<Match<'_>>, loaded: Loaded, claimed: ClaimSet) -> Verdict {
     let mut worst = Verdict::NoClaim;
     for c in claimed.iter() {
-        let v = verdict(c, m.matches(ip), loaded);
+        let v = verdict(c, longest.into_iter().flat_map(Match::and_parents), loaded);
         if v.rank() > worst.rank() {
             worst = v;
             if matches!(worst, Verdict::Fake { .. }) {

@@ -6,8 +6,6 @@
 //! genuine verdict, the prefix id (the core's `Match::index` plus one) times 2^11: at
 //! most 2^31 * 2^11 = 2^42, exact in a JS number.
 
-use std::net::IpAddr;
-
 use ipfence_core::crawler::{self, ClaimSet, Loaded, Verdict, CRAWLERS, LISTS};
 use ipfence_core::Matcher;
 
@@ -21,8 +19,10 @@ const ID_SCALE: f64 = (1u64 << (LIST_SHIFT + 4)) as f64;
 /// The verdict for `ip` and the crawlers of `claimed`, as a code (module docs). Not
 /// inlined: one copy for the four callers in the `.wasm`.
 #[inline(never)]
-pub fn code(m: &Matcher<Vec<u8>>, loaded: Loaded, claimed: ClaimSet, ip: IpAddr) -> f64 {
-    let v = crawler::verify_claims(m, loaded, claimed, ip);
+pub fn code(m: &Matcher<Vec<u8>>, loaded: Loaded, claimed: ClaimSet, id: u32) -> f64 {
+    // The longest match from its prefix id (the lookup's own walk: no second copy).
+    let longest = (id as usize).checked_sub(1).and_then(|i| m.prefix_at(i));
+    let v = crawler::verify_longest(longest, loaded, claimed);
     let (kind, c, l, id) = match v {
         Verdict::NoClaim => (0, 0, 0, 0),
         Verdict::Genuine {
@@ -115,20 +115,20 @@ mod tests {
         r.push("66.249.64.0/27".parse().unwrap(), t("googlebot"));
         let m = Matcher::build(&r).unwrap();
         let l = Loaded::of_ranges(&r);
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let c = code(&m, l, ClaimSet::of("Googlebot/2.1"), ip("66.249.64.9"));
+        let id = |m: &Matcher<Vec<u8>>, s: &str| crate::fast::id(m.lookup(s.parse().unwrap()));
+        let c = code(&m, l, ClaimSet::of("Googlebot/2.1"), id(&m, "66.249.64.9"));
         let j: serde_json::Value = serde_json::from_str(&json(&m, l, c).unwrap()).unwrap();
         assert_eq!(j["verdict"], "genuine");
         assert_eq!(j["prefix"], "66.249.64.0/27");
         assert_eq!(j["list"], "googlebot.json");
-        let c = code(&m, l, ClaimSet::of("Googlebot/2.1"), ip("66.1.1.1"));
+        let c = code(&m, l, ClaimSet::of("Googlebot/2.1"), id(&m, "66.1.1.1"));
         let j: serde_json::Value = serde_json::from_str(&json(&m, l, c).unwrap()).unwrap();
         assert_eq!(j["verdict"], "fake");
         assert_eq!(j["prefix"], serde_json::Value::Null);
-        let c = code(&m, l, ClaimSet::of("GPTBot"), ip("66.1.1.1"));
+        let c = code(&m, l, ClaimSet::of("GPTBot"), id(&m, "66.1.1.1"));
         let j: serde_json::Value = serde_json::from_str(&json(&m, l, c).unwrap()).unwrap();
         assert_eq!(j["verdict"], "unverifiable");
-        assert_eq!(code(&m, l, ClaimSet::default(), ip("66.1.1.1")), 0.0);
+        assert_eq!(code(&m, l, ClaimSet::default(), id(&m, "66.1.1.1")), 0.0);
         assert!(json(&m, l, -1.0).is_none());
         assert!(json(&m, l, 0.5).is_none());
     }

@@ -567,7 +567,12 @@ impl IpFence {
         if claims == 0 {
             return 0.0;
         }
-        bots::code(self.inner.matcher(), self.loaded(), ClaimSet(claims), ip)
+        bots::code(
+            self.inner.matcher(),
+            self.loaded(),
+            ClaimSet(claims),
+            self.id(ip),
+        )
     }
 
     /// The prefix ids of `ips` (strings, a `Uint32Array` or a `Uint8Array`).
