@@ -85,6 +85,7 @@ fn every_google_crawler_on_the_real_lists() {
                         crawler,
                         list: l,
                         prefix,
+                        ..
                     } => {
                         assert_eq!((crawler.token, l.file, prefix), (c.token, list.file, p))
                     }

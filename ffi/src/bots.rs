@@ -106,12 +106,14 @@ pub unsafe extern "C" fn ipfence_matcher_verify_bot(
             _ => match <[u8; 16]>::try_from(bytes) {
                 Ok(b) => IpAddr::V6(Ipv6Addr::from(b)),
                 Err(_) if addr.is_null() => return Err(crate::null("addr")),
-                Err(_) => return Err(Failure::new(
-                    ipfence_result::InvalidLength,
-                    format!(
+                Err(_) => {
+                    return Err(Failure::new(
+                        ipfence_result::InvalidLength,
+                        format!(
                         "addr_len: {addr_len} bytes is not an address (4 for IPv4, 16 for IPv6)"
                     ),
-                )),
+                    ))
+                }
             },
         };
         out.set(verdict_of(h, ua, ip));
