@@ -53,6 +53,8 @@ enum Command {
     Export(Box<cli::export::ExportArgs>),
     /// Keep firewalls and AWS objects in sync with the newest published ranges.
     Sync(cli::sync::SyncArgs),
+    /// Is a request from a genuine Googlebot, Bingbot, GPTBot, ... or an impostor?
+    VerifyBot(cli::verify_bot::VerifyBotArgs),
     /// Print the lines of logs whose address is in the selection (like grepcidr -f).
     Grep(cli::grep::GrepArgs),
     /// Print the shell completion script for bash, zsh or fish.
@@ -145,6 +147,7 @@ fn main() -> ExitCode {
         Command::Compile(a) => cli::compile::run(a),
         Command::Export(a) => cli::export::run(a),
         Command::Sync(a) => cli::sync::run(a),
+        Command::VerifyBot(a) => cli::verify_bot::run(a),
         Command::Grep(a) => cli::grep::run(a),
         Command::Completions(a) => completions(a),
         Command::Man(a) => man(a),

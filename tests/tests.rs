@@ -16,4 +16,5 @@ mod providers_lists;
 mod readme;
 mod sync;
 mod sync_providers;
+mod verify_bot;
 mod webservers;

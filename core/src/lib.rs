@@ -34,6 +34,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod budget;
+pub mod crawler;
 pub mod diff;
 mod error;
 pub mod filter;

@@ -110,6 +110,29 @@ typedef uint32_t ipfence_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What `ipfence_matcher_verify_bot` concludes.
+enum ipfence_bot_verdict_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The user agent claims no known crawler.
+  IPFENCE_BOT_VERDICT_KIND_NONE = 0,
+  // The address is in a list of the claimed crawler (`list`, `prefix_*` say which).
+  IPFENCE_BOT_VERDICT_KIND_GENUINE = 1,
+  // Every list of the claimed crawler is loaded and none holds the address.
+  IPFENCE_BOT_VERDICT_KIND_FAKE = 2,
+  // A list of the claimed crawler is not in the matcher's data: ipfence cannot tell.
+  IPFENCE_BOT_VERDICT_KIND_UNVERIFIABLE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ipfence_bot_verdict_kind ipfence_bot_verdict_kind;
+#else
+typedef uint32_t ipfence_bot_verdict_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Address families, for `ipfence_filter.family`.
 enum ipfence_family
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -142,6 +165,26 @@ typedef struct ipfence_diff ipfence_diff;
 // `ipfence_matcher_from_blob_borrowed`; released by `ipfence_matcher_free`. Immutable:
 // any number of threads may look up in one matcher at the same time without locking.
 typedef struct ipfence_matcher ipfence_matcher;
+
+// The answer of `ipfence_matcher_verify_bot`. Caller-owned; its strings are static
+// NUL-terminated C strings (never freed), NULL where not applicable.
+typedef struct ipfence_bot_verdict {
+  // The verdict.
+  ipfence_bot_verdict_kind kind;
+  // The claimed crawler's token (`Googlebot`), or NULL for `NONE`.
+  const char *crawler;
+  // Who runs it (`Google`), or NULL for `NONE`.
+  const char *operator_name;
+  // `GENUINE`: the list holding the address (`googlebot.json`); else NULL.
+  const char *list;
+  // `GENUINE`: the published prefix holding the address, network order (IPv4 in the
+  // first 4 bytes); else zero.
+  uint8_t prefix_addr[16];
+  // `GENUINE`: 4 or 6; else 0.
+  uint8_t prefix_family;
+  // `GENUINE`: the prefix length; else 0.
+  uint8_t prefix_len;
+} ipfence_bot_verdict;
 
 // Options of `ipfence_matcher_export`. All-zero (`{0}`) means every default. Strings are
 // NUL-terminated UTF-8, read during the call only; NULL means the default.
@@ -299,6 +342,29 @@ const char *ipfence_result_message(uint32_t code);
 // `buf` must be valid for writes of `buf_len` bytes (or NULL with `buf_len == 0`);
 // `needed` must point to a writable `size_t`.
 ipfence_result ipfence_last_error_message(char *buf, size_t buf_len, size_t *needed);
+
+// Finds the verdict for a request from an address with a user agent.
+//
+// `user_agent` is the User-Agent header as received: `ua_len` bytes, any encoding (the
+// crawler tokens are ASCII; other bytes only separate words); NULL only with `ua_len`
+// 0. `addr` is `addr_len` bytes in network order: 4 for IPv4, 16 for IPv6 (IPv4-mapped
+// as IPv4). A crawler's lists must be in the matcher (compiled with `googlebot=...`,
+// `bingbot=...`, ... as `ipfence --input NAME=FILE` names them): without one the verdict
+// is `UNVERIFIABLE`, never `FAKE`. A user agent claiming several crawlers gets the worst
+// verdict. Safe to call from many threads on one matcher; the first call on a matcher
+// scans its entries once to see which lists it holds.
+//
+// Errors: `NULL_PARAMETER`, `INVALID_LENGTH` (an address not 4 or 16 bytes).
+//
+// # Safety
+// `m` a live matcher; `user_agent` `ua_len` readable bytes; `addr` `addr_len` readable
+// bytes; `out` writable.
+ipfence_result ipfence_matcher_verify_bot(const struct ipfence_matcher *m,
+                                          const uint8_t *user_agent,
+                                          size_t ua_len,
+                                          const uint8_t *addr,
+                                          size_t addr_len,
+                                          struct ipfence_bot_verdict *out);
 
 // Renders every address of the matcher in a firewall or AWS format into `buf` as a
 // NUL-terminated string.

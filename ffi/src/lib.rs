@@ -33,10 +33,12 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+mod bots;
 mod export;
 mod lookup;
 mod matcher;
 
+pub use bots::*;
 pub use export::*;
 pub use lookup::{ipfence_match, ipfence_str, ipfence_tags};
 pub use matcher::*;

@@ -290,7 +290,7 @@ impl Index {
 
 /// A prefix as `ipfence_match` gives it: network address (IPv4 in the first 4 bytes,
 /// the rest zero), family (4 or 6), length.
-fn net_parts(net: IpNet) -> ([u8; 16], u8, u8) {
+pub(crate) fn net_parts(net: IpNet) -> ([u8; 16], u8, u8) {
     match net {
         IpNet::V4(p) => {
             let [a, b, c, d] = p.network().octets();

@@ -38,6 +38,8 @@ pub(crate) struct Handle {
     pub(crate) filter: String,
     /// What lookups hand to C, per prefix, with the NUL-terminated tag strings.
     pub(crate) index: Index,
+    /// The crawler lists the data holds, found on the first `ipfence_matcher_verify_bot`.
+    pub(crate) loaded: std::sync::OnceLock<ipfence_core::crawler::Loaded>,
 }
 
 /// Checks that a blob fills its buffer exactly.
@@ -68,6 +70,7 @@ impl Handle {
         match m {
             Ok(m) => Ok(Handle {
                 index: Index::new(&m),
+                loaded: std::sync::OnceLock::new(),
                 m,
                 owned: Some(raw),
                 filter,
@@ -394,6 +397,7 @@ pub unsafe extern "C" fn ipfence_matcher_from_blob_borrowed(
         out.set(
             Handle {
                 index: Index::new(&m),
+                loaded: std::sync::OnceLock::new(),
                 m,
                 owned: None,
                 filter: String::from("compiled blob"),

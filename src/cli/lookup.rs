@@ -92,7 +92,7 @@ fn entries_text(m: &Match<'_>) -> String {
 
 /// The addresses to look up: `(line number on stdin or 0 for an argument, text)`, in
 /// order; `text` borrows from the arguments or from `stdin`.
-fn addresses<'a>(
+pub(crate) fn addresses<'a>(
     args: &'a [String],
     inputs: &super::InputArgs,
     stdin: &'a mut String,
@@ -126,7 +126,7 @@ fn addresses<'a>(
 }
 
 /// Where an address came from, for messages: `argument 2`, `<stdin> line 7`.
-fn place(list: &[(usize, &str)], i: usize) -> String {
+pub(crate) fn place(list: &[(usize, &str)], i: usize) -> String {
     match list.get(i) {
         Some(&(0, _)) => format!("argument {}", i + 1),
         Some(&(line, _)) => format!("<stdin> line {line}"),

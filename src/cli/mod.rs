@@ -20,6 +20,7 @@ pub mod lookup;
 pub mod services;
 pub mod sources;
 pub mod sync;
+pub mod verify_bot;
 
 /// Where the ranges come from.
 #[derive(clap::Args, Debug, Clone)]

@@ -134,6 +134,22 @@ for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
   row(`containsMany ${fam} (${packed.constructor.name}), per address`, time(() => f.containsMany(packed), BATCH), native(`lookup_${fam}`, 'ipfence_contains'));
   row(`lookupMany ${fam} (${packed.constructor.name}), per address`, time(() => f.lookupMany(packed), BATCH), native(`lookup_${fam}`, 'ipfence_lookup'));
 }
+// verifyBot against lookup of the same addresses (issue 17: at most 2x), with a real
+// Googlebot user agent (verdicts: fake for AWS addresses, the matcher's walk and the
+// crawler list check). "same UA": one string, as a worker sees a crawler's repeated
+// requests (its claims are found once: wasm/js/fast.js); "new UA": 4,096 distinct
+// strings in turn, more than the cache holds, so each call scans its user agent.
+const googlebot = (v) => `Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.${v}.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)`;
+const ua = googlebot(6778);
+const uas = Array.from({ length: BATCH }, (_, i) => googlebot(i));
+for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
+  const look = time(() => { for (const q of qs) f.lookup(q); }, BATCH);
+  const same = time(() => { for (const q of qs) f.verifyBot(ua, q); }, BATCH);
+  const fresh = time(() => { for (let i = 0; i < BATCH; i++) f.verifyBot(uas[i], qs[i]); }, BATCH);
+  row(`lookup ${fam} (for verifyBot), per call`, look, null);
+  row(`verifyBot ${fam}, same UA, per call (${(same / look).toFixed(2)}x lookup)`, same, null);
+  row(`verifyBot ${fam}, new UA each call, per call (${(fresh / look).toFixed(2)}x lookup)`, fresh, null);
+}
 f.free();
 
 console.log(`node ${process.version}; .wasm ${fs.statSync(path.join(u.WASM, 'pkg', 'node', 'ipfence_wasm_bg.wasm')).size} bytes`);

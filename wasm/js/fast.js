@@ -259,6 +259,65 @@ IpFence.prototype.lookupMany = function lookupMany(ips) {
   return __ipfLookupMany.call(this, ips);
 };
 
+// verifyBot: the crawlers a user agent claims are found once per distinct user agent
+// (wasm/src/bots.rs; a bounded Map, cleared when full), then the address crosses as
+// numbers like a lookup, and each distinct verdict is one frozen object per fence.
+const __ipfVerifyBot = IpFence.prototype.verifyBot;
+const __ipfUas = new Map();
+const __ipfUa = { u8: new Uint8Array(0), at: 0 };
+function __ipfClaims(ua) {
+  let c = __ipfUas.get(ua);
+  if (c === undefined) {
+    if (__ipfUas.size >= 1024) __ipfUas.clear();
+    const n = ua.length;
+    if (n <= 512) {
+      // One byte per unit into the user-agent scratch buffer (wasm/src/fast.rs).
+      let u8 = __ipfUa.u8;
+      if (u8.byteLength === 0) {
+        u8 = __ipfUa.u8 = new Uint8Array(wasm.memory.buffer);
+        __ipfUa.at = IpFence.__uaScratch();
+      }
+      const at = __ipfUa.at;
+      for (let i = 0; i < n; i++) {
+        const ch = ua.charCodeAt(i);
+        u8[at + i] = ch > 127 ? 32 : ch;
+      }
+      c = IpFence.__claimsAt(n);
+    } else {
+      c = IpFence.__claims(ua);
+    }
+    __ipfUas.set(ua, c);
+  }
+  return c;
+}
+IpFence.prototype.verifyBot = function verifyBot(ua, ip) {
+  const ptr = this.__wbg_ptr;
+  if (ptr !== 0 && typeof ua === 'string' && typeof ip === 'string') {
+    const claims = __ipfClaims(ua);
+    let code = -1;
+    const v4 = __ipfV4(ip);
+    if (v4 >= 0) code = wasm.ipfence___verifyV4One(ptr, claims, v4);
+    else if (__ipfV6(ip)) {
+      const w = __ipfW;
+      code = wasm.ipfence___verifyV6One(ptr, claims, w[0], w[1], w[2], w[3]);
+    } else {
+      const n = __ipfPut(ip);
+      if (n >= 0) code = wasm.ipfence___verifyAt(ptr, claims, n);
+    }
+    if (code >= 0) {
+      let c = this.__ipfBots;
+      if (c === undefined) c = this.__ipfBots = new Map();
+      let o = c.get(code);
+      if (o === undefined) {
+        o = this.__verdict(code);
+        c.set(code, o);
+      }
+      return o;
+    }
+  }
+  return __ipfVerifyBot.call(this, ua, ip);
+};
+
 // A panic (a bug: none should happen on any input) traps at once: scripts/build-wasm
 // builds with panic=immediate-abort, which leaves Rust's panic formatting out of the
 // .wasm and runs no hook. Every IpFence method turns that trap (a
@@ -284,3 +343,4 @@ for (const o of [IpFence, IpFence.prototype]) {
     }
   }
 }
+

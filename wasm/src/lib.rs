@@ -35,6 +35,7 @@
 // The lite build leaves the full API's helpers (source options, exports) unused.
 #![cfg_attr(not(feature = "full"), allow(dead_code, unused_imports))]
 
+mod bots;
 mod fast;
 mod fence;
 mod json;
@@ -46,6 +47,7 @@ use ipfence_core::Family;
 use std::cell::{OnceCell, RefCell};
 use std::net::{IpAddr, Ipv4Addr};
 
+use ipfence_core::crawler::{ClaimSet, Loaded};
 use ipfence_core::Match;
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
@@ -83,6 +85,12 @@ export interface Tags {
   readonly provider: string; readonly service: string; readonly region: string;
   readonly networkBorderGroup?: string; readonly direction?: string; readonly systemService?: string;
   readonly type?: string; readonly extra?: string;
+}
+/** The answer of `verifyBot`: `verdict` is `genuine` (with the `list` and `prefix` that hold the address), `fake` (every list of the claimed crawler is loaded and none holds it), `unverifiable` (a list of that crawler is not in the data) or `none` (no crawler claimed). Frozen: the same answer is the same object. */
+export interface BotVerdict {
+  readonly verdict: 'genuine' | 'fake' | 'unverifiable' | 'none';
+  readonly crawler: string | null; readonly operator: string | null;
+  readonly list: string | null; readonly prefix: string | null; readonly message: string;
 }
 /** Frozen: every lookup that lands on the same prefix returns the same object. */
 export interface LookupResult { readonly prefix: string; readonly entries: readonly Tags[]; }
@@ -442,6 +450,8 @@ fn v6_chunks(ips: &[u8]) -> Result<std::slice::ChunksExact<'_, u8>, JsError> {
 pub struct IpFence {
     inner: Fence,
     js: JsCache,
+    /// The crawler lists the data holds, found on the first `verifyBot`.
+    loaded: OnceCell<Loaded>,
 }
 
 /// The JS results of `lookup`, made once per prefix and fence.
@@ -542,7 +552,27 @@ impl IpFence {
         IpFence {
             inner,
             js: JsCache::default(),
+            loaded: OnceCell::new(),
         }
+    }
+
+    fn loaded(&self) -> Loaded {
+        *self
+            .loaded
+            .get_or_init(|| Loaded::of_matcher(self.inner.matcher()))
+    }
+
+    /// The verdict code ([`bots`]) of `ip` for the crawlers of `claims`.
+    fn verdict_code(&self, claims: u32, ip: IpAddr) -> f64 {
+        if claims == 0 {
+            return 0.0;
+        }
+        bots::code(
+            self.inner.matcher(),
+            self.loaded(),
+            ClaimSet(claims),
+            self.id(ip),
+        )
     }
 
     /// The prefix ids of `ips` (strings, a `Uint32Array` or a `Uint8Array`).
@@ -765,6 +795,67 @@ impl IpFence {
             return self.contains_v6(&a.to_vec());
         }
         batch(&ips, |ips| self.inner.contains_many(ips))
+    }
+
+    /// Does `ip` come from the crawler `userAgent` claims (Googlebot, bingbot, GPTBot,
+    /// ...)? Throws when `ip` is not an address. The crawler lists must be in the data
+    /// (a blob compiled from `googlebot.json`, ... named as `ipfence --input NAME=FILE`
+    /// names them); a crawler whose list is not there is `unverifiable`, never `fake`.
+    #[wasm_bindgen(js_name = verifyBot, unchecked_return_type = "BotVerdict")]
+    pub fn verify_bot(&self, user_agent: &str, ip: &str) -> Result<JsValue, JsError> {
+        let ip = fence::addr(ip).map_err(|e| err(e.to_string()))?;
+        let code = self.verdict_code(ClaimSet::of(user_agent).0, ip);
+        self.verdict(code)
+    }
+
+    /// Fast path: the crawlers a user agent claims, as a bit set (0: none).
+    #[wasm_bindgen(js_name = __claims, skip_typescript)]
+    pub fn claims(user_agent: &str) -> u32 {
+        ClaimSet::of(user_agent).0
+    }
+
+    /// Fast path: the user-agent scratch buffer's address in wasm memory.
+    #[wasm_bindgen(js_name = __uaScratch, skip_typescript)]
+    pub fn ua_scratch() -> usize {
+        fast::ua_scratch_ptr()
+    }
+
+    /// Fast path: the crawlers claimed by the `len` bytes in the user-agent scratch
+    /// buffer, as a bit set.
+    #[wasm_bindgen(js_name = __claimsAt, skip_typescript)]
+    pub fn claims_at(len: u32) -> u32 {
+        fast::ua_claims(len)
+    }
+
+    /// Fast path: the verdict code of one IPv4 address as a number.
+    #[wasm_bindgen(js_name = __verifyV4One, skip_typescript)]
+    pub fn verify_v4_one(&self, claims: u32, ip: u32) -> f64 {
+        self.verdict_code(claims, IpAddr::V4(Ipv4Addr::from(ip)))
+    }
+
+    /// Fast path: the verdict code of one IPv6 address as four 32-bit words.
+    #[wasm_bindgen(js_name = __verifyV6One, skip_typescript)]
+    pub fn verify_v6_one(&self, claims: u32, a: u32, b: u32, c: u32, d: u32) -> f64 {
+        self.verdict_code(claims, fast::v6_from_words(a, b, c, d))
+    }
+
+    /// Fast path: the verdict code of the address in the scratch buffer, or -1 when it
+    /// is not one.
+    #[wasm_bindgen(js_name = __verifyAt, skip_typescript)]
+    pub fn verify_at(&self, claims: u32, len: u32) -> f64 {
+        match fast::scratch_addr(len) {
+            Some(ip) => self.verdict_code(claims, ip),
+            None => -1.0,
+        }
+    }
+
+    /// Fast path: the frozen result object of a verdict code.
+    #[wasm_bindgen(js_name = __verdict, skip_typescript)]
+    pub fn verdict(&self, code: f64) -> Result<JsValue, JsError> {
+        let text = bots::json(self.inner.matcher(), self.loaded(), code)
+            .ok_or_else(|| JsError::new("internal error: not a verdict code"))?;
+        let o: Object = from_json(&text)?.unchecked_into();
+        Ok(Object::freeze(&o).into())
     }
 
     /// Tests only: panics, as a bug would (`wasm/tests/panic.test.js` checks what JS

@@ -63,6 +63,23 @@ test('the checker page works in headless Chromium, offline', { timeout: 120000 }
     assert.ok(info.includes(`createDate ${awsDoc.createDate}`), info);
     assert.ok(info.includes(`syncToken ${awsDoc.syncToken}`), info);
 
+    // The crawler check, with a real Googlebot user agent: from Google's real
+    // googlebot.json (in the embedded data), and from an AWS address.
+    const googlebot = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+    await page.fill('#bot-ua', googlebot);
+    await page.fill('#bot-ip', '66.249.79.70');
+    await page.click('#bot-check');
+    assert.equal(await page.textContent('#bot-info'), 'genuine: genuine Googlebot (Google): 66.249.79.64/27 in googlebot.json');
+    await page.fill('#bot-ip', '3.5.140.2');
+    await page.click('#bot-check');
+    assert.match(await page.textContent('#bot-info'), /^fake: fake Googlebot: claims Google's Googlebot from an address in none of its lists/);
+    await page.fill('#bot-ua', 'GPTBot/1.1');
+    await page.click('#bot-check');
+    assert.match(await page.textContent('#bot-info'), /^unverifiable: claims GPTBot \(OpenAI\), which ipfence cannot verify/);
+    await page.fill('#bot-ip', 'nope');
+    await page.click('#bot-check');
+    assert.equal(await page.textContent('#bot-info'), '"nope" is not an IPv4 or IPv6 address');
+
     // A known AWS address and a non-AWS one, against the CLI's answers.
     const ips = ['3.5.140.2', '8.8.8.8', '2600:1f18::1', 'not-an-ip'];
     const want = u.cliLookups([], ips.slice(0, 3));

@@ -57,6 +57,16 @@ function applyFilter() {
   }
 }
 
+/** The crawler verdict of a user agent and an address, on all the data. */
+function botCheck() {
+  try {
+    const v = base.verifyBot($('bot-ua').value, $('bot-ip').value.trim());
+    say('bot-info', `${v.verdict}: ${v.message}`, v.verdict === 'fake');
+  } catch (e) {
+    say('bot-info', e.message, true);
+  }
+}
+
 function cell(row, text, cls) {
   const td = row.insertCell();
   td.textContent = text;
@@ -149,6 +159,7 @@ async function main() {
   $('regions').addEventListener('change', applyFilter);
   $('family').addEventListener('change', applyFilter);
   $('check').addEventListener('click', check);
+  $('bot-check').addEventListener('click', botCheck);
   $('ips').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) check(); });
   $('download').addEventListener('click', download);
   $('use-pasted').addEventListener('click', () => loadText($('source-text').value, 'pasted list'));

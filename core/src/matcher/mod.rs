@@ -487,6 +487,12 @@ impl<'a> Match<'a> {
         })
     }
 
+    /// This prefix, then every shorter published prefix containing it: what
+    /// [`Matcher::matches`] gives, from a match already found.
+    pub fn and_parents(self) -> impl Iterator<Item = Match<'a>> {
+        Matches { next: Some(self) }
+    }
+
     /// The next shorter published prefix containing this one.
     fn parent(&self) -> Option<Match<'a>> {
         let (at, n) = self.record();

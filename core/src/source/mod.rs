@@ -293,6 +293,16 @@ pub const KNOWN_LABELS: &[(&str, &str, Option<&str>)] = &[
         "google",
         Some("user-triggered-fetchers"),
     ),
+    (
+        "user-triggered-fetchers-google",
+        "google",
+        Some("user-triggered-fetchers-google"),
+    ),
+    (
+        "user-triggered-agents",
+        "google",
+        Some("user-triggered-agents"),
+    ),
     ("bingbot", "bing", Some("bingbot")),
     ("gptbot", "openai", Some("gptbot")),
     ("chatgpt-user", "openai", Some("chatgpt-user")),

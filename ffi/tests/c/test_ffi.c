@@ -846,6 +846,66 @@ static void test_features(const char *data_dir, const ipfence_matcher *m) {
           "version number");
 }
 
+/* ipfence_matcher_verify_bot on Google's real googlebot.json (the only list loaded here):
+ * genuine inside it (IPv4, IPv6, IPv4-mapped) with the prefix, fake outside it, a crawler
+ * of another list unverifiable, no claim, case variants and bytes that are not UTF-8. */
+static void test_verify_bot(const char *data_dir) {
+    char *path = join(data_dir, "/google/googlebot.json");
+    ipfence_matcher *g = load_source(path, NULL, "googlebot", NULL);
+    free(path);
+    const char *ua =
+        "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, "
+        "like Gecko) Chrome/131.0.6778.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; "
+        "+http://www.google.com/bot.html)";
+    const unsigned char v4[4] = {66, 249, 79, 70};        /* in 66.249.79.64/27 */
+    const unsigned char mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 66, 249, 79, 70};
+    const unsigned char v6[16] = {0x20, 0x01, 0x48, 0x60, 0x48, 0x01, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 9};
+    const unsigned char outside[4] = {203, 0, 113, 9};
+    ipfence_bot_verdict v;
+    CHECK(ipfence_matcher_verify_bot(g, (const uint8_t *)ua, strlen(ua), v4, 4, &v) ==
+              IPFENCE_RESULT_OK, "%s", last_error());
+    CHECK(v.kind == IPFENCE_BOT_VERDICT_KIND_GENUINE, "kind %u", (unsigned)v.kind);
+    CHECK(v.crawler && strcmp(v.crawler, "Googlebot") == 0, "crawler");
+    CHECK(v.operator_name && strcmp(v.operator_name, "Google") == 0, "operator");
+    CHECK(v.list && strcmp(v.list, "googlebot.json") == 0, "list");
+    CHECK(v.prefix_family == 4 && v.prefix_len == 27 && v.prefix_addr[3] == 64, "prefix %u/%u",
+          v.prefix_family, v.prefix_len);
+    CHECK(ipfence_matcher_verify_bot(g, (const uint8_t *)ua, strlen(ua), mapped, 16, &v) ==
+                  IPFENCE_RESULT_OK && v.kind == IPFENCE_BOT_VERDICT_KIND_GENUINE && v.prefix_family == 4,
+          "mapped");
+    CHECK(ipfence_matcher_verify_bot(g, (const uint8_t *)"googlebot", 9, v6, 16, &v) ==
+                  IPFENCE_RESULT_OK && v.kind == IPFENCE_BOT_VERDICT_KIND_GENUINE &&
+                  v.prefix_family == 6 && v.prefix_len == 64,
+          "v6");
+    CHECK(ipfence_matcher_verify_bot(g, (const uint8_t *)ua, strlen(ua), outside, 4, &v) ==
+                  IPFENCE_RESULT_OK && v.kind == IPFENCE_BOT_VERDICT_KIND_FAKE && v.list == NULL &&
+                  v.prefix_family == 0 && strcmp(v.crawler, "Googlebot") == 0,
+          "fake");
+    /* Not UTF-8 around the token: still a claim. */
+    const char *latin1 = "\xe9\xe9 GOOGLEBOT/2.1 \xff";
+    CHECK(ipfence_matcher_verify_bot(g, (const uint8_t *)latin1, strlen(latin1), outside, 4, &v) ==
+                  IPFENCE_RESULT_OK && v.kind == IPFENCE_BOT_VERDICT_KIND_FAKE,
+          "latin1");
+    const char *ads = "AdsBot-Google (+http://www.google.com/adsbot.html)";
+    CHECK(ipfence_matcher_verify_bot(g, (const uint8_t *)ads, strlen(ads), v4, 4, &v) ==
+                  IPFENCE_RESULT_OK && v.kind == IPFENCE_BOT_VERDICT_KIND_UNVERIFIABLE &&
+                  strcmp(v.crawler, "AdsBot-Google") == 0,
+          "unverifiable");
+    CHECK(ipfence_matcher_verify_bot(g, (const uint8_t *)"NotGooglebot", 12, outside, 4, &v) ==
+                  IPFENCE_RESULT_OK && v.kind == IPFENCE_BOT_VERDICT_KIND_NONE && v.crawler == NULL,
+          "none");
+    CHECK(ipfence_matcher_verify_bot(g, NULL, 0, outside, 4, &v) == IPFENCE_RESULT_OK &&
+              v.kind == IPFENCE_BOT_VERDICT_KIND_NONE,
+          "empty user agent");
+    EXPECT_CODE(ipfence_matcher_verify_bot(g, (const uint8_t *)ua, strlen(ua), v4, 5, &v),
+                IPFENCE_RESULT_INVALID_LENGTH, "addr_len");
+    EXPECT_CODE(ipfence_matcher_verify_bot(g, (const uint8_t *)ua, strlen(ua), v4, 4, NULL),
+                IPFENCE_RESULT_NULL_PARAMETER, "out");
+    EXPECT_CODE(ipfence_matcher_verify_bot(NULL, (const uint8_t *)ua, strlen(ua), v4, 4, &v),
+                IPFENCE_RESULT_NULL_PARAMETER, "matcher");
+    ipfence_matcher_free(g);
+}
+
 int main(int argc, char **argv) {
     if (argc != 5) {
         fprintf(stderr, "usage: %s DATA_DIR ADDRS EXPECTED BLOB\n", argv[0]);
@@ -894,6 +954,7 @@ int main(int argc, char **argv) {
     /* 4. Every error path, then the features. */
     test_errors(data_dir, m);
     test_features(data_dir, m);
+    test_verify_bot(data_dir);
 
     ipfence_matcher_free(m);
     free_expected();

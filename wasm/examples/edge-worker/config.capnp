@@ -17,6 +17,7 @@ const worker :Workerd.Worker = (
   ],
   bindings = [
     (name = "GATE", text = "on"),
+    (name = "BOT_GATE", text = "block"),
     (name = "CLIENT_IP_HEADER", text = "cf-connecting-ip"),
   ],
   compatibilityDate = "2025-01-01",

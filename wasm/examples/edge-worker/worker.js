@@ -7,8 +7,16 @@
 //   anything else, when GATE = "on":  the client address (header CLIENT_IP_HEADER,
 //   default cf-connecting-ip) must be in the allowlist: 200 if so, 403 otherwise.
 //
-// Bindings (all optional text): GATE ("on"), CLIENT_IP_HEADER, SERVICES (comma-separated
-// filter applied at start-up, e.g. "CLOUDFRONT"), MAX_BATCH (default 10000).
+//   crawler gate, when BOT_GATE is "block" or "header": a request whose User-Agent claims
+//   a known crawler (Googlebot, bingbot, GPTBot, ...) is checked against that crawler's
+//   published lists in the blob (IpFence.verifyBot). "block": a fake claim gets 403;
+//   "header": it passes. Either way responses say the verdict in `x-ipfence-bot`
+//   (`genuine; crawler=Googlebot`, `fake; ...`, `unverifiable; ...`: a crawler whose list
+//   is not in the blob is never called fake).
+//
+// Bindings (all optional text): GATE ("on"), BOT_GATE ("block", "header"), CLIENT_IP_HEADER,
+// SERVICES (comma-separated filter applied at start-up, e.g. "CLOUDFRONT"), MAX_BATCH
+// (default 10000).
 import { initSync, IpFence } from './pkg/ipfence_wasm.js';
 import wasmModule from './pkg/ipfence_wasm_bg.wasm';
 import blob from './aws.ipfence';
@@ -87,13 +95,40 @@ function gate(request, f, env) {
   return json(200, { ip, allowed: true, match });
 }
 
+/** The crawler verdict of a request (null: no crawler claimed, or no address to check). */
+function bot(request, env) {
+  const ua = request.headers.get('user-agent');
+  const ip = request.headers.get((env.CLIENT_IP_HEADER || 'cf-connecting-ip').toLowerCase());
+  if (ua === null || ip === null) return null;
+  try {
+    // The whole blob, not the SERVICES selection: the crawler lists are in it.
+    const v = all.verifyBot(ua, ip);
+    return v.verdict === 'none' ? null : v;
+  } catch {
+    return null; // not an address: the allowlist gate answers that
+  }
+}
+
+async function route(request, f, env, verdict) {
+  const url = new URL(request.url);
+  if (verdict !== null && verdict.verdict === 'fake' && env.BOT_GATE === 'block') {
+    return json(403, { error: `forbidden: ${verdict.message}` });
+  }
+  if (url.pathname === '/check') return check(request, f, env);
+  if (url.pathname === '/info') return json(200, f.info());
+  if (env.GATE === 'on') return gate(request, f, env);
+  return json(404, { error: `no route ${url.pathname}: try /check?ip=ADDRESS` });
+}
+
 export default {
   async fetch(request, env) {
     const f = fence(env);
-    const url = new URL(request.url);
-    if (url.pathname === '/check') return check(request, f, env);
-    if (url.pathname === '/info') return json(200, f.info());
-    if (env.GATE === 'on') return gate(request, f, env);
-    return json(404, { error: `no route ${url.pathname}: try /check?ip=ADDRESS` });
+    const gated = env.BOT_GATE === 'block' || env.BOT_GATE === 'header';
+    const verdict = gated ? bot(request, env) : null;
+    const response = await route(request, f, env, verdict);
+    if (verdict !== null) {
+      response.headers.set('x-ipfence-bot', `${verdict.verdict}; crawler=${verdict.crawler}`);
+    }
+    return response;
   },
 };

@@ -1,0 +1,832 @@
+//! Crawler verification: does a client's address match the crawler its user agent
+//! claims?
+//!
+//! Anyone can send `User-Agent: Googlebot`. Search engines and AI operators publish the
+//! addresses their crawlers use, each crawler from its own list(s); [`CRAWLERS`] says which
+//! user-agent token claims which crawler and which lists its requests must come from, as
+//! each operator documents it:
+//!
+//! ```text
+//! operator  tokens                                                   lists
+//! Google    Googlebot, Googlebot-Image, -News, -Video, Storebot-Google,  googlebot.json
+//!           Google-InspectionTool, GoogleOther, GoogleOther-Image,
+//!           GoogleOther-Video, Google-CloudVertexBot
+//! Google    APIs-Google, AdsBot-Google, AdsBot-Google-Mobile,          special-crawlers.json
+//!           Mediapartners-Google, Google-Safety
+//! Google    FeedFetcher-Google, GoogleProducer, Google-Read-Aloud,     user-triggered-fetchers.json,
+//!           Google-Site-Verification, Google-CWS, Google-NotebookLM,   user-triggered-fetchers-google.json,
+//!           Google-Pinpoint, Google-GeminiNotebook                     user-triggered-agents.json
+//! Microsoft bingbot                                                  bingbot.json
+//! OpenAI    GPTBot / ChatGPT-User / OAI-SearchBot                     gptbot.json / chatgpt-user.json / searchbot.json
+//! Apple     Applebot                                                 applebot.json
+//! Perplexity PerplexityBot                                           perplexitybot.json
+//! DuckDuckGo DuckDuckBot                                             (a list of addresses on a help page)
+//! ```
+//!
+//! `Google-Extended` and `Applebot-Extended` are robots.txt tokens only: no request ever
+//! carries them, so they claim nothing here.
+//!
+//! A token matches as a whole word, in any ASCII case: the user agent is split into words
+//! of letters, digits, `-`, `_` and `.`, and a word equal to a token (ignoring case)
+//! claims its crawler. So `Googlebot/2.1` and `(compatible; googlebot)` claim Googlebot,
+//! while `Googlebot-Image/1.0` claims Googlebot-Image only and `NotGooglebot` or
+//! `bingbot.htm` (in a URL) claim nothing.
+//!
+//! The verdict ([`Verdict`]) never guesses: an address is *genuine* when a loaded list of
+//! the claimed crawler contains it, *fake* only when every list of that crawler is loaded
+//! and none contains it, and *unverifiable* otherwise (some list is not loaded: the
+//! embedded data has Google's three crawler lists only). Sources: Google
+//! <https://developers.google.com/crawling/docs/crawlers-fetchers/overview-google-crawlers>,
+//! Bing <https://www.bing.com/webmasters/help/how-to-verify-bingbot-3905dc26>, OpenAI
+//! <https://platform.openai.com/docs/bots>.
+//!
+//! ```
+//! use ipfence_core::crawler::{self, Loaded, Verdict};
+//! use ipfence_core::{Matcher, Ranges, Tags};
+//! let mut r = Ranges::new();
+//! let t = Tags { provider: "google", service: "googlebot", region: "", extra: "" };
+//! r.push("66.249.64.0/27".parse()?, t);
+//! let m = Matcher::build(&r)?;
+//! let loaded = Loaded::of_ranges(&r);
+//! let ua = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+//! let v = crawler::verify(&m, loaded, ua, "66.249.64.3".parse()?);
+//! assert_eq!(v.kind(), "genuine");
+//! assert_eq!(crawler::verify(&m, loaded, ua, "192.0.2.1".parse()?).kind(), "fake");
+//! assert_eq!(crawler::verify(&m, loaded, "GPTBot/1.1", "192.0.2.1".parse()?).kind(), "unverifiable");
+//! assert!(matches!(crawler::verify(&m, loaded, "curl/8.5.0", "192.0.2.1".parse()?), Verdict::NoClaim));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use core::fmt;
+use core::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::matcher::{Match, Matcher};
+use crate::Ranges;
+
+/// A published list of crawler addresses: the entries ipfence reads from it carry
+/// `provider` and, for a list ipfence knows by name, `service` (the name given with
+/// `--input NAME=FILE`, see [`crate::source::KNOWN_LABELS`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct List {
+    /// Its position in [`LISTS`] (the bit in [`Loaded`]).
+    pub index: u8,
+    /// The file as its publisher names it (`googlebot.json`).
+    pub file: &'static str,
+    /// Where it is published.
+    pub url: &'static str,
+    /// The provider its entries carry (`google`, `bing`, `openai`, or the list's own name).
+    pub provider: &'static str,
+    /// The service its entries carry; `None`: any entry of the provider (a list named
+    /// after its crawler, such as `--input applebot=FILE`, in any layout).
+    pub service: Option<&'static str>,
+}
+
+impl List {
+    /// Whether an entry with these tags comes from this list.
+    #[inline]
+    fn holds(&self, provider: &str, service: &str) -> bool {
+        provider == self.provider && self.service.is_none_or(|s| s == service)
+    }
+}
+
+/// A crawler: the user-agent token that claims it and the lists it must come from.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Crawler {
+    /// The token, as its operator writes it (`Googlebot-Image`).
+    pub token: &'static str,
+    /// Who runs it (`Google`).
+    pub operator: &'static str,
+    /// Every list its requests may come from (a genuine request is in one of them).
+    pub lists: &'static [&'static List],
+}
+
+macro_rules! list {
+    ($index:expr, $file:expr, $url:expr, $provider:expr, $service:expr) => {
+        List {
+            index: $index,
+            file: $file,
+            url: $url,
+            provider: $provider,
+            service: $service,
+        }
+    };
+}
+
+/// Google's common crawlers (Googlebot and the others that obey robots.txt).
+pub static GOOGLEBOT: List = list!(
+    0,
+    "googlebot.json",
+    "https://developers.google.com/static/search/apis/ipranges/googlebot.json",
+    "google",
+    Some("googlebot")
+);
+/// Google's special-case crawlers (AdsBot, APIs-Google, ...).
+pub static SPECIAL_CRAWLERS: List = list!(
+    1,
+    "special-crawlers.json",
+    "https://developers.google.com/static/search/apis/ipranges/special-crawlers.json",
+    "google",
+    Some("special-crawlers")
+);
+/// Google's user-triggered fetchers, user-owned addresses.
+pub static USER_TRIGGERED_FETCHERS: List = list!(
+    2,
+    "user-triggered-fetchers.json",
+    "https://developers.google.com/static/search/apis/ipranges/user-triggered-fetchers.json",
+    "google",
+    Some("user-triggered-fetchers")
+);
+/// Google's user-triggered fetchers, Google-owned addresses.
+pub static USER_TRIGGERED_FETCHERS_GOOGLE: List = list!(
+    3,
+    "user-triggered-fetchers-google.json",
+    "https://developers.google.com/static/crawling/ipranges/user-triggered-fetchers-google.json",
+    "google",
+    Some("user-triggered-fetchers-google")
+);
+/// Google's user-triggered agents.
+pub static USER_TRIGGERED_AGENTS: List = list!(
+    4,
+    "user-triggered-agents.json",
+    "https://developers.google.com/static/crawling/ipranges/user-triggered-agents.json",
+    "google",
+    Some("user-triggered-agents")
+);
+/// Bing's crawler.
+pub static BINGBOT: List = list!(
+    5,
+    "bingbot.json",
+    "https://www.bing.com/toolbox/bingbot.json",
+    "bing",
+    Some("bingbot")
+);
+/// OpenAI's training crawler.
+pub static GPTBOT: List = list!(
+    6,
+    "gptbot.json",
+    "https://openai.com/gptbot.json",
+    "openai",
+    Some("gptbot")
+);
+/// OpenAI's fetcher for ChatGPT users' actions.
+pub static CHATGPT_USER: List = list!(
+    7,
+    "chatgpt-user.json",
+    "https://openai.com/chatgpt-user.json",
+    "openai",
+    Some("chatgpt-user")
+);
+/// OpenAI's search crawler.
+pub static SEARCHBOT: List = list!(
+    8,
+    "searchbot.json",
+    "https://openai.com/searchbot.json",
+    "openai",
+    Some("oai-searchbot")
+);
+/// Apple's crawler: loaded as `--input applebot=FILE`.
+pub static APPLEBOT: List = list!(
+    9,
+    "applebot.json",
+    "https://search.developer.apple.com/applebot.json",
+    "applebot",
+    None
+);
+/// Perplexity's crawler: loaded as `--input perplexitybot=FILE`.
+pub static PERPLEXITYBOT: List = list!(
+    10,
+    "perplexitybot.json",
+    "https://www.perplexity.com/perplexitybot.json",
+    "perplexitybot",
+    None
+);
+/// DuckDuckGo's crawler: its addresses are a list on a help page; loaded as
+/// `--input duckduckbot=FILE` (one address or prefix per line).
+pub static DUCKDUCKBOT: List = list!(
+    11,
+    "duckduckbot list",
+    "https://duckduckgo.com/duckduckgo-help-pages/results/duckduckbot",
+    "duckduckbot",
+    None
+);
+
+/// Every list, by [`List::index`].
+pub static LISTS: [&List; 12] = [
+    &GOOGLEBOT,
+    &SPECIAL_CRAWLERS,
+    &USER_TRIGGERED_FETCHERS,
+    &USER_TRIGGERED_FETCHERS_GOOGLE,
+    &USER_TRIGGERED_AGENTS,
+    &BINGBOT,
+    &GPTBOT,
+    &CHATGPT_USER,
+    &SEARCHBOT,
+    &APPLEBOT,
+    &PERPLEXITYBOT,
+    &DUCKDUCKBOT,
+];
+
+const COMMON: &[&List] = &[&GOOGLEBOT];
+const SPECIAL: &[&List] = &[&SPECIAL_CRAWLERS];
+const FETCHERS: &[&List] = &[
+    &USER_TRIGGERED_FETCHERS,
+    &USER_TRIGGERED_FETCHERS_GOOGLE,
+    &USER_TRIGGERED_AGENTS,
+];
+
+macro_rules! crawler {
+    ($token:expr, $operator:expr, $lists:expr) => {
+        Crawler {
+            token: $token,
+            operator: $operator,
+            lists: $lists,
+        }
+    };
+}
+
+/// Every known crawler, from its operator's documentation (module docs).
+pub static CRAWLERS: &[Crawler] = &[
+    // https://developers.google.com/crawling/docs/crawlers-fetchers/google-common-crawlers
+    crawler!("Googlebot", "Google", COMMON),
+    crawler!("Googlebot-Image", "Google", COMMON),
+    crawler!("Googlebot-News", "Google", COMMON),
+    crawler!("Googlebot-Video", "Google", COMMON),
+    crawler!("Storebot-Google", "Google", COMMON),
+    crawler!("Google-InspectionTool", "Google", COMMON),
+    crawler!("GoogleOther", "Google", COMMON),
+    crawler!("GoogleOther-Image", "Google", COMMON),
+    crawler!("GoogleOther-Video", "Google", COMMON),
+    crawler!("Google-CloudVertexBot", "Google", COMMON),
+    // https://developers.google.com/crawling/docs/crawlers-fetchers/google-special-case-crawlers
+    crawler!("APIs-Google", "Google", SPECIAL),
+    crawler!("AdsBot-Google", "Google", SPECIAL),
+    crawler!("AdsBot-Google-Mobile", "Google", SPECIAL),
+    crawler!("Mediapartners-Google", "Google", SPECIAL),
+    crawler!("Google-Safety", "Google", SPECIAL),
+    // https://developers.google.com/crawling/docs/crawlers-fetchers/google-user-triggered-fetchers
+    crawler!("FeedFetcher-Google", "Google", FETCHERS),
+    crawler!("GoogleProducer", "Google", FETCHERS),
+    crawler!("Google-Read-Aloud", "Google", FETCHERS),
+    crawler!("Google-Site-Verification", "Google", FETCHERS),
+    crawler!("Google-CWS", "Google", FETCHERS),
+    crawler!("Google-NotebookLM", "Google", FETCHERS),
+    crawler!("Google-Pinpoint", "Google", FETCHERS),
+    crawler!("Google-GeminiNotebook", "Google", FETCHERS),
+    // https://www.bing.com/webmasters/help/which-crawlers-does-bing-use-8c184ec0
+    crawler!("bingbot", "Microsoft", &[&BINGBOT]),
+    // https://platform.openai.com/docs/bots
+    crawler!("GPTBot", "OpenAI", &[&GPTBOT]),
+    crawler!("ChatGPT-User", "OpenAI", &[&CHATGPT_USER]),
+    crawler!("OAI-SearchBot", "OpenAI", &[&SEARCHBOT]),
+    // https://support.apple.com/en-us/119829
+    crawler!("Applebot", "Apple", &[&APPLEBOT]),
+    // https://docs.perplexity.ai/guides/bots
+    crawler!("PerplexityBot", "Perplexity", &[&PERPLEXITYBOT]),
+    // https://duckduckgo.com/duckduckgo-help-pages/results/duckduckbot
+    crawler!("DuckDuckBot", "DuckDuckGo", &[&DUCKDUCKBOT]),
+];
+
+/// Words longer than this are no token (the longest is `Google-Site-Verification`).
+const MAX_TOKEN: usize = 31;
+
+/// For each word length, the first letters (bit `c - b'a'`) of the tokens of that
+/// length: most words of a user agent are rejected by one load and a bit test.
+static FIRST: [u32; MAX_TOKEN + 1] = first_letters();
+
+// Evaluated at compile time: an index out of bounds fails the build, not a request.
+#[allow(clippy::indexing_slicing)]
+const fn first_letters() -> [u32; MAX_TOKEN + 1] {
+    let mut t = [0u32; MAX_TOKEN + 1];
+    let mut i = 0;
+    while i < CRAWLERS.len() {
+        let tok = CRAWLERS[i].token.as_bytes();
+        // Every token starts with a letter and fits (checked by a test).
+        let c = tok[0].to_ascii_lowercase();
+        if tok.len() <= MAX_TOKEN && c.is_ascii_lowercase() {
+            t[tok.len()] |= 1 << (c - b'a');
+        }
+        i += 1;
+    }
+    t
+}
+
+/// Whether `b` belongs to a word (a token or part of one).
+#[inline(always)]
+fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+}
+
+/// The crawler whose token is `word`, ignoring ASCII case.
+#[inline]
+fn crawler_of(word: &[u8]) -> Option<&'static Crawler> {
+    let first = *word.first()?;
+    let bits = *FIRST.get(word.len())?;
+    let c = first.to_ascii_lowercase().wrapping_sub(b'a');
+    if c >= 26 || bits & (1 << c) == 0 {
+        return None;
+    }
+    CRAWLERS
+        .iter()
+        .find(|k| k.token.len() == word.len() && k.token.as_bytes().eq_ignore_ascii_case(word))
+}
+
+/// The crawlers a user agent claims, in the order their tokens appear (see the module
+/// docs for how a token matches).
+pub fn claims(user_agent: &str) -> Claims<'_> {
+    Claims {
+        rest: user_agent.as_bytes(),
+    }
+}
+
+/// The first crawler a user agent claims.
+pub fn claim(user_agent: &str) -> Option<&'static Crawler> {
+    claims(user_agent).next()
+}
+
+/// The iterator of [`claims`].
+#[derive(Debug, Clone)]
+pub struct Claims<'a> {
+    rest: &'a [u8],
+}
+
+impl Iterator for Claims<'_> {
+    type Item = &'static Crawler;
+    fn next(&mut self) -> Option<&'static Crawler> {
+        loop {
+            let start = self.rest.iter().position(|&b| word_byte(b))?;
+            let tail = self.rest.get(start..).unwrap_or_default();
+            let len = tail
+                .iter()
+                .position(|&b| !word_byte(b))
+                .unwrap_or(tail.len());
+            let (word, after) = tail.split_at(len);
+            self.rest = after;
+            if let Some(c) = crawler_of(word) {
+                return Some(c);
+            }
+        }
+    }
+}
+
+/// A set of crawlers (a bit per index in [`CRAWLERS`]): what a user agent claims, in a
+/// form that edge code can cache per user agent and pass around as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClaimSet(pub u32);
+
+// Every crawler has a bit.
+const _: () = assert!(CRAWLERS.len() <= 32);
+
+impl ClaimSet {
+    /// Every crawler `user_agent` claims.
+    pub fn of(user_agent: &str) -> ClaimSet {
+        Self::of_bytes(user_agent.as_bytes())
+    }
+
+    /// [`ClaimSet::of`] for a header as received, in any encoding: tokens are ASCII, and
+    /// other bytes only separate words.
+    pub fn of_bytes(user_agent: &[u8]) -> ClaimSet {
+        let mut bits = 0u32;
+        for c in (Claims { rest: user_agent }) {
+            if let Some(i) = CRAWLERS.iter().position(|k| core::ptr::eq(k, c)) {
+                bits |= 1 << i;
+            }
+        }
+        ClaimSet(bits)
+    }
+
+    /// Whether it claims nothing.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The crawlers, in table order.
+    pub fn iter(self) -> impl Iterator<Item = &'static Crawler> {
+        CRAWLERS
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, c)| c)
+    }
+}
+
+/// Which lists the data holds (a bit per [`List::index`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Loaded(u32);
+
+impl Loaded {
+    /// Every list loaded (tests and data known to be complete).
+    pub const ALL: Loaded = Loaded((1 << LISTS.len()) - 1);
+
+    /// The lists whose entries are in `ranges`.
+    pub fn of_ranges(ranges: &Ranges) -> Loaded {
+        Self::of_tags(ranges.entries.iter().map(|e| {
+            let t = ranges.tags(e);
+            (t.provider, t.service)
+        }))
+    }
+
+    /// The lists whose entries are in a compiled matcher (one pass over its prefixes).
+    pub fn of_matcher<B: AsRef<[u8]>>(m: &Matcher<B>) -> Loaded {
+        let mut l = Loaded::default();
+        for i in 0..m.prefix_count() {
+            if let Some(p) = m.prefix_at(i) {
+                l.0 |= Self::of_tags(p.entries().map(|t| (t.provider, t.service))).0;
+            }
+        }
+        l
+    }
+
+    fn of_tags<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> Loaded {
+        let mut bits = 0u32;
+        let mut last = ("\u{0}", "");
+        for (p, s) in tags {
+            // Runs of entries share tags: compare each new pair only.
+            if (p, s) == last {
+                continue;
+            }
+            last = (p, s);
+            for l in LISTS {
+                if l.holds(p, s) {
+                    bits |= 1 << l.index;
+                }
+            }
+        }
+        Loaded(bits)
+    }
+
+    /// Whether `list` is loaded.
+    pub fn has(self, list: &List) -> bool {
+        self.0 & (1 << list.index) != 0
+    }
+}
+
+/// What the address of a request says about the crawler its user agent claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The user agent claims no known crawler.
+    NoClaim,
+    /// The address is in a list of the claimed crawler: `prefix`, the longest published
+    /// prefix of `list` containing it.
+    Genuine {
+        /// The claimed crawler.
+        crawler: &'static Crawler,
+        /// The list that holds the address.
+        list: &'static List,
+        /// The published prefix that holds it.
+        prefix: IpNet,
+        /// That prefix's [`Match::index`] in the matcher (to keep per-prefix answers).
+        prefix_index: usize,
+    },
+    /// Every list of the claimed crawler is loaded and none holds the address.
+    Fake {
+        /// The claimed crawler.
+        crawler: &'static Crawler,
+    },
+    /// No loaded list of the claimed crawler holds the address, and some of its lists
+    /// are not loaded: ipfence cannot tell.
+    Unverifiable {
+        /// The claimed crawler.
+        crawler: &'static Crawler,
+        /// The lists that were loaded.
+        loaded: Loaded,
+    },
+}
+
+impl Crawler {
+    /// Its position in [`CRAWLERS`].
+    pub fn index(&'static self) -> usize {
+        CRAWLERS
+            .iter()
+            .position(|k| core::ptr::eq(k, self))
+            .unwrap_or(0)
+    }
+}
+
+impl Verdict {
+    /// `genuine`, `fake`, `unverifiable` or `none`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Verdict::NoClaim => "none",
+            Verdict::Genuine { .. } => "genuine",
+            Verdict::Fake { .. } => "fake",
+            Verdict::Unverifiable { .. } => "unverifiable",
+        }
+    }
+
+    /// The crawler claimed, if any.
+    pub fn crawler(&self) -> Option<&'static Crawler> {
+        match *self {
+            Verdict::NoClaim => None,
+            Verdict::Genuine { crawler, .. }
+            | Verdict::Fake { crawler }
+            | Verdict::Unverifiable { crawler, .. } => Some(crawler),
+        }
+    }
+
+    /// How bad: a request claiming several crawlers gets the worst of its verdicts.
+    fn rank(&self) -> u8 {
+        match self {
+            Verdict::NoClaim => 0,
+            Verdict::Genuine { .. } => 1,
+            Verdict::Unverifiable { .. } => 2,
+            Verdict::Fake { .. } => 3,
+        }
+    }
+}
+
+/// Writes `a, b and c`.
+fn files(f: &mut fmt::Formatter<'_>, lists: impl Iterator<Item = &'static List>) -> fmt::Result {
+    let mut lists = lists.peekable();
+    let mut first = true;
+    while let Some(l) = lists.next() {
+        if !first {
+            f.write_str(if lists.peek().is_some() {
+                ", "
+            } else {
+                " and "
+            })?;
+        }
+        f.write_str(l.file)?;
+        first = false;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Verdict::NoClaim => f.write_str("no crawler claimed"),
+            Verdict::Genuine {
+                crawler,
+                list,
+                prefix,
+                ..
+            } => write!(
+                f,
+                "genuine {} ({}): {prefix} in {}",
+                crawler.token, crawler.operator, list.file
+            ),
+            Verdict::Fake { crawler } => {
+                write!(
+                    f,
+                    "fake {}: claims {}'s {} from an address in none of its lists (",
+                    crawler.token, crawler.operator, crawler.token
+                )?;
+                files(f, crawler.lists.iter().copied())?;
+                f.write_str(")")
+            }
+            Verdict::Unverifiable { crawler, loaded } => {
+                write!(
+                    f,
+                    "claims {} ({}), which ipfence cannot verify (no published list loaded: ",
+                    crawler.token, crawler.operator
+                )?;
+                files(f, crawler.lists.iter().copied().filter(|l| !loaded.has(l)))?;
+                if crawler.lists.iter().any(|l| loaded.has(l)) {
+                    f.write_str("; the address is not in ")?;
+                    files(f, crawler.lists.iter().copied().filter(|l| loaded.has(l)))?;
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+/// The verdict for one claimed crawler, given every published prefix containing the
+/// address (longest first, as [`Matcher::matches`] gives them).
+pub fn verdict<'m>(
+    crawler: &'static Crawler,
+    matches: impl IntoIterator<Item = Match<'m>>,
+    loaded: Loaded,
+) -> Verdict {
+    for m in matches {
+        for t in m.entries() {
+            if let Some(&list) = crawler
+                .lists
+                .iter()
+                .find(|l| l.holds(t.provider, t.service))
+            {
+                return Verdict::Genuine {
+                    crawler,
+                    list,
+                    prefix: m.prefix(),
+                    prefix_index: m.index(),
+                };
+            }
+        }
+    }
+    if crawler.lists.iter().all(|l| loaded.has(l)) {
+        Verdict::Fake { crawler }
+    } else {
+        Verdict::Unverifiable { crawler, loaded }
+    }
+}
+
+/// The verdict for a request from `ip` with `user_agent`, on the data of `m` (whose
+/// lists are `loaded`). A user agent claiming several crawlers gets the worst verdict
+/// (fake, then unverifiable, then genuine). Allocates nothing.
+pub fn verify<B: AsRef<[u8]>>(
+    m: &Matcher<B>,
+    loaded: Loaded,
+    user_agent: &str,
+    ip: IpAddr,
+) -> Verdict {
+    verify_claims(m, loaded, ClaimSet::of(user_agent), ip)
+}
+
+/// [`verify`] for the crawlers a user agent claims, found once ([`ClaimSet::of`]).
+pub fn verify_claims<B: AsRef<[u8]>>(
+    m: &Matcher<B>,
+    loaded: Loaded,
+    claimed: ClaimSet,
+    ip: IpAddr,
+) -> Verdict {
+    if claimed.is_empty() {
+        return Verdict::NoClaim;
+    }
+    verify_longest(m.lookup(ip), loaded, claimed)
+}
+
+/// [`verify_claims`] from the address's longest match, already looked up.
+pub fn verify_longest(longest: Option<Match<'_>>, loaded: Loaded, claimed: ClaimSet) -> Verdict {
+    let mut worst = Verdict::NoClaim;
+    for c in claimed.iter() {
+        let v = verdict(c, longest.into_iter().flat_map(Match::and_parents), loaded);
+        if v.rank() > worst.rank() {
+            worst = v;
+            if matches!(worst, Verdict::Fake { .. }) {
+                break;
+            }
+        }
+    }
+    worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec::Vec;
+
+    fn names(ua: &str) -> Vec<&'static str> {
+        claims(ua).map(|c| c.token).collect()
+    }
+
+    #[test]
+    fn the_table_is_consistent() {
+        for (i, l) in LISTS.iter().enumerate() {
+            assert_eq!(usize::from(l.index), i, "{}", l.file);
+        }
+        for c in CRAWLERS {
+            assert!(c.token.len() <= MAX_TOKEN, "{}", c.token);
+            assert!(c.token.as_bytes()[0].is_ascii_alphabetic(), "{}", c.token);
+            assert!(c.token.bytes().all(word_byte), "{}", c.token);
+            assert!(!c.lists.is_empty(), "{}", c.token);
+            // Each token claims its own crawler, whatever its case.
+            assert_eq!(names(c.token), [c.token]);
+            assert_eq!(names(&c.token.to_ascii_uppercase()), [c.token]);
+            assert_eq!(names(&c.token.to_ascii_lowercase()), [c.token]);
+            assert_eq!(
+                CRAWLERS
+                    .iter()
+                    .filter(|k| k.token.eq_ignore_ascii_case(c.token))
+                    .count(),
+                1
+            );
+        }
+        // The labels the lists need are the ones the parsers give (KNOWN_LABELS).
+        for l in LISTS {
+            if let Some(s) = l.service {
+                let label = crate::source::KNOWN_LABELS
+                    .iter()
+                    .find(|(_, p, sv)| *p == l.provider && *sv == Some(s));
+                assert!(label.is_some(), "{} has no label", l.file);
+            }
+        }
+    }
+
+    #[test]
+    fn tokens_match_as_whole_words() {
+        let real = [
+            ("Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "Googlebot"),
+            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/131.0.6778.204 Safari/537.36", "Googlebot"),
+            ("Googlebot/2.1 (+http://www.google.com/bot.html)", "Googlebot"),
+            ("Googlebot-Image/1.0", "Googlebot-Image"),
+            ("Googlebot-Video/1.0", "Googlebot-Video"),
+            ("Mozilla/5.0 (X11; Linux x86_64; Storebot-Google/1.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36", "Storebot-Google"),
+            ("Mozilla/5.0 (compatible; Google-InspectionTool/1.0;)", "Google-InspectionTool"),
+            ("GoogleOther", "GoogleOther"),
+            ("APIs-Google (+https://developers.google.com/webmasters/APIs-Google.html)", "APIs-Google"),
+            ("AdsBot-Google (+http://www.google.com/adsbot.html)", "AdsBot-Google"),
+            ("Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.84 Mobile Safari/537.36 (compatible; AdsBot-Google-Mobile; +http://www.google.com/mobile/adsbot.html)", "AdsBot-Google-Mobile"),
+            ("Mediapartners-Google", "Mediapartners-Google"),
+            ("FeedFetcher-Google; (+http://www.google.com/feedfetcher.html)", "FeedFetcher-Google"),
+            ("Mozilla/5.0 (compatible; Google-Site-Verification/1.0)", "Google-Site-Verification"),
+            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36", "bingbot"),
+            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.1; +https://openai.com/gptbot", "GPTBot"),
+            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot", "ChatGPT-User"),
+            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; OAI-SearchBot/1.0; +https://openai.com/searchbot", "OAI-SearchBot"),
+            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)", "Applebot"),
+            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)", "PerplexityBot"),
+            ("DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)", "DuckDuckBot"),
+        ];
+        for (ua, want) in real {
+            assert_eq!(names(ua).first().copied(), Some(want), "{ua}");
+        }
+        // Case and spacing variants.
+        assert_eq!(names("  GOOGLEBOT/2.1\t"), ["Googlebot"]);
+        assert_eq!(names("compatible;googlebot"), ["Googlebot"]);
+        assert_eq!(names("BingBot"), ["bingbot"]);
+        // Not tokens: parts of other words, URLs, robots.txt-only tokens.
+        for ua in [
+            "NotGooglebot/1.0",
+            "Googlebots",
+            "Googlebot2",
+            "my-googlebot",
+            "http://www.bing.com/bingbot.htm",
+            "Google-Extended",
+            "Applebot-Extended",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            "",
+            "Google bot",
+        ] {
+            assert_eq!(names(ua), Vec::<&str>::new(), "{ua}");
+        }
+        assert_eq!(
+            claim("x Googlebot-News y").map(|c| c.token),
+            Some("Googlebot-News")
+        );
+        let set = ClaimSet::of("GPTBot Googlebot");
+        let both: Vec<&str> = set.iter().map(|c| c.token).collect();
+        assert_eq!(both, ["Googlebot", "GPTBot"]);
+        assert!(ClaimSet::of("curl/8").is_empty());
+        assert_eq!(CRAWLERS[3].index(), 3);
+    }
+
+    fn data() -> (Matcher, Loaded) {
+        let mut r = Ranges::new();
+        let t = |provider, service| crate::Tags {
+            provider,
+            service,
+            region: "",
+            extra: "",
+        };
+        r.push("66.0.0.0/8".parse().unwrap(), t("google", ""));
+        r.push("66.249.64.0/27".parse().unwrap(), t("google", "googlebot"));
+        r.push("66.249.64.0/28".parse().unwrap(), t("aws", "EC2"));
+        r.push(
+            "2001:4860:4801:10::/64".parse().unwrap(),
+            t("google", "googlebot"),
+        );
+        r.push(
+            "8.8.4.0/24".parse().unwrap(),
+            t("google", "special-crawlers"),
+        );
+        r.push(
+            "9.9.9.0/24".parse().unwrap(),
+            t("google", "user-triggered-fetchers"),
+        );
+        let m = Matcher::build(&r).unwrap();
+        let l = Loaded::of_ranges(&r);
+        assert_eq!(l, Loaded::of_matcher(&m));
+        (m, l)
+    }
+
+    #[test]
+    fn verdicts() {
+        let (m, l) = data();
+        let v = |ua: &str, ip: &str| verify(&m, l, ua, ip.parse().unwrap());
+        // Genuine even when a longer prefix of another list holds the address.
+        let g = v("Googlebot/2.1", "66.249.64.3");
+        assert_eq!(
+            g.to_string(),
+            "genuine Googlebot (Google): 66.249.64.0/27 in googlebot.json"
+        );
+        assert_eq!(v("Googlebot/2.1", "2001:4860:4801:10::1").kind(), "genuine");
+        assert_eq!(v("Googlebot/2.1", "::ffff:66.249.64.3").kind(), "genuine");
+        // goog.json's shorter prefix (no service) is not the crawler's list.
+        let f = v("Googlebot/2.1", "66.1.1.1");
+        assert_eq!(f.to_string(), "fake Googlebot: claims Google's Googlebot from an address in none of its lists (googlebot.json)");
+        // A special-case crawler must come from its own list, not Googlebot's.
+        assert_eq!(v("AdsBot-Google", "66.249.64.3").kind(), "fake");
+        assert_eq!(v("AdsBot-Google", "8.8.4.4").kind(), "genuine");
+        // One of the fetchers' three lists loaded: genuine inside it, else unverifiable.
+        assert_eq!(v("FeedFetcher-Google", "9.9.9.9").kind(), "genuine");
+        let u = v("FeedFetcher-Google", "66.249.64.3");
+        assert_eq!(u.to_string(), "claims FeedFetcher-Google (Google), which ipfence cannot verify (no published list loaded: user-triggered-fetchers-google.json and user-triggered-agents.json; the address is not in user-triggered-fetchers.json)");
+        // No list at all.
+        let u = v("GPTBot/1.1", "66.249.64.3");
+        assert_eq!(u.to_string(), "claims GPTBot (OpenAI), which ipfence cannot verify (no published list loaded: gptbot.json)");
+        assert_eq!(v("Mozilla/5.0", "66.249.64.3"), Verdict::NoClaim);
+        // Several claims: the worst.
+        assert_eq!(v("Googlebot GPTBot", "66.249.64.3").kind(), "unverifiable");
+        assert_eq!(v("GPTBot AdsBot-Google", "66.249.64.3").kind(), "fake");
+        // With every list loaded, outside them all is fake.
+        assert_eq!(
+            verify(&m, Loaded::ALL, "GPTBot", "66.249.64.3".parse().unwrap()).kind(),
+            "fake"
+        );
+    }
+}
