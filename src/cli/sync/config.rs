@@ -529,7 +529,7 @@ mod tests {
             )
         };
         assert!(err("provider = \"azure\"").contains("Azure's weekly file has no stable address"));
-        assert!(err("provider = \"google\"\nlabel = \"gptbot\"").contains("not one of google's single-service lists (googlebot, special-crawlers, user-triggered-fetchers)"));
+        assert!(err("provider = \"google\"\nlabel = \"gptbot\"").contains("not one of google's single-service lists (googlebot, special-crawlers, user-triggered-fetchers"));
         assert!(err("provider = \"github\"\ncloud = \"Public\"").contains("only Azure"));
         assert!(err("url = \"https://x/\"").contains("no provider"));
         assert!(err("provider = \"corp\"").contains("no official address"));
