@@ -361,6 +361,7 @@ fn man_pages_for_the_command_and_each_subcommand() {
             "ipfence-services.1",
             "ipfence-sources.1",
             "ipfence-sync.1",
+            "ipfence-verify-bot.1",
             "ipfence.1",
         ]
     );
