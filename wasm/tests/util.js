@@ -83,11 +83,10 @@ function sampleAddresses(awsJson, count, seed = 1) {
 
 /** The CLI's `lookup --json` answers, in the wasm API's shape. */
 function cliLookups(args, ips) {
-  // The embedded data holds every provider; the modules under test are built from AWS
-  // lists, so without an input the CLI answers from AWS's entries only.
-  const given = args.includes('--input') || args.includes('-i');
-  const select = given ? [] : ['--provider', 'aws'];
-  const lines = cli(['lookup', '--json', ...select, ...args], ips.join('\n') + '\n').trim().split('\n');
+  const lines = cli(['lookup', '--json', ...args], ips.join('\n') + '\n').trim().split('\n');
+  // The CLI names the extra field in snake_case (network_border_group, system_service),
+  // the package in camelCase.
+  const camel = (k) => k.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
   return lines.map((l) => {
     const o = JSON.parse(l);
     if (!o.match) return { ip: o.ip, match: null };
@@ -95,15 +94,22 @@ function cliLookups(args, ips) {
       ip: o.ip,
       match: {
         prefix: o.match.prefix,
-        entries: o.match.entries.map((e) => ({
-          provider: e.provider,
-          service: e.service,
-          region: e.region,
-          networkBorderGroup: e.network_border_group,
-        })),
+        entries: o.match.entries.map((e) =>
+          Object.fromEntries(Object.entries(e).map(([k, v]) => [camel(k), v]))),
       },
     };
   });
+}
+
+/** A blob compiled from the AWS fixture alone (cached), for comparisons with fromAwsJson. */
+let awsBlobBytes = null;
+function awsBlob() {
+  if (!awsBlobBytes) {
+    const file = path.join(outDir('aws-blob'), 'aws.ipfence');
+    cli(['compile', '--input', AWS, '--output', file]);
+    awsBlobBytes = fs.readFileSync(file);
+  }
+  return awsBlobBytes;
 }
 
 /** The 32-bit number of a dotted-quad IPv4 address (`3.5.140.2` is 0x03058c02). */
@@ -160,5 +166,5 @@ function outDir(name) {
 
 module.exports = {
   WASM, ROOT, DATA, AWS, AWS_OLDER, CLI, pkgNode, cli, rng, sampleAddresses, cliLookups,
-  freePort, outDir, v4Number, v6Bytes, pack,
+  freePort, outDir, v4Number, v6Bytes, pack, awsBlob,
 };
