@@ -163,7 +163,7 @@ test('a filter selects what the CLI selects', () => {
     [{ family: 'ipv6' }, ['--ipv6']],
   ];
   for (const [filter, args] of cases) {
-    const want = u.cliLookups(args, sub);
+    const want = u.cliLookups(['--input', u.AWS, ...args], sub);
     const f = IpFence.fromAwsJson(awsText, filter);
     assert.deepEqual(f.lookupMany(sub), want.map((w) => w.match), JSON.stringify(filter));
     f.free();
@@ -291,7 +291,7 @@ test('every provider: Google lists, labels, providers filter, formats by name', 
   assert.throws(() => IpFence.fromSource(cloud, {}, { format: 'xml' }), { message: /^options\.format: unknown source format "xml": .*\baws, / });
   assert.throws(() => IpFence.fromAwsJson(awsText, {}, { format: 'aws' }), { message: /^options\.format: / });
   // JSON of no known layout throws, never read as AWS.
-  assert.throws(() => IpFence.detectFormat('{"prefixes": []}'), { message: /layout ipfence does not know \(supported: aws, / });
+  assert.throws(() => IpFence.detectFormat('{"prefixes": []}'), { message: /layout ipfence does not know \(supported: .*\baws, / });
   // A label names a CIDR list's provider; AWS keeps its own and its field names.
   const cl = fs.readFileSync(path.join(u.DATA, 'cloudflare', 'ips-v4'), 'utf8');
   const t = IpFence.fromText(cl, { providers: ['cloudflare'] }, { label: 'cloudflare' });

@@ -80,8 +80,8 @@ test('the checker page works in headless Chromium, offline', { timeout: 120000 }
     await page.click('#bot-check');
     assert.equal(await page.textContent('#bot-info'), '"nope" is not an IPv4 or IPv6 address');
 
-    // A known AWS address and a non-AWS one, against the CLI's answers.
-    const ips = ['3.5.140.2', '8.8.8.8', '2600:1f18::1', 'not-an-ip'];
+    // A listed address and one no provider lists, against the CLI's answers.
+    const ips = ['3.5.140.2', '192.0.2.1', '2600:1f18::1', 'not-an-ip'];
     const want = u.cliLookups([], ips.slice(0, 3));
     await page.fill('#ips', ips.join('\n'));
     await page.click('#check');
@@ -94,11 +94,12 @@ test('the checker page works in headless Chromium, offline', { timeout: 120000 }
       if (w) {
         assert.equal(got[i][2], w.prefix);
         assert.equal(got[i][3], w.entries.map((e) => e.provider).join(', '));
-        assert.equal(got[i][4], w.entries.map((e) => e.service).join(', '));
-        assert.equal(got[i][5], w.entries.map((e) => e.region).join(', '));
+        // The page shows an empty tag as a dash.
+        assert.equal(got[i][4], w.entries.map((e) => e.service || '—').join(', '));
+        assert.equal(got[i][5], w.entries.map((e) => e.region || '—').join(', '));
       }
     }
-    assert.equal(want[0].match !== null && want[1].match === null, true, 'one known AWS address, one not');
+    assert.equal(want[0].match !== null && want[1].match === null, true, 'one listed address, one not');
     assert.equal(got[3][1], 'invalid');
     assert.match(got[3][2], /"not-an-ip" is not an IPv4 or IPv6 address/);
 
