@@ -41,7 +41,27 @@ fn same_longest_match_as_iptrie_on_real_aws_data() {
     let r = aws(AWS_NEWEST);
     let m = Matcher::build(&r).unwrap();
     let (b, _) = Matcher::from_bytes(m.as_bytes()).unwrap();
+    same_longest_match_as_iptrie(&r, &b, 0x2026_0822_1517_0500);
+}
 
+/// The blob the CLI embeds (every provider's list) stays within 4 MiB and answers as
+/// an independent trie over the same prefixes.
+#[test]
+fn the_all_provider_blob_is_at_most_4_mib_and_answers_as_iptrie() {
+    let bytes = ipfence::EMBEDDED;
+    assert!(
+        bytes.len() <= 4 << 20,
+        "the embedded all-provider blob is {} bytes, more than 4 MiB",
+        bytes.len()
+    );
+    let (b, _) = Matcher::from_bytes(bytes).unwrap();
+    let r = b.to_ranges();
+    assert!(b.prefix_count() > 70_000, "{} prefixes", b.prefix_count());
+    assert_eq!(b.entry_count(), r.len());
+    same_longest_match_as_iptrie(&r, &b, 0x2026_1203_0a11_0001);
+}
+
+fn same_longest_match_as_iptrie(r: &Ranges, b: &Matcher<&[u8]>, seed: u64) {
     let mut v4: Vec<Ipv4Net> = Vec::new();
     let mut v6: Vec<Ipv6Net> = Vec::new();
     let mut t4 = RTrieMap::<Ipv4Net, Option<Ipv4Net>>::with_root(None);
@@ -60,7 +80,7 @@ fn same_longest_match_as_iptrie_on_real_aws_data() {
     }
     let (t4, t6) = (t4.compress(), t6.compress());
 
-    let mut rng = Rng(0x2026_0822_1517_0500);
+    let mut rng = Rng(seed);
     let mut checked4 = 0usize;
     let mut check4 = |a: u32| {
         let ip = Ipv4Addr::from(a);

@@ -11,9 +11,10 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::addr::{Addr, STRIDE};
 use super::format::{
-    u32_at, u64_at, u8_at, widen, Fam, BASE0, BASE1, LEAF, LEAFVEC, LRANKS, NODE, VRANKS,
+    u32_at, u64_at, u8_at, widen, Fam, BASE0, BASE1, END, END_NODE, E_BASE0, E_LRANKS, LEAF,
+    LEAFVEC, LRANKS, NODE, VRANKS,
 };
-use super::{table, Match, Matcher};
+use super::{leaf, leaf_index, table, Match, Matcher};
 
 /// Walks advanced together. Eight keeps enough reads in flight to cover a cache miss
 /// on the two-core test machine while every lane's state stays in registers or L1
@@ -22,6 +23,8 @@ pub const LANES: usize = 8;
 
 /// A lane whose walk has ended.
 const DONE: usize = usize::MAX;
+/// Marks a lane whose next read is an end node (its last).
+const AT_END: usize = 1 << (usize::BITS - 1);
 
 /// Walks `a.len()` (at most [`LANES`]) addresses of one family in lockstep: each value
 /// (0 = no match, else prefix index + 1) goes to the same place in `out`.
@@ -55,7 +58,7 @@ fn find_lanes<A: Addr>(b: &[u8], f: &Fam, a: &[A; LANES], out: &mut [u32; LANES]
         }
     }
     let nodes = table::<NODE>(b, f.nodes, f.n_nodes);
-    let leaves = table::<4>(b, f.leaves, f.n_leaves);
+    let ends = table::<END_NODE>(b, f.ends, f.n_ends);
     let mut off = f.s;
     // Validation guarantees every walk ends at a leaf before `off` reaches the width;
     // the bound only keeps a logic bug from looping.
@@ -64,31 +67,37 @@ fn find_lanes<A: Addr>(b: &[u8], f: &Fam, a: &[A; LANES], out: &mut [u32; LANES]
             if *n == DONE {
                 continue;
             }
+            let c = r.head();
+            *r = r.next();
+            if *n & AT_END != 0 {
+                *v = ends
+                    .get(*n & !AT_END)
+                    .map_or(0, |e| leaf(b, f, leaf_index(e, c, 0, E_LRANKS, E_BASE0)));
+                *n = DONE;
+                live -= 1;
+                continue;
+            }
             let Some(nd) = nodes.get(*n) else {
                 *n = DONE;
                 live -= 1;
                 continue;
             };
-            let c = r.head();
-            *r = r.next();
             let w = c / 64 % 4;
             let bit = 1u64 << (c % 64);
-            let upto = bit | bit.wrapping_sub(1);
             let vector = u64_at(nd, 8 * w);
             if vector & bit != 0 {
+                let upto = bit | bit.wrapping_sub(1);
                 let rank =
                     usize::from(u8_at(nd, VRANKS + w)) + (vector & upto).count_ones() as usize;
-                *n = (u32_at(nd, BASE1) as usize)
-                    .wrapping_add(rank)
-                    .wrapping_sub(1);
+                let base1 = u32_at(nd, BASE1);
+                let child = ((base1 & !END) as usize).wrapping_add(rank).wrapping_sub(1);
+                *n = if base1 & END != 0 {
+                    child | AT_END
+                } else {
+                    child
+                };
             } else {
-                let leafvec = u64_at(nd, LEAFVEC + 8 * w);
-                let rank =
-                    usize::from(u8_at(nd, LRANKS + w)) + (leafvec & upto).count_ones() as usize;
-                let leaf = (u32_at(nd, BASE0) as usize)
-                    .wrapping_add(rank)
-                    .wrapping_sub(1);
-                *v = leaves.get(leaf).map_or(0, |&x| u32::from_le_bytes(x));
+                *v = leaf(b, f, leaf_index(nd, c, LEAFVEC, LRANKS, BASE0));
                 *n = DONE;
                 live -= 1;
             }

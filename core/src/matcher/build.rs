@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use ipnet::IpNet;
 
 use super::addr::{Addr, SLOTS, STRIDE};
-use super::format::{self, has, Bits, LEAF, MAX_DIRECT_BITS, NONE};
+use super::format::{self, has, Bits, END, LEAF, MAX_DIRECT_BITS, NONE};
 use crate::{Error, Ranges};
 
 /// Direct-table bits for a family of `n` prefixes when the caller does not choose: a
@@ -74,28 +74,21 @@ pub(crate) fn compile(r: &Ranges, s4: Option<u32>, s6: Option<u32>) -> Result<Ve
         }
     }
 
-    // Distinct tag sets, numbered in sorted order.
-    let mut keyed: Vec<([u32; 4], u32)> = Vec::with_capacity(r.entries.len());
-    for (i, e) in r.entries.iter().enumerate() {
-        let key = [sym(e.provider), sym(e.service), sym(e.region), sym(e.extra)];
-        keyed.push((key, seq(i)?));
-    }
-    keyed.sort_unstable();
-    let mut tag_of = vec![0u32; r.entries.len()];
+    // Distinct tag sets, numbered in order of first appearance.
+    let mut tag_index: hashbrown::HashMap<[u32; 4], u32> = hashbrown::HashMap::new();
+    let mut tag_of = Vec::with_capacity(r.entries.len());
     let mut tags = Vec::new();
-    let mut last: Option<[u32; 4]> = None;
-    let mut n_tags = 0u32;
-    for (key, i) in &keyed {
-        if last != Some(*key) {
+    for e in &r.entries {
+        let key = [sym(e.provider), sym(e.service), sym(e.region), sym(e.extra)];
+        let next = u32::try_from(tag_index.len())
+            .map_err(|_| Error::Limit(String::from("more than 2^32 tag sets")))?;
+        let t = *tag_index.entry(key).or_insert_with(|| {
             for f in key {
                 tags.extend_from_slice(&f.to_le_bytes());
             }
-            n_tags = n_tags.wrapping_add(1);
-            last = Some(*key);
-        }
-        if let Some(t) = tag_of.get_mut(*i as usize) {
-            *t = n_tags.wrapping_sub(1);
-        }
+            next
+        });
+        tag_of.push(t);
     }
 
     let mut v4: Vec<Item<u32>> = Vec::new();
@@ -106,11 +99,15 @@ pub(crate) fn compile(r: &Ranges, s4: Option<u32>, s6: Option<u32>) -> Result<Ve
             IpNet::V6(n) => v6.push((u128::from(n.network()), n.prefix_len(), seq(i)?, t)),
         }
     }
-    let mut tag_list = Vec::new();
+    let mut runs = Runs {
+        index: hashbrown::HashMap::new(),
+        bounds: vec![0],
+        list: Vec::new(),
+    };
     let s4 = s4.unwrap_or_else(|| default_bits(v4.len(), 32));
     let s6 = s6.unwrap_or_else(|| default_bits(v6.len(), 128));
-    let f4 = family(v4, s4, &mut tag_list)?;
-    let f6 = family(v6, s6, &mut tag_list)?;
+    let f4 = family(v4, s4, &mut runs)?;
+    let f6 = family(v6, s6, &mut runs)?;
 
     let mut offsets = Vec::with_capacity(4 * (strings.list.len() + 1));
     let mut data = Vec::new();
@@ -121,10 +118,8 @@ pub(crate) fn compile(r: &Ranges, s4: Option<u32>, s6: Option<u32>) -> Result<Ve
             .map_err(|_| Error::Limit(String::from("tag strings exceed 4 GiB")))?;
         offsets.extend_from_slice(&end.to_le_bytes());
     }
-    let tag_bytes: Vec<u8> = tag_list
-        .iter()
-        .flat_map(|t: &u32| t.to_le_bytes())
-        .collect();
+    let run_bytes = le_bytes(&runs.bounds);
+    let tag_bytes = le_bytes(&runs.list);
     format::assemble(
         s4,
         s6,
@@ -133,14 +128,17 @@ pub(crate) fn compile(r: &Ranges, s4: Option<u32>, s6: Option<u32>) -> Result<Ve
             &data,
             &sources,
             &tags,
+            &run_bytes,
             &tag_bytes,
             &f4.prefixes,
             &f4.direct,
             &f4.nodes,
+            &f4.ends,
             &f4.leaves,
             &f6.prefixes,
             &f6.direct,
             &f6.nodes,
+            &f6.ends,
             &f6.leaves,
         ],
     )
@@ -150,53 +148,75 @@ fn seq(i: usize) -> Result<u32, Error> {
     u32::try_from(i).map_err(|_| Error::Limit(String::from("more than 2^32 entries")))
 }
 
-/// One family's four sections.
+fn le_bytes(v: &[u32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The distinct runs of tag sets (a prefix's tag sets in published order), each once:
+/// real lists repeat a few thousand runs over tens of thousands of prefixes.
+struct Runs {
+    index: hashbrown::HashMap<Vec<u32>, u32>,
+    /// RUNS: run `r` is `list[bounds[r]..bounds[r + 1]]`.
+    bounds: Vec<u32>,
+    list: Vec<u32>,
+}
+
+impl Runs {
+    /// The number of run `tags`, added if new.
+    fn intern(&mut self, tags: &[u32]) -> Result<u32, Error> {
+        if let Some(&r) = self.index.get(tags) {
+            return Ok(r);
+        }
+        let r = u32::try_from(self.bounds.len() - 1)
+            .map_err(|_| Error::Limit(String::from("more than 2^32 tag runs")))?;
+        self.list.extend_from_slice(tags);
+        let end = u32::try_from(self.list.len())
+            .map_err(|_| Error::Limit(String::from("more than 2^32 tag records")))?;
+        self.bounds.push(end);
+        self.index.insert(tags.to_vec(), r);
+        Ok(r)
+    }
+}
+
+/// One family's five sections.
 struct FamOut {
     prefixes: Vec<u8>,
     direct: Vec<u8>,
     nodes: Vec<u8>,
+    ends: Vec<u8>,
     leaves: Vec<u8>,
 }
 
 /// Groups entries by prefix (tag sets deduplicated, published order kept), links each
 /// prefix to its parent and builds the trie.
-fn family<A: Addr>(
-    mut items: Vec<Item<A>>,
-    s: u32,
-    tag_list: &mut Vec<u32>,
-) -> Result<FamOut, Error> {
+fn family<A: Addr>(mut items: Vec<Item<A>>, s: u32, runs: &mut Runs) -> Result<FamOut, Error> {
     if s > MAX_DIRECT_BITS || s > A::WIDTH {
         return Err(Error::Limit(format!(
             "direct table of {s} bits is too large"
         )));
     }
-    // Same prefix and tag set: keep the first published.
-    items.sort_unstable_by_key(|&(a, l, i, t)| (a, l, t, i));
-    items.dedup_by_key(|&mut (a, l, _, t)| (a, l, t));
+    // By prefix, then published order (the entry number makes every key distinct).
     items.sort_unstable_by_key(|&(a, l, i, _)| (a, l, i));
 
-    let mut prefixes: Vec<(A, u8)> = Vec::new();
-    let mut out = Vec::new();
+    let rec = format::prefix_record::<A>();
+    let mut prefixes: Vec<(A, u8)> = Vec::with_capacity(items.len());
+    let mut out = Vec::with_capacity(items.len() * rec);
     let mut stack: Vec<(A, u8, u32)> = Vec::new();
+    let mut cur: Vec<u32> = Vec::new();
     let mut k = 0;
     while let Some(&(addr, len, _, _)) = items.get(k) {
-        let start = tag_list.len();
+        cur.clear();
         while let Some(&(a, l, _, t)) = items.get(k) {
             if (a, l) != (addr, len) {
                 break;
             }
-            tag_list.push(t);
+            // Same prefix and tag set: keep the first published.
+            if !cur.contains(&t) {
+                cur.push(t);
+            }
             k += 1;
         }
-        let count = tag_list.len() - start;
-        let net = addr.to_net(len);
-        let count = u16::try_from(count).map_err(|_| {
-            Error::Limit(format!(
-                "{net} has {count} distinct tag sets, at most 65535"
-            ))
-        })?;
-        let start = u32::try_from(start)
-            .map_err(|_| Error::Limit(String::from("more than 2^32 tag records")))?;
+        let run = runs.intern(&cur)?;
         let idx = u32::try_from(prefixes.len())
             .ok()
             .filter(|&i| i < LEAF - 1)
@@ -211,16 +231,15 @@ fn family<A: Addr>(
         let parent = stack.last().map_or(NONE, |&(_, _, i)| i);
         stack.push((addr, len, idx));
         addr.write(&mut out);
-        out.extend_from_slice(&start.to_le_bytes());
+        out.extend_from_slice(&run.to_le_bytes());
         out.extend_from_slice(&parent.to_le_bytes());
-        out.extend_from_slice(&count.to_le_bytes());
         out.push(len);
-        out.push(0);
         prefixes.push((addr, len));
     }
 
     let mut t = Trie {
         nodes: Vec::new(),
+        ends: Vec::new(),
         leaves: Vec::new(),
     };
     let direct = t.build(&prefixes, s)?;
@@ -234,11 +253,29 @@ fn family<A: Addr>(
         nodes.extend_from_slice(&n.base1.to_le_bytes());
         nodes.extend_from_slice(&n.base0.to_le_bytes());
     }
+    let mut ends = Vec::with_capacity(t.ends.len() * format::END_NODE);
+    for n in &t.ends {
+        for w in &n.leafvec {
+            ends.extend_from_slice(&w.to_le_bytes());
+        }
+        ends.extend_from_slice(&format::ranks(&n.leafvec));
+        ends.extend_from_slice(&n.base0.to_le_bytes());
+    }
+    // Values are at most the prefix count: u16 when that fits (see NARROW_LEAVES).
+    let leaves = if prefixes.len() <= format::NARROW_LEAVES {
+        t.leaves
+            .iter()
+            .flat_map(|&v| (v as u16).to_le_bytes())
+            .collect()
+    } else {
+        le_bytes(&t.leaves)
+    };
     Ok(FamOut {
         prefixes: out,
         direct: direct_bytes(&direct),
         nodes,
-        leaves: t.leaves.iter().flat_map(|d| d.to_le_bytes()).collect(),
+        ends,
+        leaves,
     })
 }
 
@@ -266,6 +303,13 @@ struct Node {
     base0: u32,
 }
 
+/// A node without children.
+#[derive(Clone, Copy, Default)]
+struct End {
+    leafvec: Bits,
+    base0: u32,
+}
+
 fn set(bits: &mut Bits, c: usize) {
     if let Some(w) = bits.get_mut(c / 64) {
         *w |= 1u64 << (c % 64);
@@ -274,6 +318,7 @@ fn set(bits: &mut Bits, c: usize) {
 
 struct Trie {
     nodes: Vec<Node>,
+    ends: Vec<End>,
     leaves: Vec<u32>,
 }
 
@@ -287,6 +332,25 @@ fn paint(slots: &mut [u32], start: usize, span: usize, v: u32) {
 
 fn too_many() -> Error {
     Error::Limit(String::from("more than 2^31 trie nodes or leaves"))
+}
+
+/// The value of each slot of a node covering the [`STRIDE`] bits from `off`: the
+/// longest of `ps` (global indices from `base`) ending in the node, else `inherited`.
+fn slot_values<A: Addr>(off: u32, inherited: u32, base: usize, ps: &[(A, u8)]) -> [u32; SLOTS] {
+    let hi = off + STRIDE;
+    let mut val = [inherited; SLOTS];
+    for (k, &(a, len)) in ps.iter().enumerate() {
+        let len = u32::from(len);
+        if len > off && len <= hi {
+            paint(
+                &mut val,
+                a.chunk(off),
+                1usize << (hi - len),
+                value(base + k),
+            );
+        }
+    }
+    val
 }
 
 impl Trie {
@@ -322,6 +386,22 @@ impl Trie {
         Ok(direct)
     }
 
+    /// Appends the leaves of the slots not in `vector`, one per run of equal values;
+    /// returns the run starts and where the leaves begin.
+    fn leaves(&mut self, val: &[u32; SLOTS], vector: &Bits) -> Result<(Bits, u32), Error> {
+        let base0 = u32::try_from(self.leaves.len()).map_err(|_| too_many())?;
+        let mut leafvec = Bits::default();
+        let mut prev = None;
+        for (c, &v) in val.iter().enumerate() {
+            if !has(vector, c) && prev != Some(v) {
+                set(&mut leafvec, c);
+                self.leaves.push(v);
+                prev = Some(v);
+            }
+        }
+        Ok((leafvec, base0))
+    }
+
     /// Fills node `idx`, which covers the [`STRIDE`] bits from `off` of the prefixes in `ps`
     /// (global indices from `base`), inheriting `inherited` where none of them reaches.
     fn node<A: Addr>(
@@ -333,63 +413,66 @@ impl Trie {
         ps: &[(A, u8)],
     ) -> Result<(), Error> {
         let hi = off + STRIDE;
-        let mut val = [inherited; SLOTS];
-        for (k, &(a, len)) in ps.iter().enumerate() {
-            let len = u32::from(len);
-            if len > off && len <= hi {
-                paint(
-                    &mut val,
-                    a.chunk(off),
-                    1usize << (hi - len),
-                    value(base + k),
-                );
-            }
-        }
+        let val = slot_values(off, inherited, base, ps);
         // Children: the runs of `ps` per slot holding a prefix longer than this node.
         let mut kids: Vec<(usize, usize, usize)> = Vec::new();
         let mut vector = Bits::default();
+        // Whether every child is an end node: none holds a prefix past its own bits.
+        let mut ends = true;
         let mut k = 0;
         while let Some(&(a, _)) = ps.get(k) {
             let c = a.chunk(off);
             let rest = ps.get(k..).unwrap_or_default();
             let end = k + rest.iter().take_while(|p| p.0.chunk(off) == c).count();
             let run = ps.get(k..end).unwrap_or_default();
-            if run.iter().any(|p| u32::from(p.1) > hi) {
+            let longest = run.iter().map(|p| u32::from(p.1)).max().unwrap_or(0);
+            if longest > hi {
                 set(&mut vector, c);
                 kids.push((c, k, end));
+                ends &= longest <= hi + STRIDE;
             }
             k = end;
         }
-        let base0 = self.leaves.len();
-        let mut leafvec = Bits::default();
-        let mut prev = None;
-        for (c, &v) in val.iter().enumerate() {
-            if !has(&vector, c) && prev != Some(v) {
-                set(&mut leafvec, c);
-                self.leaves.push(v);
-                prev = Some(v);
-            }
-        }
-        let base1 = self.nodes.len();
-        self.nodes.resize(
-            base1.checked_add(kids.len()).ok_or_else(too_many)?,
-            Node::default(),
-        );
+        let (leafvec, base0) = self.leaves(&val, &vector)?;
+        let base1 = if ends {
+            let first = self.ends.len();
+            self.ends.resize(
+                first.checked_add(kids.len()).ok_or_else(too_many)?,
+                End::default(),
+            );
+            first
+        } else {
+            let first = self.nodes.len();
+            self.nodes.resize(
+                first.checked_add(kids.len()).ok_or_else(too_many)?,
+                Node::default(),
+            );
+            first
+        };
         if let Some(n) = self.nodes.get_mut(idx) {
+            let b1 = u32::try_from(base1)
+                .ok()
+                .filter(|&x| x < LEAF)
+                .ok_or_else(too_many)?;
             *n = Node {
                 vector,
                 leafvec,
-                base1: u32::try_from(base1)
-                    .ok()
-                    .filter(|&x| x < LEAF)
-                    .ok_or_else(too_many)?,
-                base0: u32::try_from(base0).map_err(|_| too_many())?,
+                base1: if ends { b1 | END } else { b1 },
+                base0,
             };
         }
         for (j, &(c, st, en)) in kids.iter().enumerate() {
             let inherited = val.get(c).copied().unwrap_or(0);
             let sub = ps.get(st..en).unwrap_or_default();
-            self.node(base1 + j, hi, inherited, base + st, sub)?;
+            if ends {
+                let val = slot_values(hi, inherited, base + st, sub);
+                let (leafvec, base0) = self.leaves(&val, &Bits::default())?;
+                if let Some(e) = self.ends.get_mut(base1 + j) {
+                    *e = End { leafvec, base0 };
+                }
+            } else {
+                self.node(base1 + j, hi, inherited, base + st, sub)?;
+            }
         }
         Ok(())
     }

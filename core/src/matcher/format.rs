@@ -11,23 +11,28 @@
 //!     16     8  total length of the blob in bytes (u64), header included
 //!     24     8  checksum (u64): FNV-1a 64 in four interleaved lanes over the blob as
 //!               64-bit little-endian words, this field read as zero (see `checksum`)
-//!     32   104  13 sections, each (offset u32, length u32), contiguous, in this order:
+//!     32   128  16 sections, each (offset u32, length u32), contiguous, in this order:
 //!               STRING_OFFSETS  u32 * (n + 1): string i is data[off[i]..off[i+1]]
 //!               STRING_DATA     UTF-8
 //!               SOURCES         (name, format, provider, sync_token, create_date) u32
 //!                               symbols, NONE (u32::MAX) for an absent optional field
 //!               TAGS            (provider, service, region, extra) u32 symbols
-//!               TAG_LIST        u32 indices into TAGS, one run per prefix
+//!               RUNS            u32 * (n + 1), increasing from 0 to the TAG_LIST
+//!                               length: run r is TAG_LIST[runs[r]..runs[r + 1]]
+//!               TAG_LIST        u32 indices into TAGS
 //!               then for IPv4 and again for IPv6:
-//!               PREFIXES        addr (4 or 16 bytes), tag_start u32, parent u32 (NONE
-//!                               for a root), tag_count u16, len u8, pad u8 (zero);
-//!                               sorted by (addr, len), each prefix once
+//!               PREFIXES        addr (4 or 16 bytes), run u32 (its tag sets), parent
+//!                               u32 (NONE for a root), len u8; sorted by (addr, len),
+//!                               each prefix once
 //!               DIRECT          u32 * 2^s: LEAF | value, or a node index; or, when every
 //!                               entry fits, u16 * 2^s with the flag in bit 15 (the
 //!                               section's length tells which)
 //!               NODES           80 bytes: vector u64 * 4, leafvec u64 * 4, vranks u8 * 4,
 //!                               lranks u8 * 4, base1 u32, base0 u32
-//!               LEAVES          u32 values
+//!               END_NODES       40 bytes, nodes without children: leafvec u64 * 4,
+//!                               lranks u8 * 4, base0 u32
+//!               LEAVES          values: u16 when the family has at most 65535
+//!                               prefixes, else u32
 //! ```
 //!
 //! Every integer is little-endian and read with `from_le_bytes`, so a blob has no
@@ -37,11 +42,14 @@
 //! Count for Fast and Scalable Software IP Routing Table Lookup", SIGCOMM 2015): the top
 //! `s` bits index DIRECT; each node then consumes 8 bits `v` (256 slots: slot `v` is bit
 //! `v % 64` of word `v / 64` of a bitmap). If bit `v` of `vector` is set the walk goes on
-//! to node `base1 + rank(vector, v) - 1`, otherwise the answer is leaf
+//! to child `base1 + rank(vector, v) - 1`, otherwise the answer is leaf
 //! `base0 + rank(leafvec, v) - 1`, where `rank(bits, v)` counts the set bits `0..=v` and
 //! `leafvec` marks where a run of equal leaves starts. `vranks` and `lranks` hold each
 //! word's count of set bits in the words before it, so a rank is one stored count plus
-//! one popcount.
+//! one popcount. A node's children are all in NODES or, when none of them has children
+//! (base1 has bit 31, END, set), all in END_NODES: there the next 8 bits pick a leaf
+//! the same way. Most nodes of a real list are such ends (below a 16-bit direct table,
+//! every IPv4 node at bit 24), and half the size of a full one.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -54,13 +62,13 @@ use crate::Error;
 /// The label every blob starts with.
 pub(crate) const MAGIC: &[u8; 8] = b"IPFENCE\0";
 /// Bumped on any change of the layout or its meaning.
-pub(crate) const VERSION: u32 = 4;
+pub(crate) const VERSION: u32 = 5;
 /// Bytes per SOURCES record.
 pub(crate) const SOURCE: usize = 20;
 /// Fixed header size: 32 bytes of fields plus the section table.
 pub(crate) const HEADER: usize = 32 + 8 * SECTIONS;
 /// The number of sections.
-pub(crate) const SECTIONS: usize = 13;
+pub(crate) const SECTIONS: usize = 16;
 /// Marks a DIRECT entry that is a value, not a node index.
 pub(crate) const LEAF: u32 = 1 << 31;
 /// An absent symbol or parent.
@@ -73,6 +81,14 @@ pub(crate) const VRANKS: usize = 64;
 pub(crate) const LRANKS: usize = 68;
 pub(crate) const BASE1: usize = 72;
 pub(crate) const BASE0: usize = 76;
+/// Bytes per end node (a node without children), and where in one: lranks, base0.
+pub(crate) const END_NODE: usize = 40;
+pub(crate) const E_LRANKS: usize = 32;
+pub(crate) const E_BASE0: usize = 36;
+/// Marks a node's base1 whose children are end nodes.
+pub(crate) const END: u32 = 1 << 31;
+/// The most prefixes a family can have for u16 LEAVES.
+pub(crate) const NARROW_LEAVES: usize = u16::MAX as usize;
 
 /// One bit per slot of a node, slot `c` at bit `c % 64` of word `c / 64`.
 pub(crate) type Bits = [u64; SLOTS / 64];
@@ -115,14 +131,17 @@ const SECTION_NAMES: [&str; SECTIONS] = [
     "string data",
     "source table",
     "tag table",
+    "run table",
     "tag list",
     "IPv4 prefix table",
     "IPv4 direct table",
     "IPv4 node table",
+    "IPv4 end node table",
     "IPv4 leaf table",
     "IPv6 prefix table",
     "IPv6 direct table",
     "IPv6 node table",
+    "IPv6 end node table",
     "IPv6 leaf table",
 ];
 
@@ -137,8 +156,12 @@ pub(crate) struct Fam {
     pub(crate) narrow: bool,
     pub(crate) nodes: usize,
     pub(crate) n_nodes: usize,
+    pub(crate) ends: usize,
+    pub(crate) n_ends: usize,
     pub(crate) leaves: usize,
     pub(crate) n_leaves: usize,
+    /// Whether LEAVES holds u16 values (at most [`NARROW_LEAVES`] prefixes).
+    pub(crate) narrow_leaves: bool,
 }
 
 /// Where everything is, checked once by [`Layout::parse`].
@@ -152,8 +175,12 @@ pub(crate) struct Layout {
     pub(crate) n_sources: usize,
     pub(crate) tags: usize,
     pub(crate) n_tags: usize,
+    pub(crate) runs: usize,
+    pub(crate) n_runs: usize,
     pub(crate) tag_list: usize,
     pub(crate) n_tag_list: usize,
+    /// The (prefix, tag set) pairs: the sum of every prefix's run length.
+    pub(crate) n_entries: usize,
     pub(crate) v4: Fam,
     pub(crate) v6: Fam,
 }
@@ -167,8 +194,11 @@ impl Fam {
         narrow: false,
         nodes: 0,
         n_nodes: 0,
+        ends: 0,
+        n_ends: 0,
         leaves: 0,
         n_leaves: 0,
+        narrow_leaves: false,
     };
 }
 
@@ -180,15 +210,18 @@ pub(crate) static EMPTY: Layout = Layout {
     n_sources: 0,
     tags: 0,
     n_tags: 0,
+    runs: 0,
+    n_runs: 0,
     tag_list: 0,
     n_tag_list: 0,
+    n_entries: 0,
     v4: Fam::EMPTY,
     v6: Fam::EMPTY,
 };
 
 /// Bytes per prefix record for an address type.
 pub(crate) const fn prefix_record<A: Addr>() -> usize {
-    A::BYTES + 12
+    A::BYTES + 9
 }
 
 // Each reads with one bounds check and, through the fixed-size array, one load (a
@@ -403,7 +436,7 @@ impl Layout {
                 format!("{} unused bytes after the last section", total - next),
             ));
         }
-        let [so, sd, src, tg, tl, p4, d4, n4, l4, p6, d6, n6, l6] = secs;
+        let [so, sd, src, tg, rn, tl, p4, d4, n4, e4, l4, p6, d6, n6, e6, l6] = secs;
 
         let mut lay = Layout {
             total,
@@ -492,26 +525,69 @@ impl Layout {
                 ));
             }
         }
+        // Runs: from 0, strictly increasing (none empty), to the end of the tag list.
+        let n_bounds = rn.records(4)?;
+        lay.runs = rn.off;
+        lay.n_runs = n_bounds.saturating_sub(1);
+        let mut prev = None;
+        for i in 0..n_bounds {
+            let at = rn.off + 4 * i;
+            let r = u32_at(b, at) as usize;
+            let ok = match prev {
+                None => r == 0,
+                Some(p) => r > p && r <= lay.n_tag_list,
+            };
+            if !ok {
+                return Err(err(
+                    at,
+                    format!(
+                        "run bound {r} is not after the one before or past the {}-long tag list",
+                        lay.n_tag_list
+                    ),
+                ));
+            }
+            prev = Some(r);
+        }
+        if prev.unwrap_or(0) != lay.n_tag_list {
+            return Err(err(
+                rn.off,
+                format!(
+                    "runs end at {}, the tag list is {} long",
+                    prev.unwrap_or(0),
+                    lay.n_tag_list
+                ),
+            ));
+        }
 
-        lay.v4 = parse_family::<u32>(b, &lay, s4, [p4, d4, n4, l4])?;
-        lay.v6 = parse_family::<u128>(b, &lay, s6, [p6, d6, n6, l6])?;
+        lay.v4 = parse_family::<u32>(b, &mut lay, s4, [p4, d4, n4, e4, l4])?;
+        lay.v6 = parse_family::<u128>(b, &mut lay, s6, [p6, d6, n6, e6, l6])?;
         Ok(lay)
     }
 }
 
-fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Result<Fam, Error> {
-    let [p, d, n, l] = secs;
+/// The number of set bits in a node bitmap.
+fn count(bits: &Bits) -> usize {
+    bits.iter().map(|w| w.count_ones() as usize).sum()
+}
+
+fn parse_family<A: Addr>(b: &[u8], lay: &mut Layout, s: u32, secs: [Sec; 5]) -> Result<Fam, Error> {
+    let [p, d, n, e, l] = secs;
     let rec = prefix_record::<A>();
+    let n_prefixes = p.records(rec)?;
+    let narrow_leaves = n_prefixes <= NARROW_LEAVES;
     let mut f = Fam {
         s,
         narrow: false,
         prefixes: p.off,
-        n_prefixes: p.records(rec)?,
+        n_prefixes,
         direct: d.off,
         nodes: n.off,
         n_nodes: n.records(NODE)?,
+        ends: e.off,
+        n_ends: e.records(END_NODE)?,
         leaves: l.off,
-        n_leaves: l.records(4)?,
+        n_leaves: l.records(if narrow_leaves { 2 } else { 4 })?,
+        narrow_leaves,
     };
     if s > A::WIDTH {
         return Err(err(
@@ -519,8 +595,8 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
             format!("direct table of {s} bits for {}-bit addresses", A::WIDTH),
         ));
     }
-    // Values and node indices share a u32 with the LEAF flag.
-    if f.n_prefixes >= LEAF as usize || f.n_nodes >= LEAF as usize {
+    // Values and node indices share a u32 with the LEAF (or END) flag.
+    if f.n_prefixes >= LEAF as usize || f.n_nodes >= LEAF as usize || f.n_ends >= END as usize {
         return Err(err(p.off, String::from("more than 2^31 prefixes or nodes")));
     }
 
@@ -529,18 +605,13 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
     for i in 0..f.n_prefixes {
         let at = p.off + rec * i;
         let addr = A::read(b, at).unwrap_or_default();
-        let start = u32_at(b, at + A::BYTES) as usize;
+        let run = u32_at(b, at + A::BYTES) as usize;
         let parent = u32_at(b, at + A::BYTES + 4);
-        let count = usize::from(u16_at(b, at + A::BYTES + 8));
-        let len = u8_at(b, at + A::BYTES + 10);
-        let pad = u8_at(b, at + A::BYTES + 11);
-        if u32::from(len) > A::WIDTH || pad != 0 {
+        let len = u8_at(b, at + A::BYTES + 8);
+        if u32::from(len) > A::WIDTH {
             return Err(err(
                 at,
-                format!(
-                    "{}[{i}]: prefix length {len} or padding {pad} invalid",
-                    p.name
-                ),
+                format!("{}[{i}]: prefix length {len} invalid", p.name),
             ));
         }
         if addr.truncate(u32::from(len)) != addr {
@@ -550,21 +621,22 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
             return Err(err(at, format!("{}[{i}]: not sorted or repeated", p.name)));
         }
         last = Some((addr, len));
-        if count == 0 || start.saturating_add(count) > lay.n_tag_list {
+        if run >= lay.n_runs {
             return Err(err(
                 at + A::BYTES,
-                format!(
-                    "{}[{i}]: tags {start}+{count} out of the {}-long tag list",
-                    p.name, lay.n_tag_list
-                ),
+                format!("{}[{i}]: run {run} out of the {} runs", p.name, lay.n_runs),
             ));
         }
+        // Validated above: runs increase within the tag list.
+        let bounds = lay.runs + 4 * run;
+        let tags = u32_at(b, bounds + 4).saturating_sub(u32_at(b, bounds)) as usize;
+        lay.n_entries += tags;
         if parent != NONE {
             let pi = parent as usize;
             let ok = pi < i && {
                 let pat = p.off + rec * pi;
                 let paddr = A::read(b, pat).unwrap_or_default();
-                let plen = u8_at(b, pat + A::BYTES + 10);
+                let plen = u8_at(b, pat + A::BYTES + 8);
                 plen < len && addr.truncate(u32::from(plen)) == paddr
             };
             if !ok {
@@ -600,8 +672,10 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
     f.narrow = width == 2;
     // Depth (as the bit offset where a node starts) of every node, assigned by its one
     // parent. Children always have larger indices than their parent, so walking nodes in
-    // index order sees every parent before its children and no walk can loop.
+    // index order sees every parent before its children and no walk can loop. End nodes
+    // have no children: one parent each is all they need.
     let mut off_of: Vec<u8> = alloc::vec![u8::MAX; f.n_nodes];
+    let mut end_seen: Vec<bool> = alloc::vec![false; f.n_ends];
     let direct = b.get(d.off..d.off + d.len).unwrap_or_default();
     let entry = |c: &[u8]| match width {
         2 => widen(u16_at(c, 0)),
@@ -620,11 +694,34 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
             set_off(&mut off_of, e as usize, s, at)?;
         }
     }
+    // Every leaf slot must have a run start at or before it, and the leaves must exist.
+    let check_leaves =
+        |at: usize, (kind, i): (&str, usize), vector: &Bits, leafvec: &Bits, base0: usize| {
+            let first_leaf = (0..SLOTS).find(|&c| !has(vector, c));
+            let first_run = (0..SLOTS).find(|&c| has(leafvec, c));
+            if let Some(first_leaf) = first_leaf.filter(|&l| first_run.is_none_or(|r| r > l)) {
+                return Err(err(
+                    at,
+                    format!("{kind} {i}: leaf slot {first_leaf} has no leaf"),
+                ));
+            }
+            let leaves = count(leafvec);
+            if base0.saturating_add(leaves) > f.n_leaves {
+                return Err(err(
+                    at,
+                    format!(
+                        "{kind} {i}: leaves {base0}+{leaves} past the {} leaves",
+                        f.n_leaves
+                    ),
+                ));
+            }
+            Ok(())
+        };
     for i in 0..f.n_nodes {
         let at = n.off + NODE * i;
         let vector = bits_at(b, at);
         let leafvec = bits_at(b, at + LEAFVEC);
-        let base1 = u32_at(b, at + BASE1) as usize;
+        let base1 = u32_at(b, at + BASE1);
         let base0 = u32_at(b, at + BASE0) as usize;
         let stored = |r: usize| [0, 1, 2, 3].map(|w| u8_at(b, at + r + w));
         if stored(VRANKS) != ranks(&vector) || stored(LRANKS) != ranks(&leafvec) {
@@ -633,7 +730,6 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
                 format!("node {i}: stored ranks do not match its bitmaps"),
             ));
         }
-        let count = |bits: &Bits| bits.iter().map(|w| w.count_ones() as usize).sum::<usize>();
         let children = count(&vector);
         let off = match off_of.get(i) {
             Some(&o) if o != u8::MAX => u32::from(o),
@@ -646,41 +742,66 @@ fn parse_family<A: Addr>(b: &[u8], lay: &Layout, s: u32, secs: [Sec; 4]) -> Resu
                     format!("node {i} at bit {off} has children past the address"),
                 ));
             }
-            if base1 <= i {
-                return Err(err(
-                    at + BASE1,
-                    format!("node {i}: children start at {base1}, not after it"),
-                ));
-            }
-            for k in 0..children {
-                set_off(&mut off_of, base1 + k, off + STRIDE, at + BASE1)?;
+            let first = (base1 & !END) as usize;
+            if base1 & END != 0 {
+                for k in 0..children {
+                    let c = first + k;
+                    match end_seen.get_mut(c) {
+                        Some(seen) if !*seen => *seen = true,
+                        Some(_) => {
+                            return Err(err(
+                                at + BASE1,
+                                format!("end node {c} has more than one parent"),
+                            ))
+                        }
+                        None => {
+                            return Err(err(
+                                at + BASE1,
+                                format!("end node {c} out of range, only {} end nodes", f.n_ends),
+                            ))
+                        }
+                    }
+                }
+            } else {
+                if first <= i {
+                    return Err(err(
+                        at + BASE1,
+                        format!("node {i}: children start at {first}, not after it"),
+                    ));
+                }
+                for k in 0..children {
+                    set_off(&mut off_of, first + k, off + STRIDE, at + BASE1)?;
+                }
             }
         }
-        // Every leaf slot must have a run start at or before it.
-        let first_leaf = (0..SLOTS).find(|&c| !has(&vector, c));
-        let first_run = (0..SLOTS).find(|&c| has(&leafvec, c));
-        if let Some(first_leaf) = first_leaf.filter(|&l| first_run.is_none_or(|r| r > l)) {
+        check_leaves(at + LEAFVEC, ("node", i), &vector, &leafvec, base0)?;
+    }
+    for i in 0..f.n_ends {
+        let at = e.off + END_NODE * i;
+        if !end_seen.get(i).is_some_and(|&s| s) {
+            return Err(err(at, format!("end node {i} is not reachable")));
+        }
+        let leafvec = bits_at(b, at);
+        if [0, 1, 2, 3].map(|w| u8_at(b, at + E_LRANKS + w)) != ranks(&leafvec) {
             return Err(err(
-                at + LEAFVEC,
-                format!("node {i}: leaf slot {first_leaf} has no leaf"),
+                at + E_LRANKS,
+                format!("end node {i}: stored ranks do not match its bitmap"),
             ));
         }
-        let leaves = count(&leafvec);
-        if base0.saturating_add(leaves) > f.n_leaves {
-            return Err(err(
-                at + BASE0,
-                format!(
-                    "node {i}: leaves {base0}+{leaves} past the {} leaves",
-                    f.n_leaves
-                ),
-            ));
-        }
+        let base0 = u32_at(b, at + E_BASE0) as usize;
+        check_leaves(at, ("end node", i), &Bits::default(), &leafvec, base0)?;
     }
     let leaves = b.get(l.off..l.off + l.len).unwrap_or_default();
-    for (i, v) in leaves.chunks_exact(4).map(|c| u32_at(c, 0)).enumerate() {
+    let width = if narrow_leaves { 2 } else { 4 };
+    for (i, c) in leaves.chunks_exact(width).enumerate() {
+        let v = if narrow_leaves {
+            u32::from(u16_at(c, 0))
+        } else {
+            u32_at(c, 0)
+        };
         if !value_ok(v) {
             return Err(err(
-                l.off + 4 * i,
+                l.off + width * i,
                 format!("leaf value {v} past {} prefixes", f.n_prefixes),
             ));
         }

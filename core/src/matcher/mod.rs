@@ -52,8 +52,8 @@ pub use batch::LANES;
 
 use addr::{Addr, STRIDE};
 use format::{
-    prefix_record, u16_at, u32_at, u64_at, u8_at, widen, Fam, Layout, BASE0, BASE1, EMPTY, LEAF,
-    LEAFVEC, LRANKS, NODE, NONE, SOURCE, VRANKS,
+    prefix_record, u32_at, u64_at, u8_at, widen, Fam, Layout, BASE0, BASE1, EMPTY, END, END_NODE,
+    E_BASE0, E_LRANKS, LEAF, LEAFVEC, LRANKS, NODE, NONE, SOURCE, VRANKS,
 };
 
 use crate::{Error, Ranges, SourceInfo, Tags};
@@ -156,9 +156,36 @@ fn flagged(v6: bool, value: NonZeroU32) -> NonZeroU32 {
 
 /// `n` records of `N` bytes from `at` (validated: in bounds; empty if not).
 #[inline(always)]
-fn table<const N: usize>(b: &[u8], at: usize, n: usize) -> &[[u8; N]] {
+pub(crate) fn table<const N: usize>(b: &[u8], at: usize, n: usize) -> &[[u8; N]] {
     b.get(at..at.wrapping_add(n.wrapping_mul(N)))
         .map_or(&[], |t| t.as_chunks::<N>().0)
+}
+
+/// Leaf `i` of a family (validated: in bounds).
+#[inline(always)]
+fn leaf(b: &[u8], f: &Fam, i: usize) -> u32 {
+    if f.narrow_leaves {
+        let leaves = table::<2>(b, f.leaves, f.n_leaves);
+        leaves
+            .get(i)
+            .map_or(0, |&v| u32::from(u16::from_le_bytes(v)))
+    } else {
+        let leaves = table::<4>(b, f.leaves, f.n_leaves);
+        leaves.get(i).map_or(0, |&v| u32::from_le_bytes(v))
+    }
+}
+
+/// The leaf index for slot `c` of a bitmap at `bits` with ranks at `ranks` and base0
+/// at `base0`, all in `n` (a node or an end node).
+#[inline(always)]
+fn leaf_index(n: &[u8], c: usize, bits: usize, ranks: usize, base0: usize) -> usize {
+    let w = c / 64 % 4;
+    let upto = (2u64 << (c % 64)).wrapping_sub(1);
+    let leafvec = u64_at(n, bits + 8 * w);
+    let rank = usize::from(u8_at(n, ranks + w)) + (leafvec & upto).count_ones() as usize;
+    (u32_at(n, base0) as usize)
+        .wrapping_add(rank)
+        .wrapping_sub(1)
 }
 
 /// Walks one family's trie: the value (0 = no match, else prefix index + 1).
@@ -191,22 +218,24 @@ fn find<A: Addr>(b: &[u8], f: &Fam, a: A) -> u32 {
         // Slot `c` is bit `c % 64` of word `c / 64` (below 4: `c` has STRIDE = 8 bits).
         let w = c / 64 % 4;
         let bit = 1u64 << (c % 64);
-        let upto = bit | bit.wrapping_sub(1);
         let vector = u64_at(n, 8 * w);
         if vector & bit != 0 {
+            let upto = bit | bit.wrapping_sub(1);
             let rank = usize::from(u8_at(n, VRANKS + w)) + (vector & upto).count_ones() as usize;
-            node = (u32_at(n, BASE1) as usize)
-                .wrapping_add(rank)
-                .wrapping_sub(1);
+            let base1 = u32_at(n, BASE1);
+            let child = ((base1 & !END) as usize).wrapping_add(rank).wrapping_sub(1);
+            if base1 & END != 0 {
+                // The last node of this walk: the next 8 bits pick its leaf.
+                let ends = table::<END_NODE>(b, f.ends, f.n_ends);
+                let Some(e) = ends.get(child) else {
+                    return 0;
+                };
+                return leaf(b, f, leaf_index(e, rest.head(), 0, E_LRANKS, E_BASE0));
+            }
+            node = child;
             off += STRIDE;
         } else {
-            let leafvec = u64_at(n, LEAFVEC + 8 * w);
-            let rank = usize::from(u8_at(n, LRANKS + w)) + (leafvec & upto).count_ones() as usize;
-            let leaf = (u32_at(n, BASE0) as usize)
-                .wrapping_add(rank)
-                .wrapping_sub(1);
-            let leaves = table::<4>(b, f.leaves, f.n_leaves);
-            return leaves.get(leaf).map_or(0, |&v| u32::from_le_bytes(v));
+            return leaf(b, f, leaf_index(n, c, LEAFVEC, LRANKS, BASE0));
         }
     }
     0
@@ -358,7 +387,7 @@ impl<B: AsRef<[u8]>> Matcher<B> {
 
     /// The number of (prefix, tag set) pairs, after removing repeats.
     pub fn entry_count(&self) -> usize {
-        self.lay.n_tag_list
+        self.lay.n_entries
     }
 
     /// The number of distinct prefixes, IPv4 and IPv6.
@@ -384,7 +413,7 @@ impl<B: AsRef<[u8]>> fmt::Debug for Matcher<B> {
             .field("bytes", &self.lay.total)
             .field("prefixes_v4", &self.lay.v4.n_prefixes)
             .field("prefixes_v6", &self.lay.v6.n_prefixes)
-            .field("entries", &self.lay.n_tag_list)
+            .field("entries", &self.lay.n_entries)
             .finish()
     }
 }
@@ -456,7 +485,7 @@ impl<'a> Match<'a> {
     pub fn prefix(&self) -> IpNet {
         let (at, n) = self.record();
         let (b, _) = self.parts();
-        let len = u8_at(b, at.wrapping_add(n + 10));
+        let len = u8_at(b, at.wrapping_add(n + 8));
         if self.v6() {
             u128::read(b, at).unwrap_or(0).to_net(len)
         } else {
@@ -468,9 +497,12 @@ impl<'a> Match<'a> {
     pub fn entries(&self) -> impl Iterator<Item = Tags<'a>> + 'a {
         let (at, n) = self.record();
         let (b, l) = self.parts();
-        let start = u32_at(b, at.wrapping_add(n)) as usize;
-        let count = usize::from(u16_at(b, at.wrapping_add(n + 8)));
-        (start..start.saturating_add(count)).map(move |i| {
+        // Validated: the run exists and its bounds increase within the tag list.
+        let run = (u32_at(b, at.wrapping_add(n)) as usize).wrapping_mul(4);
+        let run = l.runs.wrapping_add(run);
+        let start = u32_at(b, run) as usize;
+        let end = u32_at(b, run.wrapping_add(4)) as usize;
+        (start..end).map(move |i| {
             let t = u32_at(b, l.tag_list.wrapping_add(i.wrapping_mul(4))) as usize;
             let at = l.tags.wrapping_add(t.wrapping_mul(16));
             // One bounds check for the record; the four symbols at fixed offsets.

@@ -204,6 +204,60 @@ fn direct_table_narrow_when_it_fits_wide_past_15_bits() {
 }
 
 #[test]
+fn repeated_tag_runs_are_stored_once_and_childless_nodes_are_ends() {
+    // 2,000 /32s in 250 /24s under 10.0.0.0/8, every one published as AMAZON and EC2,
+    // and a few under S3 alone: three runs of tag sets, not one per prefix.
+    let mut r = Ranges::new();
+    for i in 0..2_000u32 {
+        let a = 0x0a00_0000 | ((i / 8) << 8) | ((i % 8) * 17);
+        let net = IpNet::V4(ipnet::Ipv4Net::new(a.into(), 32).unwrap());
+        if i % 500 == 0 {
+            r.push(net, tags("aws", "S3", "us-east-1"));
+        } else {
+            r.push(net, tags("aws", "AMAZON", "us-east-1"));
+            r.push(net, tags("aws", "EC2", "us-east-1"));
+        }
+    }
+    r.push(
+        "10.0.0.0/8".parse().unwrap(),
+        tags("aws", "AMAZON", "us-east-1"),
+    );
+    r.push("2600::/16".parse().unwrap(), tags("aws", "S3", "us-east-1"));
+    let m = Matcher::build(&r).unwrap();
+    let (b, _) = Matcher::from_bytes(m.as_bytes()).unwrap();
+    assert_eq!(b.prefix_count(), 2_002);
+    assert_eq!(b.entry_count(), 2 * 1_996 + 4 + 2);
+    let l = &b.lay;
+    // Runs: [AMAZON], [S3], [AMAZON, EC2].
+    assert_eq!((l.n_runs, l.n_tag_list), (3, 4));
+    // One node at bit 16 for 10.0/16, its 250 children at bit 24 are all ends.
+    assert_eq!((l.v4.n_nodes, l.v4.n_ends), (1, 250));
+    assert!(l.v4.narrow_leaves && l.v6.narrow_leaves);
+    for ip in edges(&r).into_iter().step_by(7) {
+        check_against_brute(&b, &r, ip);
+    }
+}
+
+#[test]
+fn leaves_are_u32_past_65535_prefixes() {
+    // 70,000 /24s: more prefixes than u16 leaves can number.
+    let mut r = Ranges::new();
+    for i in 0..70_000u32 {
+        let net = ipnet::Ipv4Net::new(core::net::Ipv4Addr::from(0x0a00_0000 + (i << 8)), 24);
+        r.push(IpNet::V4(net.unwrap()), tags("text", "", ""));
+    }
+    r.push("10.0.0.128/25".parse().unwrap(), tags("text", "HALF", ""));
+    let m = Matcher::build(&r).unwrap();
+    let (b, _) = Matcher::from_bytes(m.as_bytes()).unwrap();
+    assert!(!b.lay.v4.narrow_leaves);
+    for i in (0..70_001u32).step_by(97).chain([69_999, 70_000, 0]) {
+        for low in [0u32, 0x7f, 0x80, 0xff] {
+            check_against_brute(&b, &r, IpAddr::V4((0x0a00_0000 + (i << 8) + low).into()));
+        }
+    }
+}
+
+#[test]
 fn round_trip_bytes_and_ranges() {
     let r = ranges(&[
         ("3.5.140.0/22", "AMAZON"),
@@ -351,6 +405,16 @@ fn header_errors_say_what_and_where() {
         e.contains(&alloc::format!("format version {}", VERSION + 1)),
         "{e}"
     );
+    // A blob of the format before this one, as `ipfence compile` wrote it then.
+    b[8..12].copy_from_slice(&4u32.to_le_bytes());
+    let e = Matcher::from_bytes(&b).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        alloc::format!(
+            "blob: offset 8: format version 4, this build reads version {VERSION} \
+             (rebuild it with `ipfence compile`)"
+        )
+    );
     let e = Matcher::from_bytes(&blob[..blob.len() - 1])
         .unwrap_err()
         .to_string();
@@ -362,8 +426,8 @@ fn header_errors_say_what_and_where() {
     assert!(e.contains("checksum mismatch"), "{e}");
     // A leaf pointing past the prefix table, resealed: caught by validation.
     let mut b = blob.clone();
-    let l4 = u32::from_le_bytes(b[32 + 8 * 8..32 + 8 * 8 + 4].try_into().unwrap()) as usize;
-    b[l4..l4 + 4].copy_from_slice(&1000u32.to_le_bytes());
+    let l4 = u32::from_le_bytes(b[32 + 8 * 10..32 + 8 * 10 + 4].try_into().unwrap()) as usize;
+    b[l4..l4 + 2].copy_from_slice(&1000u16.to_le_bytes());
     reseal(&mut b);
     let e = Matcher::from_bytes(&b).unwrap_err().to_string();
     assert!(e.contains("leaf value 1000 past"), "{e}");

@@ -489,18 +489,18 @@ static void test_errors(const char *data_dir, const ipfence_matcher *m) {
     EXPECT_CODE(ipfence_matcher_from_blob(blob, 3, &out), IPFENCE_RESULT_BLOB_ERROR, "blob");
     EXPECT_CODE(ipfence_matcher_from_blob(NULL, 3, &out), IPFENCE_RESULT_NULL_PARAMETER, "data");
     EXPECT_CODE(ipfence_matcher_from_blob(blob, need, NULL), IPFENCE_RESULT_NULL_PARAMETER, "out");
-    /* A blob of the previous format (3, before provider tags): the version field is
-       checked first, and the message says how to fix it. */
-    CHECK(blob[8] == 4 && blob[9] == 0 && blob[10] == 0 && blob[11] == 0, "format version %u",
+    /* A blob of the previous format (4, before shared tag runs and end nodes): the
+       version field is checked first, and the message says how to fix it. */
+    CHECK(blob[8] == 5 && blob[9] == 0 && blob[10] == 0 && blob[11] == 0, "format version %u",
           blob[8]);
-    blob[8] = 3;
+    blob[8] = 4;
     EXPECT_CODE(ipfence_matcher_from_blob(blob, need, &out), IPFENCE_RESULT_BLOB_ERROR,
-                "blob: offset 8: format version 3, this build reads version 4 (rebuild it with "
+                "blob: offset 8: format version 4, this build reads version 5 (rebuild it with "
                 "`ipfence compile`)");
     EXPECT_CODE(ipfence_matcher_from_blob_borrowed(blob, need, &out), IPFENCE_RESULT_BLOB_ERROR,
                 "rebuild it with `ipfence compile`");
     CHECK(out == sentinel, "out written on failure");
-    blob[8] = 4;
+    blob[8] = 5;
     /* Flip every 97th byte in turn: each corrupt blob is refused (checksum) or loads and
        answers without crashing. */
     size_t refused = 0;
