@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use ipnet::IpNet;
 
 use super::addr::{Addr, SLOTS, STRIDE};
-use super::format::{self, has, Bits, END, LEAF, MAX_DIRECT_BITS, NONE};
+use super::format::{self, Bits, END, LEAF, MAX_DIRECT_BITS, NONE};
 use crate::{Error, Ranges};
 
 /// Direct-table bits for a family of `n` prefixes when the caller does not choose: a
@@ -78,21 +78,35 @@ pub(crate) fn compile(r: &Ranges, s4: Option<u32>, s6: Option<u32>) -> Result<Ve
     let mut tag_index: hashbrown::HashMap<[u32; 4], u32> = hashbrown::HashMap::new();
     let mut tag_of = Vec::with_capacity(r.entries.len());
     let mut tags = Vec::new();
+    // Lists publish runs of entries under one tag set: the last one saves a lookup.
+    let mut last: Option<([u32; 4], u32)> = None;
     for e in &r.entries {
         let key = [sym(e.provider), sym(e.service), sym(e.region), sym(e.extra)];
-        let next = u32::try_from(tag_index.len())
-            .map_err(|_| Error::Limit(String::from("more than 2^32 tag sets")))?;
-        let t = *tag_index.entry(key).or_insert_with(|| {
-            for f in key {
-                tags.extend_from_slice(&f.to_le_bytes());
+        let t = match last {
+            Some((k, t)) if k == key => t,
+            _ => {
+                let next = u32::try_from(tag_index.len())
+                    .map_err(|_| Error::Limit(String::from("more than 2^32 tag sets")))?;
+                let t = *tag_index.entry(key).or_insert_with(|| {
+                    for f in key {
+                        tags.extend_from_slice(&f.to_le_bytes());
+                    }
+                    next
+                });
+                last = Some((key, t));
+                t
             }
-            next
-        });
+        };
         tag_of.push(t);
     }
 
-    let mut v4: Vec<Item<u32>> = Vec::new();
-    let mut v6: Vec<Item<u128>> = Vec::new();
+    let n4 = r
+        .entries
+        .iter()
+        .filter(|e| matches!(e.prefix, IpNet::V4(_)))
+        .count();
+    let mut v4: Vec<Item<u32>> = Vec::with_capacity(n4);
+    let mut v6: Vec<Item<u128>> = Vec::with_capacity(r.entries.len() - n4);
     for (i, (e, &t)) in r.entries.iter().zip(&tag_of).enumerate() {
         match e.prefix.trunc() {
             IpNet::V4(n) => v4.push((u32::from(n.network()), n.prefix_len(), seq(i)?, t)),
@@ -100,6 +114,7 @@ pub(crate) fn compile(r: &Ranges, s4: Option<u32>, s6: Option<u32>) -> Result<Ve
         }
     }
     let mut runs = Runs {
+        single: vec![NONE; tags.len() / 16],
         index: hashbrown::HashMap::new(),
         bounds: vec![0],
         list: Vec::new(),
@@ -155,6 +170,9 @@ fn le_bytes(v: &[u32]) -> Vec<u8> {
 /// The distinct runs of tag sets (a prefix's tag sets in published order), each once:
 /// real lists repeat a few thousand runs over tens of thousands of prefixes.
 struct Runs {
+    /// The run of each tag set alone (NONE until seen): most prefixes have one.
+    single: Vec<u32>,
+    /// Longer runs.
     index: hashbrown::HashMap<Vec<u32>, u32>,
     /// RUNS: run `r` is `list[bounds[r]..bounds[r + 1]]`.
     bounds: Vec<u32>,
@@ -164,7 +182,11 @@ struct Runs {
 impl Runs {
     /// The number of run `tags`, added if new.
     fn intern(&mut self, tags: &[u32]) -> Result<u32, Error> {
-        if let Some(&r) = self.index.get(tags) {
+        let single = match tags {
+            [t] => self.single.get(*t as usize).copied(),
+            _ => self.index.get(tags).copied(),
+        };
+        if let Some(r) = single.filter(|&r| r != NONE) {
             return Ok(r);
         }
         let r = u32::try_from(self.bounds.len() - 1)
@@ -173,7 +195,16 @@ impl Runs {
         let end = u32::try_from(self.list.len())
             .map_err(|_| Error::Limit(String::from("more than 2^32 tag records")))?;
         self.bounds.push(end);
-        self.index.insert(tags.to_vec(), r);
+        match tags {
+            [t] => {
+                if let Some(s) = self.single.get_mut(*t as usize) {
+                    *s = r;
+                }
+            }
+            _ => {
+                self.index.insert(tags.to_vec(), r);
+            }
+        }
         Ok(r)
     }
 }
@@ -335,22 +366,28 @@ fn too_many() -> Error {
 }
 
 /// The value of each slot of a node covering the [`STRIDE`] bits from `off`: the
-/// longest of `ps` (global indices from `base`) ending in the node, else `inherited`.
-fn slot_values<A: Addr>(off: u32, inherited: u32, base: usize, ps: &[(A, u8)]) -> [u32; SLOTS] {
+/// longest of `ps` (global indices from `base`) ending in the node, else `inherited`;
+/// and the slots where a value may change (slot 0 and each painted span's ends).
+fn slot_values<A: Addr>(
+    off: u32,
+    inherited: u32,
+    base: usize,
+    ps: &[(A, u8)],
+) -> ([u32; SLOTS], Bits) {
     let hi = off + STRIDE;
     let mut val = [inherited; SLOTS];
+    let mut edges = Bits::default();
+    set(&mut edges, 0);
     for (k, &(a, len)) in ps.iter().enumerate() {
         let len = u32::from(len);
         if len > off && len <= hi {
-            paint(
-                &mut val,
-                a.chunk(off),
-                1usize << (hi - len),
-                value(base + k),
-            );
+            let (start, span) = (a.chunk(off), 1usize << (hi - len));
+            paint(&mut val, start, span, value(base + k));
+            set(&mut edges, start);
+            set(&mut edges, start + span);
         }
     }
-    val
+    (val, edges)
 }
 
 impl Trie {
@@ -387,16 +424,38 @@ impl Trie {
     }
 
     /// Appends the leaves of the slots not in `vector`, one per run of equal values;
-    /// returns the run starts and where the leaves begin.
-    fn leaves(&mut self, val: &[u32; SLOTS], vector: &Bits) -> Result<(Bits, u32), Error> {
+    /// returns the run starts and where the leaves begin. A run can only start at one
+    /// of `edges` or just after a child slot: only those slots are looked at.
+    fn leaves(
+        &mut self,
+        val: &[u32; SLOTS],
+        edges: Bits,
+        vector: &Bits,
+    ) -> Result<(Bits, u32), Error> {
         let base0 = u32::try_from(self.leaves.len()).map_err(|_| too_many())?;
+        let mut look = edges;
+        for (w, &bits) in vector.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                set(&mut look, 64 * w + bits.trailing_zeros() as usize + 1);
+                bits &= bits - 1;
+            }
+        }
         let mut leafvec = Bits::default();
-        let mut prev = None;
-        for (c, &v) in val.iter().enumerate() {
-            if !has(vector, c) && prev != Some(v) {
-                set(&mut leafvec, c);
-                self.leaves.push(v);
-                prev = Some(v);
+        // The value of the leaf slot before: between two looked-at slots every leaf
+        // slot has the value of the one before it.
+        let mut prev = NONE;
+        for (w, (&bits, &children)) in look.iter().zip(vector).enumerate() {
+            let mut bits = bits & !children;
+            while bits != 0 {
+                let c = 64 * w + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let v = val.get(c).copied().unwrap_or(0);
+                if v != prev {
+                    set(&mut leafvec, c);
+                    self.leaves.push(v);
+                    prev = v;
+                }
             }
         }
         Ok((leafvec, base0))
@@ -413,7 +472,7 @@ impl Trie {
         ps: &[(A, u8)],
     ) -> Result<(), Error> {
         let hi = off + STRIDE;
-        let val = slot_values(off, inherited, base, ps);
+        let (val, edges) = slot_values(off, inherited, base, ps);
         // Children: the runs of `ps` per slot holding a prefix longer than this node.
         let mut kids: Vec<(usize, usize, usize)> = Vec::new();
         let mut vector = Bits::default();
@@ -433,7 +492,7 @@ impl Trie {
             }
             k = end;
         }
-        let (leafvec, base0) = self.leaves(&val, &vector)?;
+        let (leafvec, base0) = self.leaves(&val, edges, &vector)?;
         let base1 = if ends {
             let first = self.ends.len();
             self.ends.resize(
@@ -465,8 +524,8 @@ impl Trie {
             let inherited = val.get(c).copied().unwrap_or(0);
             let sub = ps.get(st..en).unwrap_or_default();
             if ends {
-                let val = slot_values(hi, inherited, base + st, sub);
-                let (leafvec, base0) = self.leaves(&val, &Bits::default())?;
+                let (val, edges) = slot_values(hi, inherited, base + st, sub);
+                let (leafvec, base0) = self.leaves(&val, edges, &Bits::default())?;
                 if let Some(e) = self.ends.get_mut(base1 + j) {
                     *e = End { leafvec, base0 };
                 }
