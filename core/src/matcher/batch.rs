@@ -11,8 +11,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::addr::{Addr, STRIDE};
 use super::format::{
-    u32_at, u64_at, u8_at, widen, Fam, BASE0, BASE1, END, END_NODE, E_BASE0, E_LRANKS, LEAF,
-    LEAFVEC, LRANKS, NODE, VRANKS,
+    u32_at, u64_at, u8_at, widen, Fam, BASE1, END, END_NODE, LEAF, LEAFVEC, NODE, VRANKS,
 };
 use super::{leaf, leaf_index, table, Match, Matcher};
 
@@ -72,7 +71,7 @@ fn find_lanes<A: Addr>(b: &[u8], f: &Fam, a: &[A; LANES], out: &mut [u32; LANES]
             if *n & AT_END != 0 {
                 *v = ends
                     .get(*n & !AT_END)
-                    .map_or(0, |e| leaf(b, f, leaf_index(e, c, 0, E_LRANKS, E_BASE0)));
+                    .map_or(0, |e| leaf(b, f, leaf_index(e, c)));
                 *n = DONE;
                 live -= 1;
                 continue;
@@ -97,7 +96,7 @@ fn find_lanes<A: Addr>(b: &[u8], f: &Fam, a: &[A; LANES], out: &mut [u32; LANES]
                     child
                 };
             } else {
-                *v = leaf(b, f, leaf_index(nd, c, LEAFVEC, LRANKS, BASE0));
+                *v = leaf(b, f, leaf_index(nd.get(LEAFVEC..).unwrap_or_default(), c));
                 *n = DONE;
                 live -= 1;
             }

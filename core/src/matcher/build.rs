@@ -279,10 +279,10 @@ fn family<A: Addr>(mut items: Vec<Item<A>>, s: u32, runs: &mut Runs) -> Result<F
         for w in n.vector.iter().chain(&n.leafvec) {
             nodes.extend_from_slice(&w.to_le_bytes());
         }
-        nodes.extend_from_slice(&format::ranks(&n.vector));
         nodes.extend_from_slice(&format::ranks(&n.leafvec));
-        nodes.extend_from_slice(&n.base1.to_le_bytes());
         nodes.extend_from_slice(&n.base0.to_le_bytes());
+        nodes.extend_from_slice(&format::ranks(&n.vector));
+        nodes.extend_from_slice(&n.base1.to_le_bytes());
     }
     let mut ends = Vec::with_capacity(t.ends.len() * format::END_NODE);
     for n in &t.ends {

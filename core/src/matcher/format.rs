@@ -11,7 +11,8 @@
 //!     16     8  total length of the blob in bytes (u64), header included
 //!     24     8  checksum (u64): FNV-1a 64 in four interleaved lanes over the blob as
 //!               64-bit little-endian words, this field read as zero (see `checksum`)
-//!     32   128  16 sections, each (offset u32, length u32), contiguous, in this order:
+//!     32   128  16 sections, each (offset u32, length u32), in this order, each at the
+//!               next multiple of 64 bytes after the one before (zero padding between):
 //!               STRING_OFFSETS  u32 * (n + 1): string i is data[off[i]..off[i+1]]
 //!               STRING_DATA     UTF-8
 //!               SOURCES         (name, format, provider, sync_token, create_date) u32
@@ -27,10 +28,10 @@
 //!               DIRECT          u32 * 2^s: LEAF | value, or a node index; or, when every
 //!                               entry fits, u16 * 2^s with the flag in bit 15 (the
 //!                               section's length tells which)
-//!               NODES           80 bytes: vector u64 * 4, leafvec u64 * 4, vranks u8 * 4,
-//!                               lranks u8 * 4, base1 u32, base0 u32
-//!               END_NODES       40 bytes, nodes without children: leafvec u64 * 4,
-//!                               lranks u8 * 4, base0 u32
+//!               NODES           80 bytes: vector u64 * 4, then the leaf half: leafvec
+//!                               u64 * 4, lranks u8 * 4, base0 u32; then vranks u8 * 4,
+//!                               base1 u32
+//!               END_NODES       40 bytes, nodes without children: a leaf half alone
 //!               LEAVES          values: u16 when the family has at most 65535
 //!                               prefixes, else u32
 //! ```
@@ -69,19 +70,24 @@ pub(crate) const SOURCE: usize = 20;
 pub(crate) const HEADER: usize = 32 + 8 * SECTIONS;
 /// The number of sections.
 pub(crate) const SECTIONS: usize = 16;
+/// Every section starts at a multiple of this many bytes from the start of the blob,
+/// so that (in a blob loaded at such an address) no node read straddles a cache line.
+pub(crate) const ALIGN: usize = 64;
 /// Marks a DIRECT entry that is a value, not a node index.
 pub(crate) const LEAF: u32 = 1 << 31;
 /// An absent symbol or parent.
 pub(crate) const NONE: u32 = u32::MAX;
 /// Bytes per node.
 pub(crate) const NODE: usize = 80;
-/// Where in a node: the leafvec words, the vranks and lranks bytes, base1, base0.
+/// Where in a node: the leaf half (the leafvec words, lranks bytes and base0), the
+/// vranks bytes, base1.
 pub(crate) const LEAFVEC: usize = 32;
-pub(crate) const VRANKS: usize = 64;
-pub(crate) const LRANKS: usize = 68;
-pub(crate) const BASE1: usize = 72;
-pub(crate) const BASE0: usize = 76;
-/// Bytes per end node (a node without children), and where in one: lranks, base0.
+pub(crate) const LRANKS: usize = LEAFVEC + E_LRANKS;
+pub(crate) const BASE0: usize = LEAFVEC + E_BASE0;
+pub(crate) const VRANKS: usize = 72;
+pub(crate) const BASE1: usize = 76;
+/// Bytes per leaf half, which is all an end node (a node without children) has, and
+/// where in one: lranks, base0.
 pub(crate) const END_NODE: usize = 40;
 pub(crate) const E_LRANKS: usize = 32;
 pub(crate) const E_BASE0: usize = 36;
@@ -396,7 +402,8 @@ impl Layout {
             ));
         }
 
-        // Section table: contiguous from the end of the header to the end of the blob.
+        // Section table: in order from the end of the header to the end of the blob,
+        // each at the next multiple of ALIGN, the padding zero.
         let mut secs = [Sec {
             off: 0,
             len: 0,
@@ -407,12 +414,23 @@ impl Layout {
             let at = 32 + 8 * i;
             let off = u32_at(b, at) as usize;
             let len = u32_at(b, at + 4) as usize;
-            if off != next {
+            let want = aligned(next);
+            if off != want {
                 return Err(err(
                     at,
                     format!(
-                        "{name} starts at {off}, expected {next} (sections must be contiguous)"
+                        "{name} starts at {off}, expected {want} (sections follow each other, \
+                         each at a multiple of {ALIGN} bytes)"
                     ),
+                ));
+            }
+            if let Some(p) = b
+                .get(next..want)
+                .and_then(|pad| pad.iter().position(|&x| x != 0))
+            {
+                return Err(err(
+                    next + p,
+                    format!("padding before the {name} is not zero"),
                 ));
             }
             let end = off
@@ -822,9 +840,16 @@ fn set_off(off_of: &mut [u8], node: usize, off: u32, at: usize) -> Result<(), Er
     }
 }
 
+/// `at` rounded up to a multiple of [`ALIGN`].
+fn aligned(at: usize) -> usize {
+    at.div_ceil(ALIGN).saturating_mul(ALIGN)
+}
+
 /// Lays out sections after a header and fills the header.
 pub(crate) fn assemble(s4: u32, s6: u32, sections: [&[u8]; SECTIONS]) -> Result<Vec<u8>, Error> {
-    let total: usize = HEADER + sections.iter().map(|s| s.len()).sum::<usize>();
+    let total = sections
+        .iter()
+        .fold(HEADER, |end, s| aligned(end).saturating_add(s.len()));
     if u32::try_from(total).is_err() {
         return Err(Error::Limit(format!(
             "compiled matcher would be {total} bytes, the format allows up to 4 GiB"
@@ -840,11 +865,13 @@ pub(crate) fn assemble(s4: u32, s6: u32, sections: [&[u8]; SECTIONS]) -> Result<
     out.extend_from_slice(&[0; 8]);
     let mut off = HEADER;
     for s in &sections {
+        off = aligned(off);
         out.extend_from_slice(&(off as u32).to_le_bytes());
         out.extend_from_slice(&(s.len() as u32).to_le_bytes());
         off += s.len();
     }
     for s in &sections {
+        out.resize(aligned(out.len()), 0);
         out.extend_from_slice(s);
     }
     let sum = checksum(&out);

@@ -52,8 +52,8 @@ pub use batch::LANES;
 
 use addr::{Addr, STRIDE};
 use format::{
-    prefix_record, u32_at, u64_at, u8_at, widen, Fam, Layout, BASE0, BASE1, EMPTY, END, END_NODE,
-    E_BASE0, E_LRANKS, LEAF, LEAFVEC, LRANKS, NODE, NONE, SOURCE, VRANKS,
+    prefix_record, u32_at, u64_at, u8_at, widen, Fam, Layout, BASE1, EMPTY, END, END_NODE, E_BASE0,
+    E_LRANKS, LEAF, LEAFVEC, NODE, NONE, SOURCE, VRANKS,
 };
 
 use crate::{Error, Ranges, SourceInfo, Tags};
@@ -175,15 +175,14 @@ fn leaf(b: &[u8], f: &Fam, i: usize) -> u32 {
     }
 }
 
-/// The leaf index for slot `c` of a bitmap at `bits` with ranks at `ranks` and base0
-/// at `base0`, all in `n` (a node or an end node).
+/// The leaf index for slot `c` of a leaf half (a node's from LEAFVEC, or an end node).
 #[inline(always)]
-fn leaf_index(n: &[u8], c: usize, bits: usize, ranks: usize, base0: usize) -> usize {
+fn leaf_index(half: &[u8], c: usize) -> usize {
     let w = c / 64 % 4;
     let upto = (2u64 << (c % 64)).wrapping_sub(1);
-    let leafvec = u64_at(n, bits + 8 * w);
-    let rank = usize::from(u8_at(n, ranks + w)) + (leafvec & upto).count_ones() as usize;
-    (u32_at(n, base0) as usize)
+    let leafvec = u64_at(half, 8 * w);
+    let rank = usize::from(u8_at(half, E_LRANKS + w)) + (leafvec & upto).count_ones() as usize;
+    (u32_at(half, E_BASE0) as usize)
         .wrapping_add(rank)
         .wrapping_sub(1)
 }
@@ -219,24 +218,24 @@ fn find<A: Addr>(b: &[u8], f: &Fam, a: A) -> u32 {
         let w = c / 64 % 4;
         let bit = 1u64 << (c % 64);
         let vector = u64_at(n, 8 * w);
-        if vector & bit != 0 {
+        // The leaf half that answers, and the slot in it.
+        let (half, c) = if vector & bit != 0 {
             let upto = bit | bit.wrapping_sub(1);
             let rank = usize::from(u8_at(n, VRANKS + w)) + (vector & upto).count_ones() as usize;
             let base1 = u32_at(n, BASE1);
             let child = ((base1 & !END) as usize).wrapping_add(rank).wrapping_sub(1);
-            if base1 & END != 0 {
-                // The last node of this walk: the next 8 bits pick its leaf.
-                let ends = table::<END_NODE>(b, f.ends, f.n_ends);
-                let Some(e) = ends.get(child) else {
-                    return 0;
-                };
-                return leaf(b, f, leaf_index(e, rest.head(), 0, E_LRANKS, E_BASE0));
+            if base1 & END == 0 {
+                node = child;
+                off += STRIDE;
+                continue;
             }
-            node = child;
-            off += STRIDE;
+            // The last node of this walk: the next 8 bits pick its leaf.
+            let ends = table::<END_NODE>(b, f.ends, f.n_ends);
+            (ends.get(child).map_or(&[][..], |e| &e[..]), rest.head())
         } else {
-            return leaf(b, f, leaf_index(n, c, LEAFVEC, LRANKS, BASE0));
-        }
+            (n.get(LEAFVEC..).unwrap_or_default(), c)
+        };
+        return leaf(b, f, leaf_index(half, c));
     }
     0
 }
