@@ -91,8 +91,8 @@ impl Matcher<Vec<u8>> {
     /// Compiles every entry of `ranges` (filter first to compile a subset).
     ///
     /// # Errors
-    /// [`Error::Limit`] only past the format's limits (2^31 prefixes, 65535 tag sets
-    /// on one prefix, 4 GiB of blob).
+    /// [`Error::Limit`] only past the format's limits (2^31 prefixes, 2^32 tag sets or
+    /// runs of them, 4 GiB of blob).
     pub fn build(ranges: &Ranges) -> Result<Matcher<Vec<u8>>, Error> {
         Self::from_vec(build::compile(ranges, None, None)?)
     }
