@@ -173,6 +173,37 @@ impl Ranges {
         self.entries.push(e);
     }
 
+    /// Every entry of a compiled matcher back with its tags: equal to
+    /// [`Matcher::to_ranges`](crate::Matcher::to_ranges), faster. A loaded matcher keeps
+    /// each tag string once, so a string is interned once per address it lives at, and
+    /// the entries skip the comparisons of [`Ranges::push`].
+    pub fn from_matcher<B: AsRef<[u8]>>(m: &crate::Matcher<B>) -> Ranges {
+        let mut r = Ranges {
+            sources: m.sources(),
+            ..Ranges::default()
+        };
+        r.entries.reserve(m.entry_count());
+        let mut at: hashbrown::HashMap<(usize, usize), Sym> = hashbrown::HashMap::new();
+        let strings = &mut r.strings;
+        let mut sym = |s: &str| -> Sym {
+            *at.entry((s.as_ptr() as usize, s.len()))
+                .or_insert_with(|| strings.intern(s))
+        };
+        for m in (0..m.prefix_count()).filter_map(|i| m.prefix_at(i)) {
+            let prefix = m.prefix();
+            for t in m.entries() {
+                r.entries.push(Entry {
+                    prefix,
+                    provider: sym(t.provider),
+                    service: sym(t.service),
+                    region: sym(t.region),
+                    extra: sym(t.extra),
+                });
+            }
+        }
+        r
+    }
+
     /// The tags of `e` as strings.
     pub fn tags(&self, e: &Entry) -> Tags<'_> {
         Tags {

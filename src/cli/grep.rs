@@ -277,8 +277,8 @@ fn field(line: &[u8], n: usize) -> &[u8] {
 }
 
 /// The search: the matcher, the options, the count and the output.
-struct Grep<'m, W: Write> {
-    matcher: &'m Matcher<&'m [u8]>,
+struct Grep<'m, B, W: Write> {
+    matcher: &'m Matcher<B>,
     v4: bool,
     v6: bool,
     invert: bool,
@@ -290,7 +290,7 @@ struct Grep<'m, W: Write> {
     hits: Vec<bool>,
 }
 
-impl<W: Write> Grep<'_, W> {
+impl<B: AsRef<[u8]>, W: Write> Grep<'_, B, W> {
     /// Searches the complete lines of `block`, printing with `name:` before each line
     /// when given.
     fn block(&mut self, block: &[u8], name: Option<&str>) -> Result<()> {
@@ -386,21 +386,26 @@ pub fn run(args: &GrepArgs) -> Result<u8> {
     if stdin_files > 0 && args.input.inputs.iter().any(|p| super::is_stdin(p)) {
         anyhow::bail!("stdin is the ranges (--input -), so it cannot be the lines to search too: give the lines as a FILE, or the ranges as a file");
     }
-    let (selected, _, _) = super::load_selected(&args.input, &args.filter)?;
-    super::note_sources(&args.input, &selected);
-    let bytes = Matcher::build(&selected)?.to_bytes();
-    let (matcher, _) = Matcher::from_bytes(&bytes)?;
-    let has = |v6: bool| {
-        selected
-            .entries
-            .iter()
-            .any(|e| matches!(e.prefix, ipfence::core::IpNet::V6(_)) == v6)
+    match super::load_matcher(&args.input, &args.filter)? {
+        super::Selection::Embedded(m) => search(args, &m),
+        super::Selection::Built(m) => search(args, &m),
+    }
+}
+
+/// Searches every file for the addresses `matcher` holds.
+fn search<B: AsRef<[u8]>>(args: &GrepArgs, matcher: &Matcher<B>) -> Result<u8> {
+    // IPv4 prefixes come first in a matcher, IPv6 ones last.
+    let n = matcher.prefix_count();
+    let is_v6 = |i: usize| {
+        matcher
+            .prefix_at(i)
+            .is_some_and(|m| matches!(m.prefix(), ipfence::core::IpNet::V6(_)))
     };
     let stdout = std::io::stdout().lock();
     let mut g = Grep {
-        matcher: &matcher,
-        v4: has(false),
-        v6: has(true),
+        matcher,
+        v4: n > 0 && !is_v6(0),
+        v6: n > 0 && is_v6(n - 1),
         invert: args.invert,
         count: args.count,
         field: args.field,

@@ -142,9 +142,18 @@ pub fn run(args: &LookupArgs) -> Result<u8> {
     // The addresses first: stdin cannot be both them and the ranges (checked there).
     let mut stdin = String::new();
     let addrs = addresses(&args.ips, &args.input, &mut stdin)?;
-    let (selected, _, _) = super::load_selected(&args.input, &args.filter)?;
-    super::note_sources(&args.input, &selected);
-    let matcher = Matcher::build(&selected)?;
+    match super::load_matcher(&args.input, &args.filter)? {
+        super::Selection::Embedded(m) => answer(args, &addrs, &m),
+        super::Selection::Built(m) => answer(args, &addrs, &m),
+    }
+}
+
+/// Looks up `addrs` in `matcher` and prints the answers.
+fn answer<B: AsRef<[u8]>>(
+    args: &LookupArgs,
+    addrs: &[(usize, &str)],
+    matcher: &Matcher<B>,
+) -> Result<u8> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut status = 0u8;
     // Each prefix's answer is formatted once, then copied for every address it answers.
@@ -166,7 +175,7 @@ pub fn run(args: &LookupArgs) -> Result<u8> {
             if ip.is_unspecified() {
                 if let Err(why) = parse_addr(text) {
                     out.flush()?;
-                    eprintln!("ipfence: {}: {why}", place(&addrs, c * CHUNK + k));
+                    eprintln!("ipfence: {}: {why}", place(addrs, c * CHUNK + k));
                     status = 2;
                     continue;
                 }
@@ -175,7 +184,7 @@ pub fn run(args: &LookupArgs) -> Result<u8> {
                 status = 1;
             }
             if args.all {
-                write_all(&mut out, &matcher, ip, text, hit.as_ref(), args.json)?;
+                write_all(&mut out, matcher, ip, text, hit.as_ref(), args.json)?;
                 continue;
             }
             let Some(m) = hit else {
@@ -227,9 +236,9 @@ pub fn run(args: &LookupArgs) -> Result<u8> {
 }
 
 /// The `--all` answer for one address: every containing prefix, longest first.
-fn write_all(
+fn write_all<B: AsRef<[u8]>>(
     out: &mut impl Write,
-    matcher: &Matcher,
+    matcher: &Matcher<B>,
     ip: IpAddr,
     text: &str,
     found: Option<&Match<'_>>,
