@@ -100,6 +100,13 @@ pub(crate) fn addresses<'a>(
     if !args.is_empty() {
         return Ok(args.iter().map(|a| (0, a.as_str())).collect());
     }
+    read_stdin(inputs, stdin)?;
+    Ok(stdin_lines(stdin).collect())
+}
+
+/// Reads the addresses on stdin into `stdin`; refuses stdin that is the ranges, or that
+/// holds no address.
+fn read_stdin(inputs: &super::InputArgs, stdin: &mut String) -> Result<()> {
     if inputs.inputs.iter().any(|p| super::is_stdin(p)) {
         bail!("no address to look up: stdin is the ranges (--input -), so it cannot be the addresses too; give the addresses as arguments, or the ranges as a file");
     }
@@ -111,18 +118,50 @@ pub(crate) fn addresses<'a>(
         .lock()
         .read_to_string(stdin)
         .context("<stdin>: cannot read addresses")?;
-    let list: Vec<(usize, &str)> = stdin
-        .lines()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            let l = l.split('#').next().unwrap_or("").trim();
-            (!l.is_empty()).then_some((i + 1, l))
-        })
-        .collect();
-    if list.is_empty() {
+    if stdin_lines(stdin).next().is_none() {
         bail!("no address to look up: stdin held none; give addresses as arguments or on stdin, one per line");
     }
-    Ok(list)
+    Ok(())
+}
+
+/// The addresses of `text`, one a line, `#` starting a comment, surrounding whitespace
+/// ignored: `(line number, address)`.
+fn stdin_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut rest = text;
+    let mut line = 0;
+    std::iter::from_fn(move || loop {
+        if rest.is_empty() {
+            return None;
+        }
+        line += 1;
+        // One byte loop finds the line's end and its comment: on lines this short it
+        // beats a searcher for each. (A line's `\r` is whitespace, trimmed below.)
+        let b = rest.as_bytes();
+        let mut end = b.len();
+        let mut comment = None;
+        for (i, &c) in b.iter().enumerate() {
+            if c == b'\n' {
+                end = i;
+                break;
+            }
+            if c == b'#' && comment.is_none() {
+                comment = Some(i);
+            }
+        }
+        // Both cuts are at ASCII bytes, so on character boundaries.
+        let l = rest.get(..comment.unwrap_or(end)).unwrap_or_default();
+        rest = rest.get(end + 1..).unwrap_or_default();
+        // Most lines need no trimming: skip it when both ends are plain ASCII.
+        let plain = |c: Option<&u8>| c.is_some_and(|&c| c > b' ' && c < 0x7f);
+        let l = if plain(l.as_bytes().first()) && plain(l.as_bytes().last()) {
+            l
+        } else {
+            l.trim()
+        };
+        if !l.is_empty() {
+            return Some((line, l));
+        }
+    })
 }
 
 /// Where an address came from, for messages: `argument 2`, `<stdin> line 7`.
@@ -141,17 +180,22 @@ const CHUNK: usize = 4096;
 pub fn run(args: &LookupArgs) -> Result<u8> {
     // The addresses first: stdin cannot be both them and the ranges (checked there).
     let mut stdin = String::new();
-    let addrs = addresses(&args.ips, &args.input, &mut stdin)?;
+    if args.ips.is_empty() {
+        read_stdin(&args.input, &mut stdin)?;
+    }
+    let given = args.ips.iter().map(|a| (0, a.as_str()));
+    // Arguments or stdin lines, whichever there are.
+    let addrs = given.chain(stdin_lines(&stdin));
     match super::load_matcher(&args.input, &args.filter)? {
-        super::Selection::Embedded(m) => answer(args, &addrs, &m),
-        super::Selection::Built(m) => answer(args, &addrs, &m),
+        super::Selection::Embedded(m) => answer(args, addrs, &m),
+        super::Selection::Built(m) => answer(args, addrs, &m),
     }
 }
 
 /// Looks up `addrs` in `matcher` and prints the answers.
-fn answer<B: AsRef<[u8]>>(
+fn answer<'a, B: AsRef<[u8]>>(
     args: &LookupArgs,
-    addrs: &[(usize, &str)],
+    addrs: impl Iterator<Item = (usize, &'a str)>,
     matcher: &Matcher<B>,
 ) -> Result<u8> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
@@ -160,7 +204,12 @@ fn answer<B: AsRef<[u8]>>(
     let mut cache: Vec<Option<Box<str>>> = vec![None; matcher.prefix_count()];
     let mut ips: Vec<IpAddr> = Vec::with_capacity(CHUNK);
     let mut found: Vec<Option<Match<'_>>> = Vec::with_capacity(CHUNK);
-    for (c, chunk) in addrs.chunks(CHUNK).enumerate() {
+    let mut chunk: Vec<(usize, &str)> = Vec::with_capacity(CHUNK);
+    let mut addrs = addrs.peekable();
+    let mut done = 0;
+    while addrs.peek().is_some() {
+        chunk.clear();
+        chunk.extend(addrs.by_ref().take(CHUNK));
         ips.clear();
         ips.extend(chunk.iter().map(|(_, text)| {
             // A bad address is looked up as 0.0.0.0 and reported below.
@@ -169,13 +218,20 @@ fn answer<B: AsRef<[u8]>>(
         found.clear();
         found.resize(ips.len(), None);
         matcher.lookup_many(&ips, &mut found);
-        for (k, ((_, text), (&ip, hit))) in chunk.iter().zip(ips.iter().zip(&found)).enumerate() {
+        let first = done;
+        done += chunk.len();
+        for (k, (&(line, text), (&ip, hit))) in chunk.iter().zip(ips.iter().zip(&found)).enumerate()
+        {
             // Only a text that came out as 0.0.0.0 can have been refused: parse it again
             // for the message.
             if ip.is_unspecified() {
                 if let Err(why) = parse_addr(text) {
                     out.flush()?;
-                    eprintln!("ipfence: {}: {why}", place(addrs, c * CHUNK + k));
+                    let at = match line {
+                        0 => format!("argument {}", first + k + 1),
+                        n => format!("<stdin> line {n}"),
+                    };
+                    eprintln!("ipfence: {at}: {why}");
                     status = 2;
                     continue;
                 }
@@ -193,7 +249,8 @@ fn answer<B: AsRef<[u8]>>(
                     serde_json::to_writer(&mut out, text)?;
                     out.write_all(b",\"match\":null}\n")?;
                 } else {
-                    writeln!(out, "{text}: not allowed")?;
+                    out.write_all(text.as_bytes())?;
+                    out.write_all(b": not allowed\n")?;
                 }
                 continue;
             };
