@@ -46,6 +46,19 @@ fn read_addr(s: &str) -> Option<IpAddr> {
     s.parse::<IpAddr>().ok()
 }
 
+/// A dotted quad from bytes, as std's `Ipv4Addr` parser (and inet_pton) reads it: four
+/// decimal parts from 0 to 255 without leading zeros; `None` for anything else.
+pub fn read_v4(b: &[u8]) -> Option<Ipv4Addr> {
+    parse_v4_fast(b)
+}
+
+/// The usual IPv6 forms from bytes, in one pass (hex groups, at most one `::`, no
+/// embedded IPv4): `Some` only where std's parser gives the same address; `None` means
+/// "ask std's parser", not "invalid".
+pub fn read_v6_fast(b: &[u8]) -> Option<Ipv6Addr> {
+    parse_v6_fast(b)
+}
+
 /// Parses `ADDR/LEN`. With `allow_bare`, a bare address means `/32` or `/128`.
 ///
 /// # Errors
