@@ -106,12 +106,19 @@ impl Filter {
             sources: ranges.sources.clone(),
             ..Ranges::default()
         };
+        // Each (provider, service, region, extra) decided once: a few thousand tag sets
+        // stand for a hundred thousand entries.
+        let mut decided: hashbrown::HashMap<[Sym; 4], bool> = hashbrown::HashMap::new();
         for e in &ranges.entries {
             let t = ranges.tags(e);
-            let keep = self.keeps_provider(t.provider, t.service)
-                && any_eq(&self.services, t.service)
-                && any_eq(&self.regions, t.region)
-                && any_eq(&self.extras, t.extra)
+            let keep = *decided
+                .entry([e.provider, e.service, e.region, e.extra])
+                .or_insert_with(|| {
+                    self.keeps_provider(t.provider, t.service)
+                        && any_eq(&self.services, t.service)
+                        && any_eq(&self.regions, t.region)
+                        && any_eq(&self.extras, t.extra)
+                })
                 && self.keeps_family(&e.prefix);
             if !keep {
                 continue;
@@ -183,11 +190,18 @@ impl Filter {
             alloc::vec![false; n],
             alloc::vec![false; n],
         );
+        // Whether the provider terms name each provider symbol, decided once.
+        let mut named: Vec<Option<bool>> = alloc::vec![None; n];
         for e in &ranges.entries {
             if let Some(m) = pv.get_mut(e.provider as usize) {
                 *m = true;
             }
-            if !self.names_provider(ranges.strings.get(e.provider)) {
+            let names = match named.get_mut(e.provider as usize) {
+                Some(Some(b)) => *b,
+                Some(slot) => *slot.insert(self.names_provider(ranges.strings.get(e.provider))),
+                None => self.names_provider(ranges.strings.get(e.provider)),
+            };
+            if !names {
                 continue;
             }
             for (marks, sym) in [

@@ -189,15 +189,28 @@ impl Ranges {
             *at.entry((s.as_ptr() as usize, s.len()))
                 .or_insert_with(|| strings.intern(s))
         };
+        // Tag sets repeat: the previous entry's four symbols, by the tag strings' addresses.
+        let mut last: Option<([(usize, usize); 4], [Sym; 4])> = None;
         for m in (0..m.prefix_count()).filter_map(|i| m.prefix_at(i)) {
             let prefix = m.prefix();
             for t in m.entries() {
+                let key = [t.provider, t.service, t.region, t.extra]
+                    .map(|s| (s.as_ptr() as usize, s.len()));
+                let syms = match last {
+                    Some((k, syms)) if k == key => syms,
+                    _ => {
+                        let syms = [sym(t.provider), sym(t.service), sym(t.region), sym(t.extra)];
+                        last = Some((key, syms));
+                        syms
+                    }
+                };
+                let [provider, service, region, extra] = syms;
                 r.entries.push(Entry {
                     prefix,
-                    provider: sym(t.provider),
-                    service: sym(t.service),
-                    region: sym(t.region),
-                    extra: sym(t.extra),
+                    provider,
+                    service,
+                    region,
+                    extra,
                 });
             }
         }

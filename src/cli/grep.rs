@@ -401,7 +401,7 @@ pub fn run(args: &GrepArgs) -> Result<u8> {
     if stdin_files > 0 && args.input.inputs.iter().any(|p| super::is_stdin(p)) {
         anyhow::bail!("stdin is the ranges (--input -), so it cannot be the lines to search too: give the lines as a FILE, or the ranges as a file");
     }
-    match super::load_matcher(&args.input, &args.filter)? {
+    match super::load_matcher(&args.input, &args.filter, false)? {
         super::Selection::Embedded(m) => search(args, &m),
         super::Selection::Built(m) => search(args, &m),
     }

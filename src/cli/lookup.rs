@@ -186,7 +186,7 @@ pub fn run(args: &LookupArgs) -> Result<u8> {
     let given = args.ips.iter().map(|a| (0, a.as_str()));
     // Arguments or stdin lines, whichever there are.
     let addrs = given.chain(stdin_lines(&stdin));
-    match super::load_matcher(&args.input, &args.filter)? {
+    match super::load_matcher(&args.input, &args.filter, true)? {
         super::Selection::Embedded(m) => answer(args, addrs, &m),
         super::Selection::Built(m) => answer(args, addrs, &m),
     }

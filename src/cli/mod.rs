@@ -322,15 +322,33 @@ pub(crate) enum Selection {
 }
 
 /// [`load_selected`] and [`note_sources`] (the same checks, warnings and note), as a
-/// matcher.
-pub(crate) fn load_matcher(inputs: &InputArgs, filter: &FilterArgs) -> Result<Selection> {
+/// matcher. Without `tags`, a compiled matcher holds the selection's addresses only (its
+/// fewest CIDRs, untagged): enough to say whether an address is in it.
+pub(crate) fn load_matcher(
+    inputs: &InputArgs,
+    filter: &FilterArgs,
+    tags: bool,
+) -> Result<Selection> {
     if !inputs.inputs.is_empty() || !filter.to_filter().is_everything() {
         let ranges = load(inputs)?;
         let today = today()?;
         let selected = select_entries(ranges, filter)?;
         warn_if_stale(&selected, today, inputs.inputs.is_empty());
         note_sources(inputs, &selected);
-        return Ok(Selection::Built(Matcher::build(&selected)?));
+        if tags {
+            return Ok(Selection::Built(Matcher::build(&selected)?));
+        }
+        let mut cidrs = Ranges::new();
+        let none = ipfence::core::Tags {
+            provider: "",
+            service: "",
+            region: "",
+            extra: "",
+        };
+        for net in selected.to_set().cidrs() {
+            cidrs.push(net, none);
+        }
+        return Ok(Selection::Built(Matcher::build(&cidrs)?));
     }
     let (m, _) = Matcher::from_bytes(ipfence::EMBEDDED)
         .context("the embedded data (a bug: rebuild ipfence)")?;
