@@ -182,6 +182,15 @@ impl Filter {
     /// # Errors
     /// [`Error::UnknownName`] naming the unknown value and the known ones.
     pub fn check(&self, ranges: &Ranges) -> Result<(), Error> {
+        // No name to check (a family alone names none).
+        if self.providers.is_empty()
+            && self.services.is_empty()
+            && self.exclude_services.is_empty()
+            && self.regions.is_empty()
+            && self.extras.is_empty()
+        {
+            return Ok(());
+        }
         // Mark which symbols each field uses (cheaper than collecting strings).
         let n = ranges.strings.as_slice().len();
         let (mut pv, mut sv, mut rg, mut bg) = (

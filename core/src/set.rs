@@ -123,7 +123,8 @@ impl Bits for u128 {
 
 /// Sorts and merges overlapping or adjacent ranges.
 pub(crate) fn normalize<T: Bits>(mut v: Vec<(T, T)>) -> Vec<(T, T)> {
-    v.sort_unstable();
+    // By start alone: ranges with one start merge into the longest whatever their order.
+    v.sort_unstable_by_key(|r| r.0);
     let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
     for (s, e) in v {
         if let Some(last) = out.last_mut() {
