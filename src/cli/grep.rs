@@ -333,6 +333,9 @@ impl<B: AsRef<[u8]>, W: Write> Grep<'_, B, W> {
         self.hits.resize(n, false);
         self.matcher.contains_many(&self.scan.addrs, &mut self.hits);
         let lines = std::mem::take(&mut self.scan.lines);
+        // Selected lines that follow each other are written in one piece (each line
+        // ends with its newline in `block`).
+        let mut span = 0..0;
         for (i, &(s, e, first)) in lines.iter().enumerate() {
             let last = lines.get(i + 1).map_or(n, |l| l.2);
             let found = self.hits.get(first..last).unwrap_or_default();
@@ -346,15 +349,21 @@ impl<B: AsRef<[u8]>, W: Write> Grep<'_, B, W> {
                 continue;
             }
             self.selected += 1;
-            if !self.count {
-                if let Some(name) = name {
-                    self.out.write_all(name.as_bytes())?;
-                    self.out.write_all(b":")?;
-                }
-                self.out.write_all(block.get(s..e).unwrap_or_default())?;
-                self.out.write_all(b"\n")?;
+            if self.count {
+                continue;
+            }
+            if let Some(name) = name {
+                self.out.write_all(name.as_bytes())?;
+                self.out.write_all(b":")?;
+                self.out.write_all(block.get(s..=e).unwrap_or_default())?;
+            } else if span.end == s && !span.is_empty() {
+                span.end = e + 1;
+            } else {
+                self.out.write_all(block.get(span).unwrap_or_default())?;
+                span = s..e + 1;
             }
         }
+        self.out.write_all(block.get(span).unwrap_or_default())?;
         self.scan.lines = lines;
         Ok(())
     }
