@@ -482,7 +482,7 @@ fn lookup_answers_as_the_matcher_built_from_the_selection_with_and_without_filte
         Ranges::from_matcher(&m) == all,
         "from_matcher differs from to_ranges"
     );
-    let lines = sample_addresses(4000, 0x18_0b10b_2026);
+    let lines = sample_addresses(4000, 0x0180_b10b_2026);
     let stdin = lines.join("\n");
     let cases: [(&[&str], Filter); 4] = [
         (&[], Filter::default()),
@@ -569,7 +569,7 @@ fn grep_without_a_filter_prints_what_grepcidr_prints() {
     }
     let dir = tempdir();
     let (_, cidrs) = cidrs_for(&[], dir.path());
-    let lines = sample_addresses(5000, 0x18_9e9);
+    let lines = sample_addresses(5000, 0x0018_09e9);
     let log: String = lines
         .iter()
         .enumerate()
