@@ -47,8 +47,9 @@ struct Counts {
     entries: usize,
     v4: usize,
     v6: usize,
-    regions: HashMap<Sym, usize>,
-    groups: BTreeSet<Sym>,
+    /// Few per row (one for most Azure tags): a list beats a map.
+    regions: Vec<(Sym, usize)>,
+    groups: Vec<Sym>,
 }
 
 /// Runs the command.
@@ -64,8 +65,13 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
         c.entries += v4 + v6;
         c.v4 += v4;
         c.v6 += v6;
-        *c.regions.entry(region).or_default() += v4 + v6;
-        c.groups.insert(extra);
+        match c.regions.iter_mut().find(|(r, _)| *r == region) {
+            Some((_, n)) => *n += v4 + v6,
+            None => c.regions.push((region, v4 + v6)),
+        }
+        if !c.groups.contains(&extra) {
+            c.groups.push(extra);
+        }
     };
     let mut run: Option<([Sym; 4], usize, usize)> = None;
     for e in &selected.entries {
