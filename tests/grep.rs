@@ -600,3 +600,28 @@ fn the_embedded_note_says_1_provider() {
     let run = ipfence(&["lookup", "1.2.3.4"], "");
     assert!(run.stderr.contains(" providers; "), "{}", run.stderr);
 }
+
+/// Stdin redirected from a file (read into a string sized for it) gives what a pipe
+/// gives, comments, blank lines and a last line without newline included.
+#[test]
+fn lookup_reads_stdin_from_a_file_as_from_a_pipe() {
+    let dir = tempdir();
+    let mut text = sample_addresses(3000, 0x0f11_e5).join("\n# a comment\n\n");
+    text.push_str("\n 3.5.140.2 # the last line, no newline");
+    let path = dir.path().join("addrs.txt");
+    std::fs::write(&path, &text).unwrap();
+    let piped = ipfence(&["lookup"], &text);
+    let out = Command::new(env!("CARGO_BIN_EXE_ipfence"))
+        .arg("lookup")
+        .env("IPFENCE_NOW", "2026-08-22")
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(piped.code));
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == piped.stdout,
+        "outputs differ"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), piped.stderr);
+    assert_eq!(piped.stdout.lines().count(), 3001);
+}
