@@ -606,7 +606,7 @@ fn the_embedded_note_says_1_provider() {
 #[test]
 fn lookup_reads_stdin_from_a_file_as_from_a_pipe() {
     let dir = tempdir();
-    let mut text = sample_addresses(3000, 0x0f11_e5).join("\n# a comment\n\n");
+    let mut text = sample_addresses(3000, 0x000f_11e5).join("\n# a comment\n\n");
     text.push_str("\n 3.5.140.2 # the last line, no newline");
     let path = dir.path().join("addrs.txt");
     std::fs::write(&path, &text).unwrap();
