@@ -364,7 +364,7 @@ fn grep_field_stdin_names_and_exit_status() {
 /// provider grouping of the text form) from single lookups of the embedded matcher.
 #[test]
 fn lookup_from_stdin_prints_what_the_per_line_formatting_printed() {
-    use ipfence_core::matcher::{Match, Matcher};
+    use ipfence_core::matcher::Matcher;
     use serde_json::{json, Value};
     let (m, _) = Matcher::from_bytes(ipfence::EMBEDDED).unwrap();
     let nets: Vec<IpNet> = m.to_ranges().entries.iter().map(|e| e.prefix).collect();
@@ -382,48 +382,6 @@ fn lookup_from_stdin_prints_what_the_per_line_formatting_printed() {
         });
     }
     let stdin = lines.join("\n");
-    let extra = ipfence_core::ranges::extra_name;
-    let old_json = |h: &Match<'_>| {
-        let entries: Vec<Value> = h
-            .entries()
-            .map(|t| {
-                let mut o =
-                    json!({"provider": t.provider, "service": t.service, "region": t.region});
-                o[extra(t.provider)] = Value::from(t.extra);
-                o
-            })
-            .collect();
-        json!({"prefix": h.prefix().to_string(), "entries": entries})
-    };
-    let old_text = |h: &Match<'_>| {
-        let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
-        for t in h.entries() {
-            let words: Vec<&str> = [t.service, t.region]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect();
-            let mut s = words.join(" ");
-            if !t.extra.is_empty() && t.extra != t.region {
-                s = format!("{s} [{}]", t.extra).trim_start().to_string();
-            }
-            match groups.iter_mut().find(|(p, _)| *p == t.provider) {
-                Some((_, list)) => list.push(s),
-                None => groups.push((t.provider, vec![s])),
-            }
-        }
-        let parts: Vec<String> = groups
-            .into_iter()
-            .map(|(p, list)| {
-                let list: Vec<String> = list.into_iter().filter(|s| !s.is_empty()).collect();
-                if list.is_empty() {
-                    p.to_string()
-                } else {
-                    format!("{p}: {}", list.join(", "))
-                }
-            })
-            .collect();
-        format!("{} ({})", h.prefix(), parts.join("; "))
-    };
     let (mut want_text, mut want_json) = (String::new(), String::new());
     let mut hits = 0;
     for l in &lines {
@@ -433,7 +391,7 @@ fn lookup_from_stdin_prints_what_the_per_line_formatting_printed() {
             Some(h) => want_text.push_str(&format!("{l}: allowed by {}\n", old_text(h))),
             None => want_text.push_str(&format!("{l}: not allowed\n")),
         }
-        let obj = json!({"ip": l, "allowed": hit.is_some(), "match": hit.as_ref().map_or(Value::Null, old_json)});
+        let obj = json!({"ip": l, "allowed": hit.is_some(), "match": hit.as_ref().map_or(Value::Null, |h| old_json(h))});
         want_json.push_str(&format!("{obj}\n"));
     }
     assert!(hits > 1000 && hits < lines.len(), "{hits}");
@@ -442,4 +400,228 @@ fn lookup_from_stdin_prints_what_the_per_line_formatting_printed() {
     assert!(run.stdout == want_text, "text output differs");
     let run = ipfence(&["lookup", "--json"], &stdin);
     assert!(run.stdout == want_json, "JSON output differs");
+}
+
+/// A match as `lookup --json` printed it when it formatted each line on its own.
+fn old_json(h: &ipfence_core::Match<'_>) -> serde_json::Value {
+    use serde_json::{json, Value};
+    let extra = ipfence_core::ranges::extra_name;
+    let entries: Vec<Value> = h
+        .entries()
+        .map(|t| {
+            let mut o = json!({"provider": t.provider, "service": t.service, "region": t.region});
+            o[extra(t.provider)] = Value::from(t.extra);
+            o
+        })
+        .collect();
+    json!({"prefix": h.prefix().to_string(), "entries": entries})
+}
+
+/// A match as `lookup` printed it when it formatted each line on its own.
+fn old_text(h: &ipfence_core::Match<'_>) -> String {
+    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    for t in h.entries() {
+        let words: Vec<&str> = [t.service, t.region]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut s = words.join(" ");
+        if !t.extra.is_empty() && t.extra != t.region {
+            s = format!("{s} [{}]", t.extra).trim_start().to_string();
+        }
+        match groups.iter_mut().find(|(p, _)| *p == t.provider) {
+            Some((_, list)) => list.push(s),
+            None => groups.push((t.provider, vec![s])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .map(|(p, list)| {
+            let list: Vec<String> = list.into_iter().filter(|s| !s.is_empty()).collect();
+            if list.is_empty() {
+                p.to_string()
+            } else {
+                format!("{p}: {}", list.join(", "))
+            }
+        })
+        .collect();
+    format!("{} ({})", h.prefix(), parts.join("; "))
+}
+
+/// Addresses inside the embedded prefixes of both families, IPv4-mapped ones and random
+/// ones.
+fn sample_addresses(n: usize, seed: u64) -> Vec<String> {
+    use ipfence_core::matcher::Matcher;
+    let (m, _) = Matcher::from_bytes(ipfence::EMBEDDED).unwrap();
+    let nets: Vec<IpNet> = m.to_ranges().entries.iter().map(|e| e.prefix).collect();
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|i| match i % 5 {
+            0 => pick_v4(&nets, &mut rng),
+            1 => pick_v6(&nets, &mut rng),
+            2 => Ipv4Addr::from(rng.next() as u32).to_string(),
+            3 => format!("::ffff:{}", pick_v4(&nets, &mut rng)),
+            _ => {
+                Ipv6Addr::from((u128::from(rng.next()) << 64) | u128::from(rng.next())).to_string()
+            }
+        })
+        .collect()
+}
+
+/// `lookup` uses the embedded blob itself when nothing is filtered out, and compiles the
+/// selection otherwise: both answer as a matcher built from the selected entries, the way
+/// every lookup was answered before (text, JSON and --all).
+#[test]
+fn lookup_answers_as_the_matcher_built_from_the_selection_with_and_without_filters() {
+    use ipfence_core::matcher::Matcher;
+    use ipfence_core::{Family, Filter, Ranges};
+    use serde_json::{json, Value};
+    let (m, _) = Matcher::from_bytes(ipfence::EMBEDDED).unwrap();
+    let all = m.to_ranges();
+    assert!(
+        Ranges::from_matcher(&m) == all,
+        "from_matcher differs from to_ranges"
+    );
+    let lines = sample_addresses(4000, 0x0180_b10b_2026);
+    let stdin = lines.join("\n");
+    let cases: [(&[&str], Filter); 4] = [
+        (&[], Filter::default()),
+        (
+            &["--provider", "aws,google"],
+            Filter::default().providers(["aws", "google"]),
+        ),
+        (&["--service", "S3"], Filter::default().services(["S3"])),
+        (&["--ipv6"], Filter::default().family(Family::V6)),
+    ];
+    for (args, filter) in cases {
+        let selected = if filter.is_everything() {
+            all.clone()
+        } else {
+            filter.select(&all)
+        };
+        let built = Matcher::build(&selected).unwrap();
+        let (mut text, mut json, mut every) = (String::new(), String::new(), String::new());
+        for l in &lines {
+            let hit = built.lookup(l.parse().unwrap());
+            match &hit {
+                Some(h) => text.push_str(&format!("{l}: allowed by {}\n", old_text(h))),
+                None => text.push_str(&format!("{l}: not allowed\n")),
+            }
+            let obj = json!({"ip": l, "allowed": hit.is_some(), "match": hit.as_ref().map_or(Value::Null, |h| old_json(h))});
+            json.push_str(&format!("{obj}\n"));
+            let chain: Vec<String> = built
+                .matches(l.parse().unwrap())
+                .map(|h| old_text(&h))
+                .collect();
+            match chain.is_empty() {
+                true => every.push_str(&format!("{l}: not allowed\n")),
+                false => every.push_str(&format!("{l}: allowed by {}\n", chain.join("; "))),
+            }
+        }
+        for (flags, want) in [(&[][..], &text), (&["--json"], &json), (&["--all"], &every)] {
+            let mut a = vec!["lookup"];
+            a.extend_from_slice(args);
+            a.extend_from_slice(flags);
+            let run = ipfence(&a, &stdin);
+            assert_eq!(run.code, 1, "{a:?}: {}", run.stderr);
+            assert!(&run.stdout == want, "{a:?}: output differs");
+        }
+    }
+}
+
+/// Whole lines on stdin as `str::lines`, `#` comments and `trim` read them: CRLF, tabs,
+/// Unicode spaces, comments, blank lines, a last line without newline; errors name the
+/// line.
+#[test]
+fn lookup_reads_stdin_lines_as_before() {
+    let stdin = "3.5.140.2\r\n\t1.2.3.4 # a comment\n\n#only\n\u{a0}3.5.140.2\u{2003}\nnope\n  ::ffff:3.5.140.2";
+    let run = ipfence(&["lookup"], stdin);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let answer = "allowed by 3.5.140.0/22 (aws: AMAZON ap-northeast-2, S3 ap-northeast-2, EC2 ap-northeast-2)";
+    assert_eq!(
+        run.stdout,
+        format!("3.5.140.2: {answer}\n1.2.3.4: not allowed\n3.5.140.2: {answer}\n::ffff:3.5.140.2: {answer}\n")
+    );
+    assert!(
+        run.stderr
+            .contains("ipfence: <stdin> line 6: \"nope\" is not an IPv4 or IPv6 address"),
+        "{}",
+        run.stderr
+    );
+    let run = ipfence(&["lookup", "1.2.3.4", "x"], "");
+    assert!(
+        run.stderr
+            .contains("ipfence: argument 2: \"x\" is not an IPv4 or IPv6 address"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// With no filter, `grep` reads the embedded blob itself: the same lines as grepcidr given
+/// every embedded prefix.
+#[test]
+fn grep_without_a_filter_prints_what_grepcidr_prints() {
+    if !crate::util::needs(
+        "grepcidr (apt-get install grepcidr; scripts/test does)",
+        || crate::util::on_path("grepcidr"),
+    ) {
+        return;
+    }
+    let dir = tempdir();
+    let (_, cidrs) = cidrs_for(&[], dir.path());
+    let lines = sample_addresses(5000, 0x0018_09e9);
+    let log: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| {
+            format!(
+                "{ip} - - [03/Dec/2026:12:{:02}:00 +0000] \"GET / HTTP/1.1\" 200\n",
+                i % 60
+            )
+        })
+        .collect();
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, &log).unwrap();
+    let selected = same_as_grepcidr(&[], &cidrs, &path);
+    assert!(selected > 1000 && selected < lines.len(), "{selected}");
+}
+
+/// The note on the embedded data counts in words: "2 lists of 1 provider", not
+/// "1 providers".
+#[test]
+fn the_embedded_note_says_1_provider() {
+    let run = ipfence(&["lookup", "--provider", "aws", "1.2.3.4"], "");
+    assert!(
+        run.stderr
+            .contains("ipfence: using the embedded data (2 lists of 1 provider; "),
+        "{}",
+        run.stderr
+    );
+    let run = ipfence(&["lookup", "1.2.3.4"], "");
+    assert!(run.stderr.contains(" providers; "), "{}", run.stderr);
+}
+
+/// Stdin redirected from a file (read into a string sized for it) gives what a pipe
+/// gives, comments, blank lines and a last line without newline included.
+#[test]
+fn lookup_reads_stdin_from_a_file_as_from_a_pipe() {
+    let dir = tempdir();
+    let mut text = sample_addresses(3000, 0x000f_11e5).join("\n# a comment\n\n");
+    text.push_str("\n 3.5.140.2 # the last line, no newline");
+    let path = dir.path().join("addrs.txt");
+    std::fs::write(&path, &text).unwrap();
+    let piped = ipfence(&["lookup"], &text);
+    let out = Command::new(env!("CARGO_BIN_EXE_ipfence"))
+        .arg("lookup")
+        .env("IPFENCE_NOW", "2026-08-22")
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(piped.code));
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == piped.stdout,
+        "outputs differ"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), piped.stderr);
+    assert_eq!(piped.stdout.lines().count(), 3001);
 }

@@ -106,12 +106,19 @@ impl Filter {
             sources: ranges.sources.clone(),
             ..Ranges::default()
         };
+        // Each (provider, service, region, extra) decided once: a few thousand tag sets
+        // stand for a hundred thousand entries.
+        let mut decided: hashbrown::HashMap<[Sym; 4], bool> = hashbrown::HashMap::new();
         for e in &ranges.entries {
             let t = ranges.tags(e);
-            let keep = self.keeps_provider(t.provider, t.service)
-                && any_eq(&self.services, t.service)
-                && any_eq(&self.regions, t.region)
-                && any_eq(&self.extras, t.extra)
+            let keep = *decided
+                .entry([e.provider, e.service, e.region, e.extra])
+                .or_insert_with(|| {
+                    self.keeps_provider(t.provider, t.service)
+                        && any_eq(&self.services, t.service)
+                        && any_eq(&self.regions, t.region)
+                        && any_eq(&self.extras, t.extra)
+                })
                 && self.keeps_family(&e.prefix);
             if !keep {
                 continue;
@@ -175,6 +182,15 @@ impl Filter {
     /// # Errors
     /// [`Error::UnknownName`] naming the unknown value and the known ones.
     pub fn check(&self, ranges: &Ranges) -> Result<(), Error> {
+        // No name to check (a family alone names none).
+        if self.providers.is_empty()
+            && self.services.is_empty()
+            && self.exclude_services.is_empty()
+            && self.regions.is_empty()
+            && self.extras.is_empty()
+        {
+            return Ok(());
+        }
         // Mark which symbols each field uses (cheaper than collecting strings).
         let n = ranges.strings.as_slice().len();
         let (mut pv, mut sv, mut rg, mut bg) = (
@@ -183,11 +199,18 @@ impl Filter {
             alloc::vec![false; n],
             alloc::vec![false; n],
         );
+        // Whether the provider terms name each provider symbol, decided once.
+        let mut named: Vec<Option<bool>> = alloc::vec![None; n];
         for e in &ranges.entries {
             if let Some(m) = pv.get_mut(e.provider as usize) {
                 *m = true;
             }
-            if !self.names_provider(ranges.strings.get(e.provider)) {
+            let names = match named.get_mut(e.provider as usize) {
+                Some(Some(b)) => *b,
+                Some(slot) => *slot.insert(self.names_provider(ranges.strings.get(e.provider))),
+                None => self.names_provider(ranges.strings.get(e.provider)),
+            };
+            if !names {
                 continue;
             }
             for (marks, sym) in [

@@ -46,6 +46,19 @@ fn read_addr(s: &str) -> Option<IpAddr> {
     s.parse::<IpAddr>().ok()
 }
 
+/// A dotted quad from bytes, as std's `Ipv4Addr` parser (and inet_pton) reads it: four
+/// decimal parts from 0 to 255 without leading zeros; `None` for anything else.
+pub fn read_v4(b: &[u8]) -> Option<Ipv4Addr> {
+    parse_v4_fast(b)
+}
+
+/// The usual IPv6 forms from bytes, in one pass (hex groups, at most one `::`, no
+/// embedded IPv4): `Some` only where std's parser gives the same address; `None` means
+/// "ask std's parser", not "invalid".
+pub fn read_v6_fast(b: &[u8]) -> Option<Ipv6Addr> {
+    parse_v6_fast(b)
+}
+
 /// Parses `ADDR/LEN`. With `allow_bare`, a bare address means `/32` or `/128`.
 ///
 /// # Errors
@@ -108,24 +121,35 @@ pub fn parse_prefix(s: &str, host_bits: HostBits, allow_bare: bool) -> Result<Ip
 /// without the general parser; `None` for anything else (which the general parser then
 /// accepts or rejects with the same rules).
 fn parse_v4_fast(s: &[u8]) -> Option<Ipv4Addr> {
+    // One pass, as `parse_v4_prefix_fast` reads its address (no split iterator).
     let mut octets = [0u8; 4];
-    let mut parts = s.split(|&b| b == b'.');
-    for o in &mut octets {
-        let p = parts.next()?;
-        if p.is_empty() || p.len() > 3 || (p.len() > 1 && p.first() == Some(&b'0')) {
-            return None;
-        }
+    let mut it = s.iter();
+    for (k, o) in octets.iter_mut().enumerate() {
         let mut v = 0u16;
-        for &b in p {
-            if !b.is_ascii_digit() {
+        let mut digits = 0;
+        loop {
+            let Some(&b) = it.next() else {
+                // The end of the text ends the fourth part only.
+                if k == 3 && digits > 0 {
+                    break;
+                }
+                return None;
+            };
+            if b == b'.' && k < 3 {
+                break;
+            }
+            let d = b.wrapping_sub(b'0');
+            // A digit after a leading zero, or a fourth digit.
+            if d > 9 || (digits > 0 && v == 0) || digits == 3 {
                 return None;
             }
-            v = v * 10 + u16::from(b - b'0');
+            v = v * 10 + u16::from(d);
+            digits += 1;
+        }
+        if digits == 0 {
+            return None;
         }
         *o = u8::try_from(v).ok()?;
-    }
-    if parts.next().is_some() {
-        return None;
     }
     Some(Ipv4Addr::from(octets))
 }
@@ -343,6 +367,12 @@ mod tests {
             "١.2.3.4",
             "999.1.1.1",
             "1.2.3.04",
+            "1.2.3.",
+            "1.2.3.4.",
+            ".1.2.3",
+            "1.2.3.256",
+            "0.0.0.00",
+            "1.2.3.4/8",
         ] {
             assert_eq!(
                 parse_v4_fast(s.as_bytes()),

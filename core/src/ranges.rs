@@ -173,6 +173,52 @@ impl Ranges {
         self.entries.push(e);
     }
 
+    /// Every entry of a compiled matcher back with its tags: equal to
+    /// [`Matcher::to_ranges`](crate::Matcher::to_ranges), faster. A loaded matcher keeps
+    /// each tag string once, so a string is interned once per address it lives at, and
+    /// the entries skip the comparisons of [`Ranges::push`].
+    pub fn from_matcher<B: AsRef<[u8]>>(m: &crate::Matcher<B>) -> Ranges {
+        let mut r = Ranges {
+            sources: m.sources(),
+            ..Ranges::default()
+        };
+        r.entries.reserve(m.entry_count());
+        let mut at: hashbrown::HashMap<(usize, usize), Sym> = hashbrown::HashMap::new();
+        let strings = &mut r.strings;
+        let mut sym = |s: &str| -> Sym {
+            *at.entry((s.as_ptr() as usize, s.len()))
+                .or_insert_with(|| strings.intern(s))
+        };
+        // Tag sets repeat: the previous entry's four symbols, by the tag strings' addresses.
+        // (address, length) of each of the four tag strings.
+        type Key = [(usize, usize); 4];
+        let mut last: Option<(Key, [Sym; 4])> = None;
+        for m in (0..m.prefix_count()).filter_map(|i| m.prefix_at(i)) {
+            let prefix = m.prefix();
+            for t in m.entries() {
+                let key = [t.provider, t.service, t.region, t.extra]
+                    .map(|s| (s.as_ptr() as usize, s.len()));
+                let syms = match last {
+                    Some((k, syms)) if k == key => syms,
+                    _ => {
+                        let syms = [sym(t.provider), sym(t.service), sym(t.region), sym(t.extra)];
+                        last = Some((key, syms));
+                        syms
+                    }
+                };
+                let [provider, service, region, extra] = syms;
+                r.entries.push(Entry {
+                    prefix,
+                    provider,
+                    service,
+                    region,
+                    extra,
+                });
+            }
+        }
+        r
+    }
+
     /// The tags of `e` as strings.
     pub fn tags(&self, e: &Entry) -> Tags<'_> {
         Tags {
@@ -205,5 +251,66 @@ impl Ranges {
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Matcher;
+
+    /// Tags of several providers, empty fields, a prefix under two tag sets and runs of
+    /// equal tags: `from_matcher` gives back what `to_ranges` gives, strings interned
+    /// in the same order.
+    #[test]
+    fn from_matcher_equals_to_ranges() {
+        let mut r = Ranges::new();
+        let t = |provider, service, region, extra| Tags {
+            provider,
+            service,
+            region,
+            extra,
+        };
+        r.sources.push(SourceInfo {
+            name: "a".into(),
+            format: "aws".into(),
+            provider: "aws".into(),
+            sync_token: Some("1".into()),
+            create_date: None,
+        });
+        r.push(
+            "3.5.0.0/16".parse().unwrap(),
+            t("aws", "AMAZON", "us-east-1", "us-east-1"),
+        );
+        r.push(
+            "3.5.140.0/22".parse().unwrap(),
+            t("aws", "AMAZON", "us-east-1", "us-east-1"),
+        );
+        r.push(
+            "3.5.140.0/22".parse().unwrap(),
+            t("aws", "S3", "us-east-1", "us-east-1"),
+        );
+        r.push(
+            "140.82.112.0/20".parse().unwrap(),
+            t("github", "hooks", "", ""),
+        );
+        r.push(
+            "140.82.112.0/20".parse().unwrap(),
+            t("github", "web", "", ""),
+        );
+        r.push(
+            "2600:1f14::/35".parse().unwrap(),
+            t("aws", "EC2", "us-west-2", "us-west-2"),
+        );
+        r.push(
+            "2a01:111::/32".parse().unwrap(),
+            t("azure", "AzureCloud", "", "AzureCloud"),
+        );
+        r.push("10.0.0.0/8".parse().unwrap(), t("text", "", "", ""));
+        let m = Matcher::build(&r).unwrap();
+        let (back, want) = (Ranges::from_matcher(&m), m.to_ranges());
+        assert_eq!(back, want);
+        assert_eq!(back.strings.as_slice(), want.strings.as_slice());
+        assert_eq!(back.len(), 8);
     }
 }

@@ -123,10 +123,13 @@ impl Bits for u128 {
 
 /// Sorts and merges overlapping or adjacent ranges.
 pub(crate) fn normalize<T: Bits>(mut v: Vec<(T, T)>) -> Vec<(T, T)> {
-    v.sort_unstable();
-    let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
-    for (s, e) in v {
-        if let Some(last) = out.last_mut() {
+    // By start alone: ranges with one start merge into the longest whatever their order.
+    v.sort_unstable_by_key(|r| r.0);
+    // Merged in place: `w` ranges kept so far, the last of them at `w - 1`.
+    let mut w: usize = 0;
+    for i in 0..v.len() {
+        let Some(&(s, e)) = v.get(i) else { break };
+        if let Some(last) = w.checked_sub(1).and_then(|l| v.get_mut(l)) {
             // Overlapping, or adjacent (last.1 + 1 == s).
             if last.1.checked_inc().is_none_or(|next| s <= next) {
                 if e > last.1 {
@@ -135,9 +138,13 @@ pub(crate) fn normalize<T: Bits>(mut v: Vec<(T, T)>) -> Vec<(T, T)> {
                 continue;
             }
         }
-        out.push((s, e));
+        if let Some(slot) = v.get_mut(w) {
+            *slot = (s, e);
+        }
+        w += 1;
     }
-    out
+    v.truncate(w);
+    v
 }
 
 fn intersect<T: Bits>(a: &[(T, T)], b: &[(T, T)]) -> Vec<(T, T)> {
@@ -236,7 +243,11 @@ pub struct PrefixSet {
 
 impl FromIterator<IpNet> for PrefixSet {
     fn from_iter<I: IntoIterator<Item = IpNet>>(iter: I) -> Self {
-        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        let iter = iter.into_iter();
+        // Room for all in each family: no copy while growing, and the pages one family
+        // leaves unused are never touched.
+        let n = iter.size_hint().0;
+        let (mut v4, mut v6) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for net in iter {
             match net {
                 IpNet::V4(n) => v4.push(v4_range(n)),

@@ -141,26 +141,7 @@ fn run_of(b: &[u8], p: usize, k: u8) -> usize {
 /// without a leading zero), without allocating.
 #[inline]
 fn parse_v4(f: &[u8]) -> Option<Ipv4Addr> {
-    if f.len() > 15 {
-        return None;
-    }
-    let mut out = [0u8; 4];
-    let mut parts = f.split(|&c| c == b'.');
-    for o in &mut out {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
-            return None;
-        }
-        let mut v = 0u32;
-        for &c in part {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            v = v * 10 + u32::from(c - b'0');
-        }
-        *o = u8::try_from(v).ok()?;
-    }
-    parts.next().is_none().then_some(Ipv4Addr::from(out))
+    ipfence::core::prefix::read_v4(f)
 }
 
 /// Any IPv6 text form inet_pton accepts (at most 45 characters).
@@ -168,6 +149,10 @@ fn parse_v4(f: &[u8]) -> Option<Ipv4Addr> {
 fn parse_v6(f: &[u8]) -> Option<Ipv6Addr> {
     if f.len() > 45 {
         return None;
+    }
+    // The usual forms in one pass; it answers only what std's parser answers the same.
+    if let Some(a) = ipfence::core::prefix::read_v6_fast(f) {
+        return Some(a);
     }
     // Cheap refusals first (log text like `2026:13:55:36` reaches here on every line):
     // only hex digits, colons and dots; without `::`, exactly 7 colons, or 6 before an
@@ -203,6 +188,13 @@ fn scan_line(line: &[u8], v4: bool, v6: bool, out: &mut Vec<IpAddr>) -> usize {
         let Some(&c) = line.get(d) else {
             return line.len();
         };
+        if !may_hint(line, d, c, v4, v6) {
+            if c == b'\n' {
+                return d;
+            }
+            p = d + 1;
+            continue;
+        }
         let mut q = p.max(d.saturating_sub(4));
         let mut field_at = None;
         while q <= d {
@@ -235,6 +227,29 @@ fn scan_line(line: &[u8], v4: bool, v6: bool, out: &mut Vec<IpAddr>) -> usize {
             None if c == b'\n' => return d,
             None => p = d + 1,
         }
+    }
+}
+
+/// Whether a field can start in the five bytes up to the delimiter `c` at `d` (the bytes
+/// from the previous delimiter on hold none): a cheap necessary condition, so that the
+/// dots of user agents and the colons of dates are passed over without trying each
+/// position. Reading bytes before the scan position only makes it answer `true` more.
+#[inline(always)]
+fn may_hint(b: &[u8], d: usize, c: u8, v4: bool, v6: bool) -> bool {
+    let before = |k: usize| d.checked_sub(k).map_or(0, |i| class(b, i));
+    match c {
+        // IPv4: a digit one to three bytes before the dot (IPv6 needs a colon first).
+        b'.' => v4 && (before(1) | before(2) | before(3)) & DIGIT != 0,
+        // IPv6: hex digits up to the colon, or `::`; IPv4: a digit one or two bytes
+        // before, with a dot just after.
+        b':' => {
+            (v6 && (before(1) & HEX != 0 || at(b, d + 1) == b':'))
+                || (v4
+                    && (before(1) | before(2)) & DIGIT != 0
+                    && (at(b, d + 1) == b'.' || at(b, d + 2) == b'.'))
+        }
+        // A newline: a dot after it is past the line; checked position by position.
+        _ => true,
     }
 }
 
@@ -277,8 +292,8 @@ fn field(line: &[u8], n: usize) -> &[u8] {
 }
 
 /// The search: the matcher, the options, the count and the output.
-struct Grep<'m, W: Write> {
-    matcher: &'m Matcher<&'m [u8]>,
+struct Grep<'m, B, W: Write> {
+    matcher: &'m Matcher<B>,
     v4: bool,
     v6: bool,
     invert: bool,
@@ -290,7 +305,7 @@ struct Grep<'m, W: Write> {
     hits: Vec<bool>,
 }
 
-impl<W: Write> Grep<'_, W> {
+impl<B: AsRef<[u8]>, W: Write> Grep<'_, B, W> {
     /// Searches the complete lines of `block`, printing with `name:` before each line
     /// when given.
     fn block(&mut self, block: &[u8], name: Option<&str>) -> Result<()> {
@@ -318,6 +333,9 @@ impl<W: Write> Grep<'_, W> {
         self.hits.resize(n, false);
         self.matcher.contains_many(&self.scan.addrs, &mut self.hits);
         let lines = std::mem::take(&mut self.scan.lines);
+        // Selected lines that follow each other are written in one piece (each line
+        // ends with its newline in `block`).
+        let mut span = 0..0;
         for (i, &(s, e, first)) in lines.iter().enumerate() {
             let last = lines.get(i + 1).map_or(n, |l| l.2);
             let found = self.hits.get(first..last).unwrap_or_default();
@@ -331,15 +349,21 @@ impl<W: Write> Grep<'_, W> {
                 continue;
             }
             self.selected += 1;
-            if !self.count {
-                if let Some(name) = name {
-                    self.out.write_all(name.as_bytes())?;
-                    self.out.write_all(b":")?;
-                }
-                self.out.write_all(block.get(s..e).unwrap_or_default())?;
-                self.out.write_all(b"\n")?;
+            if self.count {
+                continue;
+            }
+            if let Some(name) = name {
+                self.out.write_all(name.as_bytes())?;
+                self.out.write_all(b":")?;
+                self.out.write_all(block.get(s..=e).unwrap_or_default())?;
+            } else if span.end == s && !span.is_empty() {
+                span.end = e + 1;
+            } else {
+                self.out.write_all(block.get(span).unwrap_or_default())?;
+                span = s..e + 1;
             }
         }
+        self.out.write_all(block.get(span).unwrap_or_default())?;
         self.scan.lines = lines;
         Ok(())
     }
@@ -386,21 +410,26 @@ pub fn run(args: &GrepArgs) -> Result<u8> {
     if stdin_files > 0 && args.input.inputs.iter().any(|p| super::is_stdin(p)) {
         anyhow::bail!("stdin is the ranges (--input -), so it cannot be the lines to search too: give the lines as a FILE, or the ranges as a file");
     }
-    let (selected, _, _) = super::load_selected(&args.input, &args.filter)?;
-    super::note_sources(&args.input, &selected);
-    let bytes = Matcher::build(&selected)?.to_bytes();
-    let (matcher, _) = Matcher::from_bytes(&bytes)?;
-    let has = |v6: bool| {
-        selected
-            .entries
-            .iter()
-            .any(|e| matches!(e.prefix, ipfence::core::IpNet::V6(_)) == v6)
+    match super::load_matcher(&args.input, &args.filter, false)? {
+        super::Selection::Embedded(m) => search(args, &m),
+        super::Selection::Built(m) => search(args, &m),
+    }
+}
+
+/// Searches every file for the addresses `matcher` holds.
+fn search<B: AsRef<[u8]>>(args: &GrepArgs, matcher: &Matcher<B>) -> Result<u8> {
+    // IPv4 prefixes come first in a matcher, IPv6 ones last.
+    let n = matcher.prefix_count();
+    let is_v6 = |i: usize| {
+        matcher
+            .prefix_at(i)
+            .is_some_and(|m| matches!(m.prefix(), ipfence::core::IpNet::V6(_)))
     };
     let stdout = std::io::stdout().lock();
     let mut g = Grep {
-        matcher: &matcher,
-        v4: has(false),
-        v6: has(true),
+        matcher,
+        v4: n > 0 && !is_v6(0),
+        v6: n > 0 && is_v6(n - 1),
         invert: args.invert,
         count: args.count,
         field: args.field,

@@ -100,6 +100,13 @@ pub(crate) fn addresses<'a>(
     if !args.is_empty() {
         return Ok(args.iter().map(|a| (0, a.as_str())).collect());
     }
+    read_stdin(inputs, stdin)?;
+    Ok(stdin_lines(stdin).collect())
+}
+
+/// Reads the addresses on stdin into `stdin`; refuses stdin that is the ranges, or that
+/// holds no address.
+fn read_stdin(inputs: &super::InputArgs, stdin: &mut String) -> Result<()> {
     if inputs.inputs.iter().any(|p| super::is_stdin(p)) {
         bail!("no address to look up: stdin is the ranges (--input -), so it cannot be the addresses too; give the addresses as arguments, or the ranges as a file");
     }
@@ -107,22 +114,84 @@ pub(crate) fn addresses<'a>(
     if input.is_terminal() {
         eprintln!("ipfence: reading addresses from stdin, one per line (Ctrl-D to end)");
     }
+    // Stdin redirected from a file: room for all of it at once, no copy while growing.
+    if let Ok(meta) = std::fs::metadata("/dev/stdin") {
+        if meta.is_file() {
+            stdin.reserve(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
+        }
+    }
     input
         .lock()
         .read_to_string(stdin)
         .context("<stdin>: cannot read addresses")?;
-    let list: Vec<(usize, &str)> = stdin
-        .lines()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            let l = l.split('#').next().unwrap_or("").trim();
-            (!l.is_empty()).then_some((i + 1, l))
-        })
-        .collect();
-    if list.is_empty() {
+    if stdin_lines(stdin).next().is_none() {
         bail!("no address to look up: stdin held none; give addresses as arguments or on stdin, one per line");
     }
-    Ok(list)
+    Ok(())
+}
+
+/// The addresses of `text`, one a line, `#` starting a comment, surrounding whitespace
+/// ignored: `(line number, address)`.
+fn stdin_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut rest = text;
+    let mut line = 0;
+    std::iter::from_fn(move || loop {
+        if rest.is_empty() {
+            return None;
+        }
+        line += 1;
+        // The line's end or its comment, whichever comes first, eight bytes at a time;
+        // after a comment, its end. (A line's `\r` is whitespace, trimmed below.)
+        let b = rest.as_bytes();
+        let stop = newline_or_hash(b);
+        let (end, comment) = match b.get(stop) {
+            Some(b'#') => {
+                let tail = b.get(stop..).unwrap_or_default();
+                let end = stop + tail.iter().position(|&c| c == b'\n').unwrap_or(tail.len());
+                (end, Some(stop))
+            }
+            _ => (stop, None),
+        };
+        // Both cuts are at ASCII bytes, so on character boundaries.
+        let l = rest.get(..comment.unwrap_or(end)).unwrap_or_default();
+        rest = rest.get(end + 1..).unwrap_or_default();
+        // Most lines need no trimming: skip it when both ends are plain ASCII.
+        let plain = |c: Option<&u8>| c.is_some_and(|&c| c > b' ' && c < 0x7f);
+        let l = if plain(l.as_bytes().first()) && plain(l.as_bytes().last()) {
+            l
+        } else {
+            l.trim()
+        };
+        if !l.is_empty() {
+            return Some((line, l));
+        }
+    })
+}
+
+/// The index of the first `\n` or `#` in `b`, or `b.len()`.
+#[inline(always)]
+fn newline_or_hash(b: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    // The high bit of each byte equal to `c`; bits above the lowest true one may be
+    // false (a borrow), so only the lowest is used.
+    let eq = |w: u64, c: u8| {
+        let x = w ^ (ONES * u64::from(c));
+        x.wrapping_sub(ONES) & !x & (ONES << 7)
+    };
+    let mut i = 0;
+    while let Some(w) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*w);
+        let m = eq(w, b'\n') | eq(w, b'#');
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let rest = b.get(i..).unwrap_or_default();
+    i + rest
+        .iter()
+        .position(|&c| c == b'\n' || c == b'#')
+        .unwrap_or(rest.len())
 }
 
 /// Where an address came from, for messages: `argument 2`, `<stdin> line 7`.
@@ -141,17 +210,36 @@ const CHUNK: usize = 4096;
 pub fn run(args: &LookupArgs) -> Result<u8> {
     // The addresses first: stdin cannot be both them and the ranges (checked there).
     let mut stdin = String::new();
-    let addrs = addresses(&args.ips, &args.input, &mut stdin)?;
-    let (selected, _, _) = super::load_selected(&args.input, &args.filter)?;
-    super::note_sources(&args.input, &selected);
-    let matcher = Matcher::build(&selected)?;
+    if args.ips.is_empty() {
+        read_stdin(&args.input, &mut stdin)?;
+    }
+    let given = args.ips.iter().map(|a| (0, a.as_str()));
+    // Arguments or stdin lines, whichever there are.
+    let addrs = given.chain(stdin_lines(&stdin));
+    match super::load_matcher(&args.input, &args.filter, true)? {
+        super::Selection::Embedded(m) => answer(args, addrs, &m),
+        super::Selection::Built(m) => answer(args, addrs, &m),
+    }
+}
+
+/// Looks up `addrs` in `matcher` and prints the answers.
+fn answer<'a, B: AsRef<[u8]>>(
+    args: &LookupArgs,
+    addrs: impl Iterator<Item = (usize, &'a str)>,
+    matcher: &Matcher<B>,
+) -> Result<u8> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut status = 0u8;
     // Each prefix's answer is formatted once, then copied for every address it answers.
     let mut cache: Vec<Option<Box<str>>> = vec![None; matcher.prefix_count()];
     let mut ips: Vec<IpAddr> = Vec::with_capacity(CHUNK);
     let mut found: Vec<Option<Match<'_>>> = Vec::with_capacity(CHUNK);
-    for (c, chunk) in addrs.chunks(CHUNK).enumerate() {
+    let mut chunk: Vec<(usize, &str)> = Vec::with_capacity(CHUNK);
+    let mut addrs = addrs.peekable();
+    let mut done = 0;
+    while addrs.peek().is_some() {
+        chunk.clear();
+        chunk.extend(addrs.by_ref().take(CHUNK));
         ips.clear();
         ips.extend(chunk.iter().map(|(_, text)| {
             // A bad address is looked up as 0.0.0.0 and reported below.
@@ -160,13 +248,20 @@ pub fn run(args: &LookupArgs) -> Result<u8> {
         found.clear();
         found.resize(ips.len(), None);
         matcher.lookup_many(&ips, &mut found);
-        for (k, ((_, text), (&ip, hit))) in chunk.iter().zip(ips.iter().zip(&found)).enumerate() {
+        let first = done;
+        done += chunk.len();
+        for (k, (&(line, text), (&ip, hit))) in chunk.iter().zip(ips.iter().zip(&found)).enumerate()
+        {
             // Only a text that came out as 0.0.0.0 can have been refused: parse it again
             // for the message.
             if ip.is_unspecified() {
                 if let Err(why) = parse_addr(text) {
                     out.flush()?;
-                    eprintln!("ipfence: {}: {why}", place(&addrs, c * CHUNK + k));
+                    let at = match line {
+                        0 => format!("argument {}", first + k + 1),
+                        n => format!("<stdin> line {n}"),
+                    };
+                    eprintln!("ipfence: {at}: {why}");
                     status = 2;
                     continue;
                 }
@@ -175,7 +270,7 @@ pub fn run(args: &LookupArgs) -> Result<u8> {
                 status = 1;
             }
             if args.all {
-                write_all(&mut out, &matcher, ip, text, hit.as_ref(), args.json)?;
+                write_all(&mut out, matcher, ip, text, hit.as_ref(), args.json)?;
                 continue;
             }
             let Some(m) = hit else {
@@ -184,7 +279,8 @@ pub fn run(args: &LookupArgs) -> Result<u8> {
                     serde_json::to_writer(&mut out, text)?;
                     out.write_all(b",\"match\":null}\n")?;
                 } else {
-                    writeln!(out, "{text}: not allowed")?;
+                    out.write_all(text.as_bytes())?;
+                    out.write_all(b": not allowed\n")?;
                 }
                 continue;
             };
@@ -227,9 +323,9 @@ pub fn run(args: &LookupArgs) -> Result<u8> {
 }
 
 /// The `--all` answer for one address: every containing prefix, longest first.
-fn write_all(
+fn write_all<B: AsRef<[u8]>>(
     out: &mut impl Write,
-    matcher: &Matcher,
+    matcher: &Matcher<B>,
     ip: IpAddr,
     text: &str,
     found: Option<&Match<'_>>,

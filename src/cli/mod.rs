@@ -196,11 +196,17 @@ fn split_label(path: &Path) -> Result<(Option<Label<'_>>, &Path)> {
 
 /// Loads every input (the embedded data when there is none) into one [`Ranges`].
 pub fn load(args: &InputArgs) -> Result<Ranges> {
-    Ok(load_sources(args)?.ranges)
+    Ok(load_with(args, false)?.ranges)
 }
 
 /// [`load`], with each source's digest.
 pub fn load_sources(args: &InputArgs) -> Result<Loaded> {
+    load_with(args, true)
+}
+
+/// [`load`]; hashes each input only when `digests` asks for it (the digests are `None`
+/// otherwise): hashing a 4 MB list costs more than parsing it.
+fn load_with(args: &InputArgs, digests_wanted: bool) -> Result<Loaded> {
     let opts = Options {
         host_bits: if args.lenient {
             HostBits::Mask
@@ -213,7 +219,7 @@ pub fn load_sources(args: &InputArgs) -> Result<Loaded> {
         let m = Matcher::from_bytes(ipfence::EMBEDDED)
             .context("the embedded data (a bug: rebuild ipfence)")?
             .0;
-        let ranges = m.to_ranges();
+        let ranges = Ranges::from_matcher(&m);
         let digests = (0..ranges.sources.len())
             .map(|i| ipfence::EMBEDDED_DIGESTS.get(i).map(|d| d.to_string()))
             .collect();
@@ -243,7 +249,7 @@ pub fn load_sources(args: &InputArgs) -> Result<Loaded> {
             }
             // A compiled blob (`ipfence compile`): every entry with its tags comes back.
             let m = Matcher::from_vec(bytes).with_context(|| name.clone())?;
-            let mut r = m.to_ranges();
+            let mut r = Ranges::from_matcher(&m);
             for s in &mut r.sources {
                 s.name = format!("{} (compiled in {name})", s.name);
             }
@@ -251,7 +257,7 @@ pub fn load_sources(args: &InputArgs) -> Result<Loaded> {
             r
         } else {
             let r = source::parse_labeled(&bytes, &name, args.source_format, label.as_ref(), opts)?;
-            digests.push(Some(sha256(&bytes)));
+            digests.push(digests_wanted.then(|| sha256(&bytes)));
             r
         };
         if all.is_empty() && all.sources.is_empty() {
@@ -292,6 +298,86 @@ pub fn load_selected(
 
 /// [`load_selected`] for data already loaded.
 pub fn select(ranges: Ranges, filter: &FilterArgs) -> Result<(Ranges, PrefixSet, String)> {
+    let selected = select_entries(ranges, filter)?;
+    let set = selected.to_set();
+    Ok((selected, set, filter.describe()))
+}
+
+/// The error for a selection with no address.
+fn empty_selection(filter: &FilterArgs, sources: &[SourceInfo]) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the selection ({}) holds no address in {}: refusing to go on with an empty allowlist (pass --allow-empty if that is intended)",
+        filter.describe(),
+        describe_sources(sources)
+    )
+}
+
+/// What `lookup` and `grep` look addresses up in.
+pub(crate) enum Selection {
+    /// The embedded blob itself, when there is no input and no filter: nothing to copy
+    /// or compile.
+    Embedded(Matcher<&'static [u8]>),
+    /// A matcher compiled from the selected entries.
+    Built(Matcher),
+}
+
+/// [`load_selected`] and [`note_sources`] (the same checks, warnings and note), as a
+/// matcher. Without `tags`, a compiled matcher holds the selection's addresses only (its
+/// fewest CIDRs, untagged): enough to say whether an address is in it.
+pub(crate) fn load_matcher(
+    inputs: &InputArgs,
+    filter: &FilterArgs,
+    tags: bool,
+) -> Result<Selection> {
+    if !inputs.inputs.is_empty() || !filter.to_filter().is_everything() {
+        let ranges = load(inputs)?;
+        let today = today()?;
+        let selected = select_entries(ranges, filter)?;
+        warn_if_stale(&selected, today, inputs.inputs.is_empty());
+        note_sources(inputs, &selected);
+        if tags {
+            return Ok(Selection::Built(Matcher::build(&selected)?));
+        }
+        let mut cidrs = Ranges::new();
+        let none = ipfence::core::Tags {
+            provider: "",
+            service: "",
+            region: "",
+            extra: "",
+        };
+        for net in selected.to_set().cidrs() {
+            cidrs.push(net, none);
+        }
+        return Ok(Selection::Built(Matcher::build(&cidrs)?));
+    }
+    let (m, _) = Matcher::from_bytes(ipfence::EMBEDDED)
+        .context("the embedded data (a bug: rebuild ipfence)")?;
+    let today = today()?;
+    let sources = m.sources();
+    if m.entry_count() == 0 && !filter.allow_empty {
+        return Err(empty_selection(filter, &sources));
+    }
+    // The providers with an entry, as `stale_warnings` counts them.
+    let mut used: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    let mut last = "";
+    for t in (0..m.prefix_count())
+        .filter_map(|i| m.prefix_at(i))
+        .flat_map(|p| p.entries())
+    {
+        if t.provider != last {
+            used.insert(t.provider);
+            last = t.provider;
+        }
+    }
+    for w in stale_warnings_of(&sources, &used, today, true) {
+        eprintln!("ipfence: {w}");
+    }
+    eprintln!("ipfence: using {}", describe_embedded(&sources));
+    Ok(Selection::Embedded(m))
+}
+
+/// [`select`] without the address set, for commands that only look up.
+fn select_entries(ranges: Ranges, filter: &FilterArgs) -> Result<Ranges> {
     let f = filter.to_filter();
     f.check(&ranges)?;
     let selected = if f.is_everything() {
@@ -299,15 +385,11 @@ pub fn select(ranges: Ranges, filter: &FilterArgs) -> Result<(Ranges, PrefixSet,
     } else {
         f.select(&ranges)
     };
-    let set = selected.to_set();
-    let words = filter.describe();
-    if set.is_empty() && !filter.allow_empty {
-        bail!(
-            "the selection ({words}) holds no address in {}: refusing to go on with an empty allowlist (pass --allow-empty if that is intended)",
-            describe_sources(&selected.sources)
-        );
+    // Every entry holds at least one address: the set is empty when the entries are.
+    if selected.is_empty() && !filter.allow_empty {
+        return Err(empty_selection(filter, &selected.sources));
     }
-    Ok((selected, set, words))
+    Ok(selected)
 }
 
 /// `name (createDate ..., syncToken ...)` for each source.
@@ -335,26 +417,30 @@ pub fn describe_sources(sources: &[SourceInfo]) -> String {
 /// Tells on stderr which data a command used, when it is the embedded data.
 pub fn note_sources(inputs: &InputArgs, ranges: &Ranges) {
     if inputs.inputs.is_empty() {
-        eprintln!("ipfence: using {}", describe_embedded(ranges));
+        eprintln!("ipfence: using {}", describe_embedded(&ranges.sources));
     }
 }
 
 /// The embedded data in a few words: `the embedded data (20 lists of 12 providers;
 /// AWS createDate ..., syncToken ...)` or, when a filter kept one source, that source.
-pub fn describe_embedded(ranges: &Ranges) -> String {
-    let mut providers: Vec<&str> = ranges.sources.iter().map(|s| s.provider.as_str()).collect();
+pub fn describe_embedded(sources: &[SourceInfo]) -> String {
+    let mut providers: Vec<&str> = sources.iter().map(|s| s.provider.as_str()).collect();
     providers.sort_unstable();
     providers.dedup();
-    let aws = ranges
-        .sources
+    let aws = sources
         .iter()
         .find(|s| s.format == "aws")
         .map(|s| format!("; {}", describe_sources(std::slice::from_ref(s))))
         .unwrap_or_default();
+    let (lists, providers) = (sources.len(), providers.len());
     format!(
-        "the embedded data ({} lists of {} providers{aws}; `ipfence sources` lists them)",
-        ranges.sources.len(),
-        providers.len()
+        "the embedded data ({lists} {} of {providers} {}{aws}; `ipfence sources` lists them)",
+        if lists == 1 { "list" } else { "lists" },
+        if providers == 1 {
+            "provider"
+        } else {
+            "providers"
+        },
     )
 }
 
@@ -406,13 +492,32 @@ pub(crate) fn today() -> Result<i64> {
 /// published more than [`STALE_DAYS`] before `today`: one line for the embedded data, one
 /// per stale input otherwise.
 pub(crate) fn stale_warnings(ranges: &Ranges, today: i64, embedded: bool) -> Vec<String> {
+    // By symbol first: a string compare per entry costs more than the rest.
+    let mut seen = vec![false; ranges.strings.as_slice().len()];
+    for e in &ranges.entries {
+        if let Some(s) = seen.get_mut(e.provider as usize) {
+            *s = true;
+        }
+    }
     let used: std::collections::BTreeSet<&str> = ranges
-        .entries
+        .strings
+        .as_slice()
         .iter()
-        .map(|e| ranges.strings.get(e.provider))
+        .zip(&seen)
+        .filter(|(_, &s)| s)
+        .map(|(p, _)| p.as_str())
         .collect();
-    let stale: Vec<(&SourceInfo, &str, i64)> = ranges
-        .sources
+    stale_warnings_of(&ranges.sources, &used, today, embedded)
+}
+
+/// [`stale_warnings`] for `sources`, of which those of the `used` providers count.
+fn stale_warnings_of(
+    sources: &[SourceInfo],
+    used: &std::collections::BTreeSet<&str>,
+    today: i64,
+    embedded: bool,
+) -> Vec<String> {
+    let stale: Vec<(&SourceInfo, &str, i64)> = sources
         .iter()
         .filter(|s| used.contains(s.provider.as_str()))
         .filter_map(|s| {

@@ -47,8 +47,9 @@ struct Counts {
     entries: usize,
     v4: usize,
     v6: usize,
-    regions: HashMap<Sym, usize>,
-    groups: BTreeSet<Sym>,
+    /// Few per row (one for most Azure tags): a list beats a map.
+    regions: Vec<(Sym, usize)>,
+    groups: Vec<Sym>,
 }
 
 /// Runs the command.
@@ -56,15 +57,41 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
     let (selected, set, _) = super::load_selected(&args.input, &args.filter)?;
     super::note_sources(&args.input, &selected);
     let mut counts: HashMap<(Sym, Sym), Counts> = HashMap::new();
-    for e in &selected.entries {
-        let c = counts.entry((e.provider, e.service)).or_default();
-        c.entries += 1;
-        match e.prefix {
-            IpNet::V4(_) => c.v4 += 1,
-            IpNet::V6(_) => c.v6 += 1,
+    // Published files list runs of entries with the same tags (an Azure service tag's
+    // prefixes): count each run, then add it to its row once.
+    let mut add = |tags: [Sym; 4], v4: usize, v6: usize| {
+        let [provider, service, region, extra] = tags;
+        let c = counts.entry((provider, service)).or_default();
+        c.entries += v4 + v6;
+        c.v4 += v4;
+        c.v6 += v6;
+        match c.regions.iter_mut().find(|(r, _)| *r == region) {
+            Some((_, n)) => *n += v4 + v6,
+            None => c.regions.push((region, v4 + v6)),
         }
-        *c.regions.entry(e.region).or_default() += 1;
-        c.groups.insert(e.extra);
+        if !c.groups.contains(&extra) {
+            c.groups.push(extra);
+        }
+    };
+    let mut run: Option<([Sym; 4], usize, usize)> = None;
+    for e in &selected.entries {
+        let tags = [e.provider, e.service, e.region, e.extra];
+        let r = match &mut run {
+            Some(r) if r.0 == tags => r,
+            _ => {
+                if let Some((t, v4, v6)) = run.take() {
+                    add(t, v4, v6);
+                }
+                run.insert((tags, 0, 0))
+            }
+        };
+        match e.prefix {
+            IpNet::V4(_) => r.1 += 1,
+            IpNet::V6(_) => r.2 += 1,
+        }
+    }
+    if let Some((t, v4, v6)) = run {
+        add(t, v4, v6);
     }
     let s = |sym: Sym| selected.strings.get(sym);
     let rows: BTreeMap<(&str, &str), Row<'_>> = counts
