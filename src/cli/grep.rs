@@ -56,15 +56,6 @@ pub struct GrepArgs {
 /// Lines looked up together: their addresses go through the batch lookup at once.
 const BLOCK_BYTES: usize = 1 << 18;
 
-/// What the scan of one line found.
-struct Scan {
-    /// Addresses found, across the block.
-    addrs: Vec<IpAddr>,
-    /// Per line of the block: (start, end) in the block's bytes, index of its first
-    /// address in `addrs`.
-    lines: Vec<(usize, usize, usize)>,
-}
-
 /// The byte at `i`, or 0 past the end (grepcidr reads the line's `\n` or NUL there).
 #[inline(always)]
 fn at(b: &[u8], i: usize) -> u8 {
@@ -292,79 +283,99 @@ fn field(line: &[u8], n: usize) -> &[u8] {
 }
 
 /// The search: the matcher, the options, the count and the output.
-struct Grep<'m, B, W: Write> {
-    matcher: &'m Matcher<B>,
+/// What decides whether a line is printed: the same for every worker.
+struct Rules {
     v4: bool,
     v6: bool,
     invert: bool,
     count: bool,
     field: Option<NonZeroUsize>,
-    selected: u64,
-    out: W,
-    scan: Scan,
-    hits: Vec<bool>,
 }
 
-impl<B: AsRef<[u8]>, W: Write> Grep<'_, B, W> {
+/// One worker's scratch space, kept across blocks.
+#[derive(Default)]
+struct Lane {
+    addrs: Vec<IpAddr>,
+    /// Per line: (start, end) in the block's bytes, index of its first address in `addrs`.
+    lines: Vec<(usize, usize, usize)>,
+    hits: Vec<bool>,
+    /// The selected lines of a part searched on another thread, printed in order after it.
+    out: Vec<u8>,
+}
+
+struct Grep<'m, B, W: Write> {
+    matcher: &'m Matcher<B>,
+    rules: Rules,
+    selected: u64,
+    out: W,
+    /// Lane 0 searches on the calling thread, the others on scoped threads.
+    lanes: Vec<Lane>,
+}
+
+/// Blocks smaller than this are searched on one thread: starting a thread costs more.
+const PARALLEL_BYTES: usize = 1 << 16;
+
+impl<B: AsRef<[u8]> + Sync, W: Write> Grep<'_, B, W> {
     /// Searches the complete lines of `block`, printing with `name:` before each line
-    /// when given.
+    /// when given. A large block is cut at line ends into one part per lane; the parts
+    /// are searched at the same time and printed in order, so the output is the same.
     fn block(&mut self, block: &[u8], name: Option<&str>) -> Result<()> {
-        self.scan.addrs.clear();
-        self.scan.lines.clear();
-        let mut start = 0;
-        // `block` ends with a newline: every line is complete.
-        while start < block.len() {
-            let rest = block.get(start..).unwrap_or_default();
-            let first = self.scan.addrs.len();
-            let end = match self.field {
-                None => start + scan_line(rest, self.v4, self.v6, &mut self.scan.addrs),
-                Some(n) => {
-                    let len = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
-                    let line = rest.get(..len).unwrap_or_default();
-                    scan_line(field(line, n.get()), self.v4, self.v6, &mut self.scan.addrs);
-                    start + len
-                }
+        let n = self.lanes.len();
+        if n < 2 || block.len() < PARALLEL_BYTES {
+            let Some(lane) = self.lanes.first_mut() else {
+                return Ok(());
             };
-            self.scan.lines.push((start, end, first));
-            start = end + 1;
+            self.selected +=
+                search_part(self.matcher, &self.rules, lane, block, name, &mut self.out)?;
+            return Ok(());
         }
-        let n = self.scan.addrs.len();
-        self.hits.clear();
-        self.hits.resize(n, false);
-        self.matcher.contains_many(&self.scan.addrs, &mut self.hits);
-        let lines = std::mem::take(&mut self.scan.lines);
-        // Selected lines that follow each other are written in one piece (each line
-        // ends with its newline in `block`).
-        let mut span = 0..0;
-        for (i, &(s, e, first)) in lines.iter().enumerate() {
-            let last = lines.get(i + 1).map_or(n, |l| l.2);
-            let found = self.hits.get(first..last).unwrap_or_default();
-            let any = found.iter().any(|&h| h);
-            let take = if self.invert {
-                !found.is_empty() && !any
-            } else {
-                any
+        // Cut points just after a newline near each n-th of the block.
+        let mut cuts = vec![0];
+        for k in 1..n {
+            let from = (block.len() * k / n).max(*cuts.last().unwrap_or(&0));
+            let at = block
+                .get(from..)
+                .and_then(|r| r.iter().position(|&c| c == b'\n'))
+                .map_or(block.len(), |i| from + i + 1);
+            cuts.push(at);
+        }
+        cuts.push(block.len());
+        let (first, rest) = self.lanes.split_at_mut(1);
+        let (matcher, rules) = (self.matcher, &self.rules);
+        let out = &mut self.out;
+        let selected = std::thread::scope(|s| -> Result<u64> {
+            let workers: Vec<_> = rest
+                .iter_mut()
+                .zip(cuts.windows(2).skip(1))
+                .map(|(lane, w)| {
+                    let part = block.get(w[0]..w[1]).unwrap_or_default();
+                    s.spawn(move || -> std::io::Result<u64> {
+                        lane.out.clear();
+                        let mut buf = std::mem::take(&mut lane.out);
+                        let got = search_part(matcher, rules, lane, part, name, &mut buf);
+                        lane.out = buf;
+                        got
+                    })
+                })
+                .collect();
+            let part = block
+                .get(..cuts.get(1).copied().unwrap_or(0))
+                .unwrap_or_default();
+            let mut selected = match first.first_mut() {
+                Some(lane) => search_part(matcher, rules, lane, part, name, out)?,
+                None => 0,
             };
-            if !take {
-                continue;
+            for w in workers {
+                selected += w
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a search thread failed"))??;
             }
-            self.selected += 1;
-            if self.count {
-                continue;
-            }
-            if let Some(name) = name {
-                self.out.write_all(name.as_bytes())?;
-                self.out.write_all(b":")?;
-                self.out.write_all(block.get(s..=e).unwrap_or_default())?;
-            } else if span.end == s && !span.is_empty() {
-                span.end = e + 1;
-            } else {
-                self.out.write_all(block.get(span).unwrap_or_default())?;
-                span = s..e + 1;
-            }
+            Ok(selected)
+        })?;
+        for lane in rest.iter() {
+            self.out.write_all(&lane.out)?;
         }
-        self.out.write_all(block.get(span).unwrap_or_default())?;
-        self.scan.lines = lines;
+        self.selected += selected;
         Ok(())
     }
 
@@ -403,6 +414,73 @@ impl<B: AsRef<[u8]>, W: Write> Grep<'_, B, W> {
     }
 }
 
+/// Searches the complete lines of `block` (it ends with a newline), writing the selected
+/// ones to `out` (nothing with `--count`); returns how many were selected.
+fn search_part<B: AsRef<[u8]>>(
+    matcher: &Matcher<B>,
+    rules: &Rules,
+    lane: &mut Lane,
+    block: &[u8],
+    name: Option<&str>,
+    out: &mut impl Write,
+) -> std::io::Result<u64> {
+    lane.addrs.clear();
+    lane.lines.clear();
+    let mut start = 0;
+    while start < block.len() {
+        let rest = block.get(start..).unwrap_or_default();
+        let first = lane.addrs.len();
+        let end = match rules.field {
+            None => start + scan_line(rest, rules.v4, rules.v6, &mut lane.addrs),
+            Some(n) => {
+                let len = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+                let line = rest.get(..len).unwrap_or_default();
+                scan_line(field(line, n.get()), rules.v4, rules.v6, &mut lane.addrs);
+                start + len
+            }
+        };
+        lane.lines.push((start, end, first));
+        start = end + 1;
+    }
+    let n = lane.addrs.len();
+    lane.hits.clear();
+    lane.hits.resize(n, false);
+    matcher.contains_many(&lane.addrs, &mut lane.hits);
+    let mut selected = 0;
+    // Selected lines that follow each other are written in one piece (each line ends
+    // with its newline in `block`).
+    let mut span = 0..0;
+    for (i, &(s, e, first)) in lane.lines.iter().enumerate() {
+        let last = lane.lines.get(i + 1).map_or(n, |l| l.2);
+        let found = lane.hits.get(first..last).unwrap_or_default();
+        let any = found.iter().any(|&h| h);
+        let take = if rules.invert {
+            !found.is_empty() && !any
+        } else {
+            any
+        };
+        if !take {
+            continue;
+        }
+        selected += 1;
+        if rules.count {
+            continue;
+        }
+        if let Some(name) = name {
+            out.write_all(name.as_bytes())?;
+            out.write_all(b":")?;
+            out.write_all(block.get(s..=e).unwrap_or_default())?;
+        } else if span.end == s && !span.is_empty() {
+            span.end = e + 1;
+        } else {
+            out.write_all(block.get(span).unwrap_or_default())?;
+            span = s..e + 1;
+        }
+    }
+    out.write_all(block.get(span).unwrap_or_default())?;
+    Ok(selected)
+}
+
 /// Runs the command; returns the exit status (0 a line selected, 1 none, 2 error).
 pub fn run(args: &GrepArgs) -> Result<u8> {
     let stdin_files = args.files.iter().filter(|f| super::is_stdin(f)).count()
@@ -417,7 +495,7 @@ pub fn run(args: &GrepArgs) -> Result<u8> {
 }
 
 /// Searches every file for the addresses `matcher` holds.
-fn search<B: AsRef<[u8]>>(args: &GrepArgs, matcher: &Matcher<B>) -> Result<u8> {
+fn search<B: AsRef<[u8]> + Sync>(args: &GrepArgs, matcher: &Matcher<B>) -> Result<u8> {
     // IPv4 prefixes come first in a matcher, IPv6 ones last.
     let n = matcher.prefix_count();
     let is_v6 = |i: usize| {
@@ -426,20 +504,21 @@ fn search<B: AsRef<[u8]>>(args: &GrepArgs, matcher: &Matcher<B>) -> Result<u8> {
             .is_some_and(|m| matches!(m.prefix(), ipfence::core::IpNet::V6(_)))
     };
     let stdout = std::io::stdout().lock();
+    // One lane per core: the scan is the command's cost, and parts of a block are
+    // independent.
+    let lanes = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     let mut g = Grep {
         matcher,
-        v4: n > 0 && !is_v6(0),
-        v6: n > 0 && is_v6(n - 1),
-        invert: args.invert,
-        count: args.count,
-        field: args.field,
+        rules: Rules {
+            v4: n > 0 && !is_v6(0),
+            v6: n > 0 && is_v6(n - 1),
+            invert: args.invert,
+            count: args.count,
+            field: args.field,
+        },
         selected: 0,
         out: std::io::BufWriter::with_capacity(1 << 16, stdout),
-        scan: Scan {
-            addrs: Vec::new(),
-            lines: Vec::new(),
-        },
-        hits: Vec::new(),
+        lanes: (0..lanes).map(|_| Lane::default()).collect(),
     };
     let mut failed = false;
     let files: Vec<&Path> = if args.files.is_empty() {
@@ -476,7 +555,7 @@ fn search<B: AsRef<[u8]>>(args: &GrepArgs, matcher: &Matcher<B>) -> Result<u8> {
             failed = true;
         }
     }
-    if g.count {
+    if g.rules.count {
         writeln!(g.out, "{}", g.selected)?;
     }
     g.out.flush()?;
@@ -520,6 +599,69 @@ mod tests {
             scan("13:55:36 [10/Oct/2026:13:55:36 +0000]"),
             Vec::<String>::new()
         );
+    }
+
+    /// A block cut into parts searched on several threads prints what one thread
+    /// prints, in the same order, with the same count (also inverted and with names).
+    #[test]
+    fn parts_on_several_threads_print_what_one_thread_prints() {
+        let mut r = ipfence::core::Ranges::new();
+        let tags = ipfence::core::Tags {
+            provider: "aws",
+            service: "S3",
+            region: "",
+            extra: "",
+        };
+        r.push("10.0.0.0/9".parse().unwrap(), tags);
+        r.push("2001:db8::/33".parse().unwrap(), tags);
+        let m = Matcher::build(&r).unwrap();
+        // Lines of varied length, so that the cut points fall anywhere in a line.
+        let mut block = Vec::new();
+        let mut x = 0x2026_1203_u64;
+        while block.len() < 3 * PARALLEL_BYTES {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let b = (x >> 33) as u8;
+            let pad = "-".repeat(usize::from(b % 90));
+            let line = match b % 4 {
+                0 => format!("10.{b}.1.2 {pad} GET /\n"),
+                1 => format!("{pad} 2001:db8:{b:x}::1 x\n"),
+                2 => format!("192.0.2.{b} {pad}\n"),
+                _ => format!("no address {pad}\n"),
+            };
+            block.extend_from_slice(line.as_bytes());
+        }
+        let run = |lanes: usize, invert: bool, count: bool, name: Option<&str>| {
+            let mut g = Grep {
+                matcher: &m,
+                rules: Rules {
+                    v4: true,
+                    v6: true,
+                    invert,
+                    count,
+                    field: None,
+                },
+                selected: 0,
+                out: Vec::new(),
+                lanes: (0..lanes).map(|_| Lane::default()).collect(),
+            };
+            g.block(&block, name).unwrap();
+            (g.out, g.selected)
+        };
+        for (invert, count, name) in [
+            (false, false, None),
+            (true, false, None),
+            (false, true, None),
+            (false, false, Some("access.log")),
+        ] {
+            let one = run(1, invert, count, name);
+            assert!(one.1 > 100, "{} lines selected", one.1);
+            for lanes in [2, 3, 7] {
+                assert!(
+                    run(lanes, invert, count, name) == one,
+                    "{lanes} lanes, invert {invert}, count {count}, name {name:?}"
+                );
+            }
+        }
     }
 
     #[test]
