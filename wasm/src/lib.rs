@@ -827,26 +827,15 @@ impl IpFence {
         fast::ua_claims(len)
     }
 
-    /// Fast path: the verdict code of one IPv4 address as a number.
-    #[wasm_bindgen(js_name = __verifyV4One, skip_typescript)]
-    pub fn verify_v4_one(&self, claims: u32, ip: u32) -> f64 {
-        self.verdict_code(claims, IpAddr::V4(Ipv4Addr::from(ip)))
-    }
-
-    /// Fast path: the verdict code of one IPv6 address as four 32-bit words.
-    #[wasm_bindgen(js_name = __verifyV6One, skip_typescript)]
-    pub fn verify_v6_one(&self, claims: u32, a: u32, b: u32, c: u32, d: u32) -> f64 {
-        self.verdict_code(claims, fast::v6_from_words(a, b, c, d))
-    }
-
-    /// Fast path: the verdict code of the address in the scratch buffer, or -1 when it
-    /// is not one.
-    #[wasm_bindgen(js_name = __verifyAt, skip_typescript)]
-    pub fn verify_at(&self, claims: u32, len: u32) -> f64 {
-        match fast::scratch_addr(len) {
-            Some(ip) => self.verdict_code(claims, ip),
-            None => -1.0,
+    /// Fast path: the verdict code for the crawlers of `claims` and the prefix id of
+    /// the address (from `__lookupV4One`, `__lookupV6One` or `__lookupAt`: the lookup
+    /// fast paths serve `verifyBot` too, so the `.wasm` holds no second copy of them).
+    #[wasm_bindgen(js_name = __verifyId, skip_typescript)]
+    pub fn verify_id(&self, claims: u32, id: u32) -> f64 {
+        if claims == 0 {
+            return 0.0;
         }
+        bots::code(self.inner.matcher(), self.loaded(), ClaimSet(claims), id)
     }
 
     /// Fast path: the frozen result object of a verdict code.
