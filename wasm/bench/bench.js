@@ -142,14 +142,19 @@ for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
 const googlebot = (v) => `Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.${v}.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)`;
 const ua = googlebot(6778);
 const uas = Array.from({ length: BATCH }, (_, i) => googlebot(i));
+// The same in the lite (edge) module, which the issue's target is for.
+const fl = lite.IpFence.fromBlob(blob);
 for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
-  const look = time(() => { for (const q of qs) f.lookup(q); }, BATCH);
-  const same = time(() => { for (const q of qs) f.verifyBot(ua, q); }, BATCH);
-  const fresh = time(() => { for (let i = 0; i < BATCH; i++) f.verifyBot(uas[i], qs[i]); }, BATCH);
-  row(`lookup ${fam} (for verifyBot), per call`, look, null);
-  row(`verifyBot ${fam}, same UA, per call (${(same / look).toFixed(2)}x lookup)`, same, null);
-  row(`verifyBot ${fam}, new UA each call, per call (${(fresh / look).toFixed(2)}x lookup)`, fresh, null);
+  for (const [mod, g] of [['', f], ['lite ', fl]]) {
+    const look = time(() => { for (const q of qs) g.lookup(q); }, BATCH);
+    const same = time(() => { for (const q of qs) g.verifyBot(ua, q); }, BATCH);
+    const fresh = time(() => { for (let i = 0; i < BATCH; i++) g.verifyBot(uas[i], qs[i]); }, BATCH);
+    row(`${mod}lookup ${fam} (for verifyBot), per call`, look, null);
+    row(`${mod}verifyBot ${fam}, same UA, per call (${(same / look).toFixed(2)}x lookup)`, same, null);
+    row(`${mod}verifyBot ${fam}, new UA each call, per call (${(fresh / look).toFixed(2)}x lookup)`, fresh, null);
+  }
 }
+fl.free();
 f.free();
 
 console.log(`node ${process.version}; .wasm ${fs.statSync(path.join(u.WASM, 'pkg', 'node', 'ipfence_wasm_bg.wasm')).size} bytes`);

@@ -172,8 +172,13 @@ function __ipfContainsOne(ptr, ip) {
     const w = __ipfW;
     return wasm.ipfence___containsV6One(ptr, w[0], w[1], w[2], w[3]);
   }
+  // Other forms (rare: `::ffff:a.b.c.d`, embedded IPv4) go through the lookup's
+  // parser in wasm: one copy of it in the .wasm instead of two.
   const n = __ipfPut(ip);
-  return n >= 0 ? wasm.ipfence___containsAt(ptr, n) : -1;
+  if (n < 0) return -1;
+  const id = wasm.ipfence___lookupAt(ptr, n);
+  // 0xffffffff (not an address) arrives as -1.
+  return id < 0 ? -1 : id === 0 ? 0 : 1;
 }
 
 /** The prefix id of `ip`'s longest match (0: none), or -1 when the fast path cannot say. */
@@ -279,8 +284,9 @@ function __ipfClaims(ua) {
       view = __ipfUa.view = new Uint8Array(wasm.memory.buffer, IpFence.__uaScratch(), 512);
     }
     const r = __ipfEnc.encodeInto(ua, view);
-    // Longer than the buffer: the ordinary string crossing.
-    c = r.read === ua.length ? IpFence.__claimsAt(r.written) : IpFence.__claims(ua);
+    // Longer than the buffer (-1): the caller takes the ordinary path.
+    if (r.read !== ua.length) return -1;
+    c = IpFence.__claimsAt(r.written);
     __ipfUas.set(ua, c);
   }
   return c;
@@ -289,8 +295,8 @@ IpFence.prototype.verifyBot = function verifyBot(ua, ip) {
   const ptr = this.__wbg_ptr;
   if (ptr !== 0 && typeof ua === 'string') {
     const id = __ipfLookupOne(ptr, ip);
-    if (id >= 0) {
-      const claims = __ipfClaims(ua);
+    const claims = id >= 0 ? __ipfClaims(ua) : -1;
+    if (claims >= 0) {
       const code = claims === 0 ? 0 : wasm.ipfence___verifyId(ptr, claims, id);
       let c = this.__ipfBots;
       if (c === undefined) c = this.__ipfBots = new Map();

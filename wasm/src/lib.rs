@@ -808,12 +808,6 @@ impl IpFence {
         self.verdict(code)
     }
 
-    /// Fast path: the crawlers a user agent claims, as a bit set (0: none).
-    #[wasm_bindgen(js_name = __claims, skip_typescript)]
-    pub fn claims(user_agent: &str) -> u32 {
-        ClaimSet::of(user_agent).0
-    }
-
     /// Fast path: the user-agent scratch buffer's address in wasm memory.
     #[wasm_bindgen(js_name = __uaScratch, skip_typescript)]
     pub fn ua_scratch() -> usize {
@@ -840,6 +834,7 @@ impl IpFence {
 
     /// Fast path: the frozen result object of a verdict code.
     #[wasm_bindgen(js_name = __verdict, skip_typescript)]
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn verdict(&self, code: f64) -> Result<JsValue, JsError> {
         let text = bots::json(self.inner.matcher(), self.loaded(), code)
             .ok_or_else(|| JsError::new("internal error: not a verdict code"))?;
@@ -858,16 +853,6 @@ impl IpFence {
     #[wasm_bindgen(js_name = __scratch, skip_typescript)]
     pub fn scratch() -> usize {
         fast::scratch_ptr()
-    }
-
-    /// Fast path: `contains` of the `len` bytes in the scratch buffer: 1, 0, or
-    /// `0xffffffff` when they are not an address.
-    #[wasm_bindgen(js_name = __containsAt, skip_typescript)]
-    pub fn contains_at(&self, len: u32) -> u32 {
-        match fast::scratch_addr(len) {
-            Some(ip) => u32::from(self.inner.matcher().contains(ip)),
-            None => fast::NOT_AN_ADDRESS,
-        }
     }
 
     /// Fast path: the prefix id of the `len` bytes in the scratch buffer (0: no match),
