@@ -284,9 +284,8 @@ function __ipfClaims(ua) {
       view = __ipfUa.view = new Uint8Array(wasm.memory.buffer, IpFence.__uaScratch(), 512);
     }
     const r = __ipfEnc.encodeInto(ua, view);
-    // Longer than the buffer (-1): the caller takes the ordinary path.
-    if (r.read !== ua.length) return -1;
-    c = IpFence.__claimsAt(r.written);
+    // Longer than the buffer: the ordinary string crossing.
+    c = r.read === ua.length ? IpFence.__claimsAt(r.written) : IpFence.__claims(ua);
     __ipfUas.set(ua, c);
   }
   return c;
@@ -295,8 +294,8 @@ IpFence.prototype.verifyBot = function verifyBot(ua, ip) {
   const ptr = this.__wbg_ptr;
   if (ptr !== 0 && typeof ua === 'string') {
     const id = __ipfLookupOne(ptr, ip);
-    const claims = id >= 0 ? __ipfClaims(ua) : -1;
-    if (claims >= 0) {
+    if (id >= 0) {
+      const claims = __ipfClaims(ua);
       const code = claims === 0 ? 0 : wasm.ipfence___verifyId(ptr, claims, id);
       let c = this.__ipfBots;
       if (c === undefined) c = this.__ipfBots = new Map();

@@ -808,6 +808,13 @@ impl IpFence {
         self.verdict(code)
     }
 
+    /// Fast path: the crawlers a user agent too long for the scratch buffer claims, as
+    /// a bit set (0: none).
+    #[wasm_bindgen(js_name = __claims, skip_typescript)]
+    pub fn claims(user_agent: &str) -> u32 {
+        ClaimSet::of(user_agent).0
+    }
+
     /// Fast path: the user-agent scratch buffer's address in wasm memory.
     #[wasm_bindgen(js_name = __uaScratch, skip_typescript)]
     pub fn ua_scratch() -> usize {
