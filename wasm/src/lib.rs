@@ -48,7 +48,7 @@ use std::cell::{OnceCell, RefCell};
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipfence_core::crawler::{ClaimSet, Loaded};
-use ipfence_core::Match;
+use ipfence_core::{Match, Tags};
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -442,6 +442,11 @@ fn v6_chunks(ips: &[u8]) -> Result<std::slice::ChunksExact<'_, u8>, JsError> {
     Ok(ips.chunks_exact(16))
 }
 
+/// The lite module answers `contains` with the lookup's walk (a prefix id, not 0):
+/// one copy of the trie walks in the `.wasm` instead of two, at the same speed within
+/// noise, and the same path a selection (a view, [`Fence::view`]) needs anyway.
+const LOOKUP_WALK_ONLY: bool = cfg!(not(feature = "full"));
+
 /// An allowlist: published IP ranges compiled into a longest-prefix matcher.
 ///
 /// Memory lives in the wasm heap: call `.free()` when done (or `using`), or let the
@@ -523,11 +528,11 @@ impl JsCache {
 
     /// `{ prefix, entries: [{ provider, service, region, <extra key> }] }`, frozen: the
     /// extra field under its provider's key (`networkBorderGroup` for AWS).
-    fn match_object(&self, m: &Match<'_>) -> JsValue {
+    fn match_object<'a>(&self, m: &Match<'_>, tags: impl Iterator<Item = Tags<'a>>) -> JsValue {
         let [prefix, entries, provider, service, region, nbg] = self.keys();
         let obj = Object::new();
         let list = Array::new();
-        for t in m.entries() {
+        for t in tags {
             let e = Object::new();
             // Setting a data property on a plain new object cannot fail.
             let _ = Reflect::set(&e, provider, &self.tag(t.provider));
@@ -557,9 +562,7 @@ impl IpFence {
     }
 
     fn loaded(&self) -> Loaded {
-        *self
-            .loaded
-            .get_or_init(|| Loaded::of_matcher(self.inner.matcher()))
+        *self.loaded.get_or_init(|| self.inner.loaded())
     }
 
     /// The verdict code ([`bots`]) of `ip` for the crawlers of `claims`.
@@ -567,12 +570,7 @@ impl IpFence {
         if claims == 0 {
             return 0.0;
         }
-        bots::code(
-            self.inner.matcher(),
-            self.loaded(),
-            ClaimSet(claims),
-            self.id(ip),
-        )
+        bots::code(&self.inner, self.loaded(), ClaimSet(claims), self.id(ip))
     }
 
     /// The prefix ids of `ips` (strings, a `Uint32Array` or a `Uint8Array`).
@@ -595,15 +593,17 @@ impl IpFence {
         })
     }
 
-    /// The prefix id of `ip`'s longest match (0: none).
+    /// The prefix id of `ip`'s longest match (0: none), redirected for a view
+    /// ([`Fence::redirect`]): the ids JS caches results by are the answer's own.
     fn id(&self, ip: IpAddr) -> u32 {
-        fast::id(fast::lookup(self.inner.matcher(), ip))
+        self.inner.id(ip)
     }
 
     /// [`IpFence::id`] of an IPv4 address as a number.
     #[inline(always)]
     fn id_v4(&self, ip: u32) -> u32 {
-        fast::id(self.inner.matcher().lookup_v4(Ipv4Addr::from(ip)))
+        self.inner
+            .redirect(fast::id(self.inner.matcher().lookup_v4(Ipv4Addr::from(ip))))
     }
 
     /// The result object of prefix id `id` (`null` for 0).
@@ -611,7 +611,7 @@ impl IpFence {
         self.js.result(id, || {
             let i = usize::try_from(id).ok()?.checked_sub(1)?;
             let m = self.inner.matcher().prefix_at(i)?;
-            Some(self.js.match_object(&m))
+            Some(self.js.match_object(&m, self.inner.entries(&m)))
         })
     }
 }
@@ -836,7 +836,7 @@ impl IpFence {
         if claims == 0 {
             return 0.0;
         }
-        bots::code(self.inner.matcher(), self.loaded(), ClaimSet(claims), id)
+        bots::code(&self.inner, self.loaded(), ClaimSet(claims), id)
     }
 
     /// Fast path: the frozen result object of a verdict code.
@@ -876,6 +876,9 @@ impl IpFence {
     /// dotted quads itself).
     #[wasm_bindgen(js_name = __containsV4One, skip_typescript)]
     pub fn contains_v4_one(&self, ip: u32) -> bool {
+        if LOOKUP_WALK_ONLY || self.inner.is_view() {
+            return self.id_v4(ip) != 0;
+        }
         self.inner.matcher().contains_v4(Ipv4Addr::from(ip))
     }
 
@@ -883,9 +886,11 @@ impl IpFence {
     /// significant first (IPv4-mapped ones as IPv4).
     #[wasm_bindgen(js_name = __containsV6One, skip_typescript)]
     pub fn contains_v6_one(&self, a: u32, b: u32, c: u32, d: u32) -> bool {
-        self.inner
-            .matcher()
-            .contains(fast::v6_from_words(a, b, c, d))
+        let ip = fast::v6_from_words(a, b, c, d);
+        if LOOKUP_WALK_ONLY || self.inner.is_view() {
+            return self.id(ip) != 0;
+        }
+        self.inner.matcher().contains(ip)
     }
 
     /// Fast path: the prefix id of one IPv6 address as four 32-bit words (0: none).
@@ -909,6 +914,9 @@ impl IpFence {
     /// Fast path: `containsMany` of IPv4 addresses as numbers.
     #[wasm_bindgen(js_name = __containsV4, skip_typescript)]
     pub fn contains_v4(&self, ips: &[u32]) -> Vec<u8> {
+        if LOOKUP_WALK_ONLY || self.inner.is_view() {
+            return ips.iter().map(|&n| u8::from(self.id_v4(n) != 0)).collect();
+        }
         let m = self.inner.matcher();
         ips.iter()
             .map(|&n| u8::from(m.contains_v4(Ipv4Addr::from(n))))
@@ -919,10 +927,17 @@ impl IpFence {
     #[wasm_bindgen(js_name = __containsV6, skip_typescript)]
     pub fn contains_v6(&self, ips: &[u8]) -> Result<Vec<u8>, JsError> {
         let m = self.inner.matcher();
+        let view = LOOKUP_WALK_ONLY || self.inner.is_view();
         Ok(v6_chunks(ips)?
             .map(|b| {
                 fast::v6_from_bytes(b)
-                    .is_some_and(|ip| fast::contains(m, ip))
+                    .is_some_and(|ip| {
+                        if view {
+                            self.id(ip) != 0
+                        } else {
+                            fast::contains(m, ip)
+                        }
+                    })
                     .into()
             })
             .collect())
@@ -939,7 +954,10 @@ impl IpFence {
     pub fn lookup_v6(&self, ips: &[u8]) -> Result<Vec<u32>, JsError> {
         let m = self.inner.matcher();
         Ok(v6_chunks(ips)?
-            .map(|b| fast::v6_from_bytes(b).map_or(0, |ip| fast::id(fast::lookup(m, ip))))
+            .map(|b| {
+                fast::v6_from_bytes(b)
+                    .map_or(0, |ip| self.inner.redirect(fast::id(fast::lookup(m, ip))))
+            })
             .collect())
     }
 
@@ -1004,10 +1022,11 @@ impl IpFence {
         from_json(&self.inner.diff_json(&newer.inner))
     }
 
-    /// The compiled blob, for `fromBlob` (a copy).
+    /// The compiled blob, for `fromBlob` (a copy). Throws for a selection made by the
+    /// lite module, which is a view over the blob it was selected from.
     #[wasm_bindgen(js_name = toBlob)]
-    pub fn to_blob(&self) -> Vec<u8> {
-        self.inner.to_blob()
+    pub fn to_blob(&self) -> Result<Vec<u8>, JsError> {
+        self.inner.to_blob().map_err(err)
     }
 
     /// Which data this is (sources with createDate and syncToken, filter, counts).
