@@ -154,7 +154,25 @@ for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
     row(`${mod}verifyBot ${fam}, new UA each call, per call (${(fresh / look).toFixed(2)}x lookup)`, fresh, null);
   }
 }
-fl.free();
+// The lite module, whole and selected: its select is a view over the loaded blob (a
+// prefix id redirected to the longest selected prefix), the full module's compiles.
+const sels = [
+  ['lite', fl],
+  ['lite select(aws)', fl.select({ providers: ['aws'] })],
+  ['full select(aws)', f.select({ providers: ['aws'] })],
+  ['lite select(EC2 us-east-1)', fl.select({ services: ['EC2'], regions: ['us-east-1'] })],
+  ['full select(EC2 us-east-1)', f.select({ services: ['EC2'], regions: ['us-east-1'] })],
+];
+for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
+  const packed = fam === 'v4' ? u.pack(qs).v4 : u.pack(qs).v6;
+  for (const [name, g] of sels) {
+    row(`${name}: contains ${fam}, per call`, time(() => { for (const q of qs) g.contains(q); }, BATCH), null);
+    row(`${name}: lookup ${fam}, per call`, time(() => { for (const q of qs) g.lookup(q); }, BATCH), null);
+    row(`${name}: lookupMany ${fam} (${packed.constructor.name}), per address`, time(() => g.lookupMany(packed), BATCH), null);
+    row(`${name}: verifyBot ${fam}, same UA, per call`, time(() => { for (const q of qs) g.verifyBot(ua, q); }, BATCH), null);
+  }
+}
+for (const [, g] of sels) g.free();
 f.free();
 
 console.log(`node ${process.version}; .wasm ${fs.statSync(path.join(u.WASM, 'pkg', 'node', 'ipfence_wasm_bg.wasm')).size} bytes`);

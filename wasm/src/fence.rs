@@ -446,7 +446,7 @@ impl Fence {
     /// The entries of prefix `m` this fence keeps, in published order.
     pub fn entries<'a>(&'a self, m: &Match<'a>) -> impl Iterator<Item = Tags<'a>> + 'a {
         let v6 = is_v6(m);
-        let view = self.view.as_deref();
+        let view = self.view.as_deref().filter(|_| self.is_view());
         m.entries().filter(move |t| {
             view.is_none_or(|v| v.kept.binary_search_by(|k| key_cmp(&k.0, v6, t)).is_ok())
         })
@@ -455,8 +455,8 @@ impl Fence {
     /// The crawler lists the data holds.
     pub fn loaded(&self) -> Loaded {
         match &self.view {
-            Some(v) => v.loaded,
-            None => Loaded::of_matcher(&*self.matcher),
+            Some(v) if self.is_view() => v.loaded,
+            _ => Loaded::of_matcher(&*self.matcher),
         }
     }
 
