@@ -74,6 +74,7 @@ fn verify_view(
         let found = longest
             .into_iter()
             .flat_map(Match::and_parents)
+            .filter(|m| f.may_hold(m))
             .find_map(|m| {
                 m.entries().find_map(|t| {
                     let held = f.lists_of(&m, &t)?;

@@ -118,6 +118,9 @@ struct View {
     /// By prefix id ([`crate::fast::id`]; 0: no match), the id of the longest prefix
     /// among it and its parents with a kept entry (0: none).
     redirect: Vec<u32>,
+    /// By prefix index: whether a kept entry of the prefix is in a crawler list, so
+    /// that `verifyBot` skips the others without looking at their entries.
+    crawler: Vec<bool>,
     /// The tag sets kept, by family (`true`: IPv6), with the crawler lists that hold
     /// each, sorted for a binary search.
     kept: Vec<(Key, Loaded)>,
@@ -308,11 +311,19 @@ impl Fence {
         &self.matcher
     }
 
-    /// Whether this fence is a view ([`Fence::view`]). Never in the full module,
-    /// whose `select` compiles: there the view paths compile out.
+    /// The view, if this fence is one. Never in the full module, whose `select`
+    /// compiles: there the view paths compile out.
+    #[inline(always)]
+    fn as_view(&self) -> Option<&View> {
+        self.view
+            .as_deref()
+            .filter(|_| cfg!(any(test, not(feature = "full"))))
+    }
+
+    /// Whether this fence is a view ([`Fence::view`]).
     #[inline(always)]
     pub fn is_view(&self) -> bool {
-        cfg!(any(test, not(feature = "full"))) && self.view.is_some()
+        self.as_view().is_some()
     }
 
     /// A new fence with what `spec` selects from this one's entries: compiled anew in
@@ -356,7 +367,7 @@ impl Fence {
         if filter.is_everything() {
             return Ok(fence(self.view.clone()));
         }
-        let data = match &self.view {
+        let data = match self.as_view() {
             Some(v) => v.data.clone(),
             None => tag_sets(&self.matcher),
         };
@@ -389,14 +400,21 @@ impl Fence {
         let m = &self.matcher;
         let n = m.prefix_count();
         let mut redirect = vec![0u32; n + 1];
+        let mut crawler = vec![false; n];
         let (mut prefix_count, mut entry_count) = (0, 0);
         for i in 0..n {
             let Some(p) = m.prefix_at(i) else { continue };
             let v6 = is_v6(&p);
-            let own = p
-                .entries()
-                .filter(|t| kept.binary_search_by(|k| key_cmp(&k.0, v6, t)).is_ok())
-                .count();
+            let mut own = 0;
+            for t in p.entries() {
+                if let Ok(k) = kept.binary_search_by(|k| key_cmp(&k.0, v6, &t)) {
+                    own += 1;
+                    let listed = kept.get(k).is_some_and(|k| k.1 != Loaded::default());
+                    if let (true, Some(c)) = (listed, crawler.get_mut(i)) {
+                        *c = true;
+                    }
+                }
+            }
             // Prefix ids grow with (address, length), so a parent's entry is set.
             let to = if own > 0 {
                 prefix_count += 1;
@@ -415,6 +433,7 @@ impl Fence {
         let loaded = Loaded::of_ranges(&data);
         Ok(fence(Some(Rc::new(View {
             redirect,
+            crawler,
             kept,
             data,
             loaded,
@@ -427,8 +446,8 @@ impl Fence {
     /// or for a view the id of the longest selected prefix containing it (0: none).
     #[inline(always)]
     pub fn redirect(&self, id: u32) -> u32 {
-        match &self.view {
-            Some(v) if self.is_view() => v.redirect.get(id as usize).copied().unwrap_or(0),
+        match self.as_view() {
+            Some(v) => v.redirect.get(id as usize).copied().unwrap_or(0),
             _ => id,
         }
     }
@@ -437,16 +456,28 @@ impl Fence {
     /// (`Some(Loaded)`, every list for a fence that is not a view: then the caller asks
     /// the core), else `None`.
     pub fn lists_of(&self, m: &Match<'_>, t: &Tags<'_>) -> Option<Loaded> {
-        let v = self.view.as_ref()?;
+        let v = self.as_view()?;
+        if !v.crawler.get(m.index()).copied().unwrap_or(false) {
+            return None;
+        }
         let v6 = is_v6(m);
         let i = v.kept.binary_search_by(|k| key_cmp(&k.0, v6, t)).ok()?;
         v.kept.get(i).map(|k| k.1)
     }
 
+    /// Whether prefix `m` has a kept entry in a crawler list (always for a fence that
+    /// is not a view).
+    pub fn may_hold(&self, m: &Match<'_>) -> bool {
+        match self.as_view() {
+            Some(v) => v.crawler.get(m.index()).copied().unwrap_or(false),
+            None => true,
+        }
+    }
+
     /// The entries of prefix `m` this fence keeps, in published order.
     pub fn entries<'a>(&'a self, m: &Match<'a>) -> impl Iterator<Item = Tags<'a>> + 'a {
         let v6 = is_v6(m);
-        let view = self.view.as_deref().filter(|_| self.is_view());
+        let view = self.as_view();
         m.entries().filter(move |t| {
             view.is_none_or(|v| v.kept.binary_search_by(|k| key_cmp(&k.0, v6, t)).is_ok())
         })
@@ -454,8 +485,8 @@ impl Fence {
 
     /// The crawler lists the data holds.
     pub fn loaded(&self) -> Loaded {
-        match &self.view {
-            Some(v) if self.is_view() => v.loaded,
+        match self.as_view() {
+            Some(v) => v.loaded,
             _ => Loaded::of_matcher(&*self.matcher),
         }
     }
@@ -640,7 +671,7 @@ impl Fence {
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn info_json(&self) -> String {
         let mut out = String::from("{\"sources\":[");
-        let sources = match &self.view {
+        let sources = match self.as_view() {
             Some(v) => v.data.sources.clone(),
             None => self.matcher.sources(),
         };
@@ -721,7 +752,7 @@ impl Fence {
     /// # Errors
     /// A view ([`Fence::view`]) has no blob of its own.
     pub fn to_blob(&self) -> Result<Vec<u8>, String> {
-        if self.view.is_some() {
+        if self.is_view() {
             return Err(format!(
                 "toBlob: this selection ({}) is a view over the blob it was selected from, and the lite module has no compiler to make its own: compile it with `ipfence compile` and the same filter, or select with the full module",
                 self.filter
