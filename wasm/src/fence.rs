@@ -348,7 +348,7 @@ impl Fence {
     }
 
     /// What `spec` selects from this fence, answered from the same blob (the lite
-    /// module's `select`; [`View`]): the same lookups, containment and crawler
+    /// module's `select`): the same lookups, containment and crawler
     /// verdicts as the compiled selection, and the same errors for unknown or
     /// ambiguous names, which the core's [`Filter::check`] gives on the data's tag sets.
     /// A view has no blob of its own ([`Fence::to_blob`]) and takes no excluded
@@ -491,7 +491,7 @@ impl Fence {
         }
     }
 
-    /// The longest match of `ip`, as a prefix id ([`crate::fast::id`]; 0: none),
+    /// The longest match of `ip`, as a prefix id (the core's index plus one; 0: none),
     /// redirected for a view.
     pub fn id(&self, ip: IpAddr) -> u32 {
         self.redirect(crate::fast::id(crate::fast::lookup(&self.matcher, ip)))

@@ -23,8 +23,9 @@
 //! - `panic-hook` (default): a panic (a bug: none should happen on any input) is reported
 //!   on `console.error` with its message before the module traps.
 //! - `full` (default): the whole API. Without it the module has `fromBlob`, `select`,
-//!   the lookups, `toBlob` and `info` only (the package's `lite` entry point, for edge
-//!   workers that load a compiled blob).
+//!   the lookups, `verifyBot`, `toBlob` and `info` only (the package's `lite` entry
+//!   point, for edge workers that load a compiled blob). It has no compiler: its
+//!   `select` is a view over the loaded blob ([`Fence::view`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // The crate is built at opt-level 3 for the lookup paths; the rarely called, large
