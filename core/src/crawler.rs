@@ -295,6 +295,10 @@ const MAX_TOKEN: usize = 31;
 /// length: most words of a user agent are rejected by one load and a bit test.
 static FIRST: [u32; MAX_TOKEN + 1] = first_letters();
 
+/// Each byte folded for the scan: 0 for a byte that separates words, else the byte in
+/// ASCII lowercase. One load per byte both finds the words and folds their case.
+static FOLD: [u8; 256] = fold_table();
+
 // Evaluated at compile time: an index out of bounds fails the build, not a request.
 #[allow(clippy::indexing_slicing)]
 const fn first_letters() -> [u32; MAX_TOKEN + 1] {
@@ -312,31 +316,90 @@ const fn first_letters() -> [u32; MAX_TOKEN + 1] {
     t
 }
 
+// Evaluated at compile time, as `first_letters`.
+#[allow(clippy::indexing_slicing)]
+const fn fold_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if word_byte(b as u8) {
+            t[b] = (b as u8).to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    t
+}
+
 /// Whether `b` belongs to a word (a token or part of one).
 #[inline(always)]
-fn word_byte(b: u8) -> bool {
+const fn word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
 }
 
-/// The crawler whose token is `word`, ignoring ASCII case.
-#[inline]
-fn crawler_of(word: &[u8]) -> Option<&'static Crawler> {
-    let first = *word.first()?;
-    let bits = *FIRST.get(word.len())?;
-    let c = first.to_ascii_lowercase().wrapping_sub(b'a');
+/// The folded byte (see [`FOLD`]).
+#[inline(always)]
+fn fold(b: u8) -> u8 {
+    FOLD.get(usize::from(b)).copied().unwrap_or(0)
+}
+
+/// The index in [`CRAWLERS`] of the token that is the word of `len` bytes at `start`
+/// (`byte(i)` gives byte `i` of the user agent), ignoring ASCII case.
+#[inline(always)]
+fn token_at(start: usize, len: usize, byte: &impl Fn(usize) -> u8) -> Option<usize> {
+    let bits = *FIRST.get(len)?;
+    let c = fold(byte(start)).wrapping_sub(b'a');
     if c >= 26 || bits & (1 << c) == 0 {
         return None;
     }
-    CRAWLERS
-        .iter()
-        .find(|k| k.token.len() == word.len() && k.token.as_bytes().eq_ignore_ascii_case(word))
+    token_of(start, len, byte)
+}
+
+/// The rare slow part of [`token_at`]: the words that pass its filter are compared with
+/// the tokens of their length.
+#[inline(never)]
+fn token_of(start: usize, len: usize, byte: &impl Fn(usize) -> u8) -> Option<usize> {
+    CRAWLERS.iter().position(|k| {
+        k.token.len() == len
+            && k.token
+                .bytes()
+                .enumerate()
+                .all(|(j, t)| fold(byte(start + j)) == t.to_ascii_lowercase())
+    })
+}
+
+/// The next token of the `len` bytes that `byte` gives, from `*pos` on: its index in
+/// [`CRAWLERS`]; `*pos` moves past it. One pass: each byte is folded once ([`FOLD`]) and
+/// only a word that ends there, has a token's length and starts with one of that
+/// length's first letters is compared with the tokens.
+#[inline(always)]
+fn next_token(len: usize, byte: &impl Fn(usize) -> u8, pos: &mut usize) -> Option<usize> {
+    let mut start = *pos;
+    let mut i = *pos;
+    while i < len {
+        if fold(byte(i)) == 0 {
+            if i > start {
+                if let Some(k) = token_at(start, i - start, byte) {
+                    *pos = i + 1;
+                    return Some(k);
+                }
+            }
+            start = i + 1;
+        }
+        i += 1;
+    }
+    *pos = len;
+    if len > start {
+        return token_at(start, len - start, byte);
+    }
+    None
 }
 
 /// The crawlers a user agent claims, in the order their tokens appear (see the module
 /// docs for how a token matches).
 pub fn claims(user_agent: &str) -> Claims<'_> {
     Claims {
-        rest: user_agent.as_bytes(),
+        ua: user_agent.as_bytes(),
+        pos: 0,
     }
 }
 
@@ -348,25 +411,20 @@ pub fn claim(user_agent: &str) -> Option<&'static Crawler> {
 /// The iterator of [`claims`].
 #[derive(Debug, Clone)]
 pub struct Claims<'a> {
-    rest: &'a [u8],
+    ua: &'a [u8],
+    pos: usize,
 }
 
 impl Iterator for Claims<'_> {
     type Item = &'static Crawler;
     fn next(&mut self) -> Option<&'static Crawler> {
-        loop {
-            let start = self.rest.iter().position(|&b| word_byte(b))?;
-            let tail = self.rest.get(start..).unwrap_or_default();
-            let len = tail
-                .iter()
-                .position(|&b| !word_byte(b))
-                .unwrap_or(tail.len());
-            let (word, after) = tail.split_at(len);
-            self.rest = after;
-            if let Some(c) = crawler_of(word) {
-                return Some(c);
-            }
-        }
+        let ua = self.ua;
+        let k = next_token(
+            ua.len(),
+            &|i| ua.get(i).copied().unwrap_or(0),
+            &mut self.pos,
+        )?;
+        CRAWLERS.get(k)
     }
 }
 
@@ -387,11 +445,20 @@ impl ClaimSet {
     /// [`ClaimSet::of`] for a header as received, in any encoding: tokens are ASCII, and
     /// other bytes only separate words.
     pub fn of_bytes(user_agent: &[u8]) -> ClaimSet {
+        Self::scan(user_agent.len(), |i| {
+            user_agent.get(i).copied().unwrap_or(0)
+        })
+    }
+
+    /// [`ClaimSet::of_bytes`] for `len` bytes that `byte(i)` gives (`0 <= i < len`), for
+    /// a user agent kept where a slice cannot borrow it (the wasm package reads it in
+    /// place from a buffer JS writes). Inlined, so that `byte` costs no call.
+    #[inline(always)]
+    pub fn scan(len: usize, byte: impl Fn(usize) -> u8) -> ClaimSet {
         let mut bits = 0u32;
-        for c in (Claims { rest: user_agent }) {
-            if let Some(i) = CRAWLERS.iter().position(|k| core::ptr::eq(k, c)) {
-                bits |= 1 << i;
-            }
+        let mut pos = 0;
+        while let Some(k) = next_token(len, &byte, &mut pos) {
+            bits |= 1 << k;
         }
         ClaimSet(bits)
     }
@@ -707,32 +774,35 @@ mod tests {
         }
     }
 
+    /// User agents in their published forms, with the token each claims first.
+    const REAL: &[(&str, &str)] = &[
+        ("Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "Googlebot"),
+        ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/131.0.6778.204 Safari/537.36", "Googlebot"),
+        ("Googlebot/2.1 (+http://www.google.com/bot.html)", "Googlebot"),
+        ("Googlebot-Image/1.0", "Googlebot-Image"),
+        ("Googlebot-Video/1.0", "Googlebot-Video"),
+        ("Mozilla/5.0 (X11; Linux x86_64; Storebot-Google/1.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36", "Storebot-Google"),
+        ("Mozilla/5.0 (compatible; Google-InspectionTool/1.0;)", "Google-InspectionTool"),
+        ("GoogleOther", "GoogleOther"),
+        ("APIs-Google (+https://developers.google.com/webmasters/APIs-Google.html)", "APIs-Google"),
+        ("AdsBot-Google (+http://www.google.com/adsbot.html)", "AdsBot-Google"),
+        ("Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.84 Mobile Safari/537.36 (compatible; AdsBot-Google-Mobile; +http://www.google.com/mobile/adsbot.html)", "AdsBot-Google-Mobile"),
+        ("Mediapartners-Google", "Mediapartners-Google"),
+        ("FeedFetcher-Google; (+http://www.google.com/feedfetcher.html)", "FeedFetcher-Google"),
+        ("Mozilla/5.0 (compatible; Google-Site-Verification/1.0)", "Google-Site-Verification"),
+        ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36", "bingbot"),
+        ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.1; +https://openai.com/gptbot", "GPTBot"),
+        ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot", "ChatGPT-User"),
+        ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; OAI-SearchBot/1.0; +https://openai.com/searchbot", "OAI-SearchBot"),
+        ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)", "Applebot"),
+        ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)", "PerplexityBot"),
+        ("DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)", "DuckDuckBot"),
+    ];
+
     #[test]
     fn tokens_match_as_whole_words() {
-        let real = [
-            ("Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "Googlebot"),
-            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Googlebot/2.1; +http://www.google.com/bot.html) Chrome/131.0.6778.204 Safari/537.36", "Googlebot"),
-            ("Googlebot/2.1 (+http://www.google.com/bot.html)", "Googlebot"),
-            ("Googlebot-Image/1.0", "Googlebot-Image"),
-            ("Googlebot-Video/1.0", "Googlebot-Video"),
-            ("Mozilla/5.0 (X11; Linux x86_64; Storebot-Google/1.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36", "Storebot-Google"),
-            ("Mozilla/5.0 (compatible; Google-InspectionTool/1.0;)", "Google-InspectionTool"),
-            ("GoogleOther", "GoogleOther"),
-            ("APIs-Google (+https://developers.google.com/webmasters/APIs-Google.html)", "APIs-Google"),
-            ("AdsBot-Google (+http://www.google.com/adsbot.html)", "AdsBot-Google"),
-            ("Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.84 Mobile Safari/537.36 (compatible; AdsBot-Google-Mobile; +http://www.google.com/mobile/adsbot.html)", "AdsBot-Google-Mobile"),
-            ("Mediapartners-Google", "Mediapartners-Google"),
-            ("FeedFetcher-Google; (+http://www.google.com/feedfetcher.html)", "FeedFetcher-Google"),
-            ("Mozilla/5.0 (compatible; Google-Site-Verification/1.0)", "Google-Site-Verification"),
-            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36", "bingbot"),
-            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.1; +https://openai.com/gptbot", "GPTBot"),
-            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot", "ChatGPT-User"),
-            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; OAI-SearchBot/1.0; +https://openai.com/searchbot", "OAI-SearchBot"),
-            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)", "Applebot"),
-            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)", "PerplexityBot"),
-            ("DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)", "DuckDuckBot"),
-        ];
-        for (ua, want) in real {
+        let real = REAL;
+        for &(ua, want) in real {
             assert_eq!(names(ua).first().copied(), Some(want), "{ua}");
         }
         // Case and spacing variants.
@@ -763,6 +833,93 @@ mod tests {
         assert_eq!(both, ["Googlebot", "GPTBot"]);
         assert!(ClaimSet::of("curl/8").is_empty());
         assert_eq!(CRAWLERS[3].index(), 3);
+    }
+
+    /// The reference matcher, as the module docs say it: split the user agent into
+    /// words of letters, digits, `-`, `_` and `.`, and compare each word with every
+    /// token, ignoring ASCII case.
+    fn reference(ua: &[u8]) -> Vec<&'static str> {
+        ua.split(|&b| !(b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+            .filter_map(|w| {
+                CRAWLERS
+                    .iter()
+                    .find(|k| k.token.as_bytes().eq_ignore_ascii_case(w))
+            })
+            .map(|k| k.token)
+            .collect()
+    }
+
+    fn set_of(tokens: &[&str]) -> ClaimSet {
+        let mut bits = 0;
+        for t in tokens {
+            bits |= 1 << CRAWLERS.iter().position(|k| k.token == *t).unwrap();
+        }
+        ClaimSet(bits)
+    }
+
+    /// Checks the one-pass scan against the reference on `ua`.
+    fn agrees(ua: &[u8]) {
+        let want = reference(ua);
+        assert_eq!(ClaimSet::of_bytes(ua), set_of(&want), "{ua:?}");
+        assert_eq!(ClaimSet::scan(ua.len(), |i| ua[i]), set_of(&want), "{ua:?}");
+        if let Ok(s) = core::str::from_utf8(ua) {
+            assert_eq!(names(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn the_scan_agrees_with_the_reference_on_real_user_agents() {
+        let browsers = [
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+            "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+            "curl/8.5.0",
+            "python-requests/2.32.3",
+            "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+            "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+            "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 (compatible; Google-Extended)",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html) GPTBot/1.1 bingbot/2.0",
+        ];
+        for ua in REAL.iter().map(|(ua, _)| *ua).chain(browsers) {
+            agrees(ua.as_bytes());
+            agrees(ua.to_ascii_uppercase().as_bytes());
+            agrees(ua.to_ascii_lowercase().as_bytes());
+            // Every prefix and suffix: tokens cut at the ends of the input.
+            for i in 0..=ua.len() {
+                agrees(&ua.as_bytes()[..i]);
+                agrees(&ua.as_bytes()[i..]);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Random strings made of tokens (in random case), pieces of tokens, word
+        /// bytes, separators and arbitrary bytes.
+        #[test]
+        fn the_scan_agrees_with_the_reference_on_random_strings(
+            pieces in proptest::collection::vec(
+                (0usize..6, proptest::prelude::any::<usize>(), proptest::prelude::any::<u64>(), proptest::prelude::any::<u8>()),
+                0..24,
+            )
+        ) {
+            let mut ua = Vec::new();
+            for (kind, pick, case, byte) in pieces {
+                let tok = CRAWLERS[pick % CRAWLERS.len()].token.as_bytes();
+                let cased = tok.iter().enumerate().map(|(j, b)| {
+                    if case >> (j % 64) & 1 == 1 { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() }
+                });
+                match kind {
+                    0 | 1 => ua.extend(cased),
+                    2 => ua.extend(cased.take(pick % (tok.len() + 1))),
+                    3 => ua.extend(b" /;()+:,\t".get(pick % 9)),
+                    4 => ua.extend(b"-_.aZ9".get(pick % 6)),
+                    _ => ua.push(byte),
+                }
+            }
+            agrees(&ua);
+        }
     }
 
     fn data() -> (Matcher, Loaded) {

@@ -142,14 +142,37 @@ for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
 const googlebot = (v) => `Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.${v}.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)`;
 const ua = googlebot(6778);
 const uas = Array.from({ length: BATCH }, (_, i) => googlebot(i));
+// The same in the lite (edge) module, which the issue's target is for.
+const fl = lite.IpFence.fromBlob(blob);
 for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
-  const look = time(() => { for (const q of qs) f.lookup(q); }, BATCH);
-  const same = time(() => { for (const q of qs) f.verifyBot(ua, q); }, BATCH);
-  const fresh = time(() => { for (let i = 0; i < BATCH; i++) f.verifyBot(uas[i], qs[i]); }, BATCH);
-  row(`lookup ${fam} (for verifyBot), per call`, look, null);
-  row(`verifyBot ${fam}, same UA, per call (${(same / look).toFixed(2)}x lookup)`, same, null);
-  row(`verifyBot ${fam}, new UA each call, per call (${(fresh / look).toFixed(2)}x lookup)`, fresh, null);
+  for (const [mod, g] of [['', f], ['lite ', fl]]) {
+    const look = time(() => { for (const q of qs) g.lookup(q); }, BATCH);
+    const same = time(() => { for (const q of qs) g.verifyBot(ua, q); }, BATCH);
+    const fresh = time(() => { for (let i = 0; i < BATCH; i++) g.verifyBot(uas[i], qs[i]); }, BATCH);
+    row(`${mod}lookup ${fam} (for verifyBot), per call`, look, null);
+    row(`${mod}verifyBot ${fam}, same UA, per call (${(same / look).toFixed(2)}x lookup)`, same, null);
+    row(`${mod}verifyBot ${fam}, new UA each call, per call (${(fresh / look).toFixed(2)}x lookup)`, fresh, null);
+  }
 }
+// The lite module, whole and selected: its select is a view over the loaded blob (a
+// prefix id redirected to the longest selected prefix), the full module's compiles.
+const sels = [
+  ['lite', fl],
+  ['lite select(aws)', fl.select({ providers: ['aws'] })],
+  ['full select(aws)', f.select({ providers: ['aws'] })],
+  ['lite select(EC2 us-east-1)', fl.select({ services: ['EC2'], regions: ['us-east-1'] })],
+  ['full select(EC2 us-east-1)', f.select({ services: ['EC2'], regions: ['us-east-1'] })],
+];
+for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
+  const packed = fam === 'v4' ? u.pack(qs).v4 : u.pack(qs).v6;
+  for (const [name, g] of sels) {
+    row(`${name}: contains ${fam}, per call`, time(() => { for (const q of qs) g.contains(q); }, BATCH), null);
+    row(`${name}: lookup ${fam}, per call`, time(() => { for (const q of qs) g.lookup(q); }, BATCH), null);
+    row(`${name}: lookupMany ${fam} (${packed.constructor.name}), per address`, time(() => g.lookupMany(packed), BATCH), null);
+    row(`${name}: verifyBot ${fam}, same UA, per call`, time(() => { for (const q of qs) g.verifyBot(ua, q); }, BATCH), null);
+  }
+}
+for (const [, g] of sels) g.free();
 f.free();
 
 console.log(`node ${process.version}; .wasm ${fs.statSync(path.join(u.WASM, 'pkg', 'node', 'ipfence_wasm_bg.wasm')).size} bytes`);

@@ -172,8 +172,13 @@ function __ipfContainsOne(ptr, ip) {
     const w = __ipfW;
     return wasm.ipfence___containsV6One(ptr, w[0], w[1], w[2], w[3]);
   }
+  // Other forms (rare: `::ffff:a.b.c.d`, embedded IPv4) go through the lookup's
+  // parser in wasm: one copy of it in the .wasm instead of two.
   const n = __ipfPut(ip);
-  return n >= 0 ? wasm.ipfence___containsAt(ptr, n) : -1;
+  if (n < 0) return -1;
+  const id = wasm.ipfence___lookupAt(ptr, n);
+  // 0xffffffff (not an address) arrives as -1.
+  return id < 0 ? -1 : id === 0 ? 0 : 1;
 }
 
 /** The prefix id of `ip`'s longest match (0: none), or -1 when the fast path cannot say. */
@@ -260,51 +265,38 @@ IpFence.prototype.lookupMany = function lookupMany(ips) {
 };
 
 // verifyBot: the crawlers a user agent claims are found once per distinct user agent
-// (wasm/src/bots.rs; a bounded Map, cleared when full), then the address crosses as
-// numbers like a lookup, and each distinct verdict is one frozen object per fence.
+// (a bounded Map, cleared when full): `TextEncoder.encodeInto` writes it into the
+// user-agent scratch buffer (wasm/src/fast.rs) and the core scans it in one pass. The
+// address is looked up as `lookup` does, and its prefix id and the claims give the
+// verdict code (wasm/src/bots.rs); each distinct verdict is one frozen object per fence.
 const __ipfVerifyBot = IpFence.prototype.verifyBot;
 const __ipfUas = new Map();
-const __ipfUa = { u8: new Uint8Array(0), at: 0 };
+const __ipfEnc = new TextEncoder();
+// The scratch buffer's view (UA_SCRATCH_LEN bytes); empty until first used, and again
+// when a memory growth detaches it.
+const __ipfUa = { view: new Uint8Array(0) };
 function __ipfClaims(ua) {
   let c = __ipfUas.get(ua);
   if (c === undefined) {
     if (__ipfUas.size >= 1024) __ipfUas.clear();
-    const n = ua.length;
-    if (n <= 512) {
-      // One byte per unit into the user-agent scratch buffer (wasm/src/fast.rs).
-      let u8 = __ipfUa.u8;
-      if (u8.byteLength === 0) {
-        u8 = __ipfUa.u8 = new Uint8Array(wasm.memory.buffer);
-        __ipfUa.at = IpFence.__uaScratch();
-      }
-      const at = __ipfUa.at;
-      for (let i = 0; i < n; i++) {
-        const ch = ua.charCodeAt(i);
-        u8[at + i] = ch > 127 ? 32 : ch;
-      }
-      c = IpFence.__claimsAt(n);
-    } else {
-      c = IpFence.__claims(ua);
+    let view = __ipfUa.view;
+    if (view.byteLength === 0) {
+      view = __ipfUa.view = new Uint8Array(wasm.memory.buffer, IpFence.__uaScratch(), 512);
     }
+    const r = __ipfEnc.encodeInto(ua, view);
+    // Longer than the buffer: the ordinary string crossing.
+    c = r.read === ua.length ? IpFence.__claimsAt(r.written) : IpFence.__claims(ua);
     __ipfUas.set(ua, c);
   }
   return c;
 }
 IpFence.prototype.verifyBot = function verifyBot(ua, ip) {
   const ptr = this.__wbg_ptr;
-  if (ptr !== 0 && typeof ua === 'string' && typeof ip === 'string') {
-    const claims = __ipfClaims(ua);
-    let code = -1;
-    const v4 = __ipfV4(ip);
-    if (v4 >= 0) code = wasm.ipfence___verifyV4One(ptr, claims, v4);
-    else if (__ipfV6(ip)) {
-      const w = __ipfW;
-      code = wasm.ipfence___verifyV6One(ptr, claims, w[0], w[1], w[2], w[3]);
-    } else {
-      const n = __ipfPut(ip);
-      if (n >= 0) code = wasm.ipfence___verifyAt(ptr, claims, n);
-    }
-    if (code >= 0) {
+  if (ptr !== 0 && typeof ua === 'string') {
+    const id = __ipfLookupOne(ptr, ip);
+    if (id >= 0) {
+      const claims = __ipfClaims(ua);
+      const code = claims === 0 ? 0 : wasm.ipfence___verifyId(ptr, claims, id);
       let c = this.__ipfBots;
       if (c === undefined) c = this.__ipfBots = new Map();
       let o = c.get(code);

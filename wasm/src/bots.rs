@@ -7,7 +7,9 @@
 //! most 2^31 * 2^11 = 2^42, exact in a JS number.
 
 use ipfence_core::crawler::{self, ClaimSet, Loaded, Verdict, CRAWLERS, LISTS};
-use ipfence_core::Matcher;
+use ipfence_core::{Match, Matcher};
+
+use crate::fence::Fence;
 
 use crate::json;
 
@@ -19,10 +21,16 @@ const ID_SCALE: f64 = (1u64 << (LIST_SHIFT + 4)) as f64;
 /// The verdict for `ip` and the crawlers of `claimed`, as a code (module docs). Not
 /// inlined: one copy for the four callers in the `.wasm`.
 #[inline(never)]
-pub fn code(m: &Matcher<Vec<u8>>, loaded: Loaded, claimed: ClaimSet, id: u32) -> f64 {
+pub fn code(f: &Fence, loaded: Loaded, claimed: ClaimSet, id: u32) -> f64 {
     // The longest match from its prefix id (the lookup's own walk: no second copy).
-    let longest = (id as usize).checked_sub(1).and_then(|i| m.prefix_at(i));
-    let v = crawler::verify_longest(longest, loaded, claimed);
+    let longest = (id as usize)
+        .checked_sub(1)
+        .and_then(|i| f.matcher().prefix_at(i));
+    let v = if f.is_view() {
+        verify_view(f, longest, loaded, claimed)
+    } else {
+        crawler::verify_longest(longest, loaded, claimed)
+    };
     let (kind, c, l, id) = match v {
         Verdict::NoClaim => (0, 0, 0, 0),
         Verdict::Genuine {
@@ -41,6 +49,55 @@ pub fn code(m: &Matcher<Vec<u8>>, loaded: Loaded, claimed: ClaimSet, id: u32) ->
     };
     let low = kind | (c as u32) << CRAWLER_SHIFT | (l as u32) << LIST_SHIFT;
     f64::from(low) + id as f64 * ID_SCALE
+}
+
+/// [`crawler::verify_longest`] for a view ([`Fence::view`]): the same walk from the
+/// longest selected prefix through its parents, over the entries the view keeps only
+/// (a prefix can have kept and dropped entries), and the same choice of the worst
+/// verdict among the claimed crawlers.
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
+fn verify_view(
+    f: &Fence,
+    longest: Option<Match<'_>>,
+    loaded: Loaded,
+    claimed: ClaimSet,
+) -> Verdict {
+    // The core's order (`Verdict::rank`, private): fake, unverifiable, genuine, none.
+    let rank = |v: &Verdict| match v {
+        Verdict::NoClaim => 0,
+        Verdict::Genuine { .. } => 1,
+        Verdict::Unverifiable { .. } => 2,
+        Verdict::Fake { .. } => 3,
+    };
+    let mut worst = Verdict::NoClaim;
+    for c in claimed.iter() {
+        let found = longest
+            .into_iter()
+            .flat_map(Match::and_parents)
+            .filter(|m| f.may_hold(m))
+            .find_map(|m| {
+                m.entries().find_map(|t| {
+                    let held = f.lists_of(&m, &t)?;
+                    // The first of the crawler's lists that holds the entry, as the core picks.
+                    let list = c.lists.iter().find(|l| held.has(l))?;
+                    Some(Verdict::Genuine {
+                        crawler: c,
+                        list,
+                        prefix: m.prefix(),
+                        prefix_index: m.index(),
+                    })
+                })
+            });
+        // No kept entry holds it: the core's fake or unverifiable for the view's lists.
+        let v = found.unwrap_or_else(|| crawler::verdict(c, std::iter::empty(), loaded));
+        if rank(&v) > rank(&worst) {
+            worst = v;
+            if matches!(worst, Verdict::Fake { .. }) {
+                break;
+            }
+        }
+    }
+    worst
 }
 
 /// The verdict a code stands for (`None` for a code no call returned).
@@ -116,19 +173,20 @@ mod tests {
         let m = Matcher::build(&r).unwrap();
         let l = Loaded::of_ranges(&r);
         let id = |m: &Matcher<Vec<u8>>, s: &str| crate::fast::id(m.lookup(s.parse().unwrap()));
-        let c = code(&m, l, ClaimSet::of("Googlebot/2.1"), id(&m, "66.249.64.9"));
+        let f = Fence::from_vec(m.to_bytes()).unwrap();
+        let c = code(&f, l, ClaimSet::of("Googlebot/2.1"), id(&m, "66.249.64.9"));
         let j: serde_json::Value = serde_json::from_str(&json(&m, l, c).unwrap()).unwrap();
         assert_eq!(j["verdict"], "genuine");
         assert_eq!(j["prefix"], "66.249.64.0/27");
         assert_eq!(j["list"], "googlebot.json");
-        let c = code(&m, l, ClaimSet::of("Googlebot/2.1"), id(&m, "66.1.1.1"));
+        let c = code(&f, l, ClaimSet::of("Googlebot/2.1"), id(&m, "66.1.1.1"));
         let j: serde_json::Value = serde_json::from_str(&json(&m, l, c).unwrap()).unwrap();
         assert_eq!(j["verdict"], "fake");
         assert_eq!(j["prefix"], serde_json::Value::Null);
-        let c = code(&m, l, ClaimSet::of("GPTBot"), id(&m, "66.1.1.1"));
+        let c = code(&f, l, ClaimSet::of("GPTBot"), id(&m, "66.1.1.1"));
         let j: serde_json::Value = serde_json::from_str(&json(&m, l, c).unwrap()).unwrap();
         assert_eq!(j["verdict"], "unverifiable");
-        assert_eq!(code(&m, l, ClaimSet::default(), id(&m, "66.1.1.1")), 0.0);
+        assert_eq!(code(&f, l, ClaimSet::default(), id(&m, "66.1.1.1")), 0.0);
         assert!(json(&m, l, -1.0).is_none());
         assert!(json(&m, l, 0.5).is_none());
     }

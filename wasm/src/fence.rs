@@ -4,11 +4,14 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
+use std::net::IpAddr;
+use std::rc::Rc;
 
+use ipfence_core::crawler::Loaded;
 use ipfence_core::prefix::{canonical, parse_addr, HostBits};
 use ipfence_core::ranges::extra_name;
 use ipfence_core::source::{self, Format, Label};
-use ipfence_core::{diff, Family, Filter, Match, Matcher, Ranges, Tags};
+use ipfence_core::{diff, Family, Filter, IpNet, Match, Matcher, Ranges, Tags};
 use ipfence_exporters::{export, Header, Options, Output};
 
 use crate::json;
@@ -93,11 +96,123 @@ fn diff_by_provider(old: &Ranges, new: &Ranges) -> Vec<(String, diff::Diff)> {
         .collect()
 }
 
-/// A compiled matcher plus the filter words that made it.
+/// A compiled matcher plus the filter words that made it, or a selection viewed
+/// through a loaded matcher ([`Fence::view`]).
 #[derive(Debug, Clone)]
 pub struct Fence {
-    matcher: Matcher<Vec<u8>>,
+    matcher: Rc<Matcher<Vec<u8>>>,
     filter: String,
+    view: Option<Rc<View>>,
+}
+
+/// A selection answered from the blob it was selected from, without compiling one of
+/// its own: what `select` makes in the lite module, which has no compiler.
+///
+/// The answer a compiled selection gives for an address is its longest selected
+/// prefix, and the published prefixes containing an address are the chain of its
+/// longest match and that prefix's parents. So each prefix id maps to the id of the
+/// longest prefix among it and its parents that has a kept entry ([`View::redirect`]),
+/// and a result lists the kept entries only.
+#[derive(Debug)]
+struct View {
+    /// By prefix id ([`crate::fast::id`]; 0: no match), the id of the longest prefix
+    /// among it and its parents with a kept entry (0: none).
+    redirect: Vec<u32>,
+    /// By prefix index: whether a kept entry of the prefix is in a crawler list, so
+    /// that `verifyBot` skips the others without looking at their entries.
+    crawler: Vec<bool>,
+    /// The tag sets kept, by family (`true`: IPv6), with the crawler lists that hold
+    /// each, sorted for a binary search.
+    kept: Vec<(Key, Loaded)>,
+    /// The selected tag sets as ranges, one placeholder prefix per family (what a
+    /// further `select` checks names against), and the sources of their providers.
+    data: Ranges,
+    /// The crawler lists the selection holds.
+    loaded: Loaded,
+    /// What a compiled selection would count: prefixes and (prefix, tag set) pairs.
+    prefix_count: usize,
+    entry_count: usize,
+}
+
+/// A tag set of one family: (IPv6, provider, service, region, extra).
+type Key = (bool, String, String, String, String);
+
+fn key_cmp(k: &Key, v6: bool, t: &Tags<'_>) -> std::cmp::Ordering {
+    (k.0, k.1.as_str(), k.2.as_str(), k.3.as_str(), k.4.as_str())
+        .cmp(&(v6, t.provider, t.service, t.region, t.extra))
+}
+
+fn is_v6(m: &Match<'_>) -> bool {
+    matches!(m.prefix(), IpNet::V6(_))
+}
+
+/// Every distinct tag set of `m` by family, as ranges of one placeholder prefix per
+/// family (the filter's checks and selection look at tags and families only), with
+/// `m`'s sources.
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
+fn tag_sets(m: &Matcher<Vec<u8>>) -> Ranges {
+    let mut seen = BTreeSet::new();
+    for p in (0..m.prefix_count()).filter_map(|i| m.prefix_at(i)) {
+        let v6 = is_v6(&p);
+        seen.extend(p.entries().map(|t| (v6, t)));
+    }
+    let mut r = Ranges::new();
+    r.sources = m.sources();
+    for (v6, t) in seen {
+        r.push(placeholder(v6), t);
+    }
+    r
+}
+
+/// The entries of `data` that `filter` keeps, and the sources of their providers (all
+/// of them when none is kept): [`Filter::select`] without excluded services (which a
+/// view refuses), here so that the lite module leaves out the core's set difference.
+#[cfg_attr(target_arch = "wasm32", optimize(size))]
+fn keep(filter: &Filter, data: &Ranges) -> Ranges {
+    let any = |list: &[String], v: &str| {
+        list.is_empty() || list.iter().any(|s| s.eq_ignore_ascii_case(v))
+    };
+    let mut out = Ranges::new();
+    for e in &data.entries {
+        let t = data.tags(e);
+        let provider = filter.providers.is_empty()
+            || filter.providers.iter().any(|p| {
+                let (name, service) = p
+                    .split_once(':')
+                    .map_or((p.as_str(), None), |(a, b)| (a, Some(b)));
+                name.eq_ignore_ascii_case(t.provider)
+                    && service.is_none_or(|s| s.eq_ignore_ascii_case(t.service))
+            });
+        let family = match filter.family {
+            None => true,
+            Some(Family::V4) => matches!(e.prefix, IpNet::V4(_)),
+            Some(Family::V6) => matches!(e.prefix, IpNet::V6(_)),
+        };
+        if provider
+            && family
+            && any(&filter.services, t.service)
+            && any(&filter.regions, t.region)
+            && any(&filter.extras, t.extra)
+        {
+            out.push(e.prefix, t);
+        }
+    }
+    let kept: BTreeSet<&str> = out.entries.iter().map(|e| out.tags(e).provider).collect();
+    out.sources = data
+        .sources
+        .iter()
+        .filter(|s| kept.is_empty() || kept.contains(s.provider.as_str()))
+        .cloned()
+        .collect();
+    out
+}
+
+fn placeholder(v6: bool) -> IpNet {
+    IpNet::from(if v6 {
+        IpAddr::from([0u8; 16])
+    } else {
+        IpAddr::from([0u8; 4])
+    })
 }
 
 /// Parses an address for a lookup: strict (no leading zeros), IPv4-mapped IPv6 as IPv4.
@@ -116,15 +231,16 @@ fn select(ranges: ipfence_core::Ranges, spec: &FilterSpec) -> Result<Fence, Stri
     }
     .map_err(|e| e.to_string())?;
     Ok(Fence {
-        matcher,
+        matcher: Rc::new(matcher),
         filter: filter.to_string(),
+        view: None,
     })
 }
 
 #[cfg_attr(target_arch = "wasm32", optimize(size))]
-fn match_json(out: &mut String, m: &Match<'_>) {
+fn match_json<'a>(out: &mut String, m: &Match<'_>, entries: impl Iterator<Item = Tags<'a>>) {
     let _ = write!(out, "{{\"prefix\":\"{}\",\"entries\":[", m.prefix());
-    for (i, t) in m.entries().enumerate() {
+    for (i, t) in entries.enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -183,23 +299,202 @@ impl Fence {
     pub fn from_vec(bytes: Vec<u8>) -> Result<Fence, String> {
         let matcher = Matcher::from_vec(bytes).map_err(|e| e.to_string())?;
         Ok(Fence {
-            matcher,
+            matcher: Rc::new(matcher),
             filter: "as compiled in the blob".into(),
+            view: None,
         })
     }
 
-    /// The compiled matcher.
+    /// The compiled matcher (for a view, the one it views: answer through
+    /// [`Fence::redirect`] and [`Fence::entries`]).
     pub fn matcher(&self) -> &Matcher<Vec<u8>> {
         &self.matcher
     }
 
-    /// A new fence with what `spec` selects from this one's entries.
+    /// The view, if this fence is one. Never in the full module, whose `select`
+    /// compiles: there the view paths compile out.
+    #[inline(always)]
+    fn as_view(&self) -> Option<&View> {
+        self.view
+            .as_deref()
+            .filter(|_| cfg!(any(test, not(feature = "full"))))
+    }
+
+    /// Whether this fence is a view ([`Fence::view`]).
+    #[inline(always)]
+    pub fn is_view(&self) -> bool {
+        self.as_view().is_some()
+    }
+
+    /// A new fence with what `spec` selects from this one's entries: compiled anew in
+    /// the full module, a view ([`Fence::view`]) in the lite one, which has no
+    /// compiler. Both give the same answers.
     ///
     /// # Errors
-    /// An unknown filter name.
+    /// An unknown or ambiguous filter name (the core's message).
+    #[cfg(feature = "full")]
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn select(&self, spec: &FilterSpec) -> Result<Fence, String> {
         select(self.matcher.to_ranges(), spec)
+    }
+
+    /// A new fence with what `spec` selects from this one's entries, as a view.
+    ///
+    /// # Errors
+    /// An unknown or ambiguous filter name (the core's message).
+    #[cfg(not(feature = "full"))]
+    pub fn select(&self, spec: &FilterSpec) -> Result<Fence, String> {
+        self.view(spec)
+    }
+
+    /// What `spec` selects from this fence, answered from the same blob (the lite
+    /// module's `select`): the same lookups, containment and crawler
+    /// verdicts as the compiled selection, and the same errors for unknown or
+    /// ambiguous names, which the core's [`Filter::check`] gives on the data's tag sets.
+    /// A view has no blob of its own ([`Fence::to_blob`]) and takes no excluded
+    /// services (they cut prefixes into pieces, which needs the compiler).
+    ///
+    /// # Errors
+    /// An unknown or ambiguous filter name; excluded services.
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
+    pub fn view(&self, spec: &FilterSpec) -> Result<Fence, String> {
+        let filter = spec.to_filter();
+        let fence = |view| Fence {
+            matcher: Rc::clone(&self.matcher),
+            filter: filter.to_string(),
+            view,
+        };
+        if filter.is_everything() {
+            return Ok(fence(self.view.clone()));
+        }
+        let data = match self.as_view() {
+            Some(v) => v.data.clone(),
+            None => tag_sets(&self.matcher),
+        };
+        filter.check(&data).map_err(|e| e.to_string())?;
+        if !filter.exclude_services.is_empty() {
+            return Err(format!(
+                "excludeServices: the lite module cannot remove addresses from a selection (that splits published prefixes, which needs the compiler): compile the selection with `ipfence compile` or select with the full module ({filter})"
+            ));
+        }
+        let data = keep(&filter, &data);
+        let mut kept: Vec<(Key, Loaded)> = data
+            .entries
+            .iter()
+            .map(|e| {
+                let t = data.tags(e);
+                let v6 = matches!(e.prefix, IpNet::V6(_));
+                let mut one = Ranges::new();
+                one.push(e.prefix, t);
+                let key = (
+                    v6,
+                    t.provider.to_string(),
+                    t.service.to_string(),
+                    t.region.to_string(),
+                    t.extra.to_string(),
+                );
+                (key, Loaded::of_ranges(&one))
+            })
+            .collect();
+        kept.sort_by(|a, b| a.0.cmp(&b.0));
+        let m = &self.matcher;
+        let n = m.prefix_count();
+        let mut redirect = vec![0u32; n + 1];
+        let mut crawler = vec![false; n];
+        let (mut prefix_count, mut entry_count) = (0, 0);
+        for i in 0..n {
+            let Some(p) = m.prefix_at(i) else { continue };
+            let v6 = is_v6(&p);
+            let mut own = 0;
+            for t in p.entries() {
+                if let Ok(k) = kept.binary_search_by(|k| key_cmp(&k.0, v6, &t)) {
+                    own += 1;
+                    let listed = kept.get(k).is_some_and(|k| k.1 != Loaded::default());
+                    if let (true, Some(c)) = (listed, crawler.get_mut(i)) {
+                        *c = true;
+                    }
+                }
+            }
+            // Prefix ids grow with (address, length), so a parent's entry is set.
+            let to = if own > 0 {
+                prefix_count += 1;
+                entry_count += own;
+                u32::try_from(i + 1).unwrap_or(0)
+            } else {
+                p.and_parents()
+                    .nth(1)
+                    .and_then(|q| redirect.get(q.index() + 1).copied())
+                    .unwrap_or(0)
+            };
+            if let Some(r) = redirect.get_mut(i + 1) {
+                *r = to;
+            }
+        }
+        let loaded = Loaded::of_ranges(&data);
+        Ok(fence(Some(Rc::new(View {
+            redirect,
+            crawler,
+            kept,
+            data,
+            loaded,
+            prefix_count,
+            entry_count,
+        }))))
+    }
+
+    /// The prefix id this fence answers for the matcher's prefix id `id`: `id` itself,
+    /// or for a view the id of the longest selected prefix containing it (0: none).
+    #[inline(always)]
+    pub fn redirect(&self, id: u32) -> u32 {
+        match self.as_view() {
+            Some(v) => v.redirect.get(id as usize).copied().unwrap_or(0),
+            _ => id,
+        }
+    }
+
+    /// The crawler lists that hold tag set `t` of prefix `m` when this fence keeps it
+    /// (`Some(Loaded)`, every list for a fence that is not a view: then the caller asks
+    /// the core), else `None`.
+    pub fn lists_of(&self, m: &Match<'_>, t: &Tags<'_>) -> Option<Loaded> {
+        let v = self.as_view()?;
+        if !v.crawler.get(m.index()).copied().unwrap_or(false) {
+            return None;
+        }
+        let v6 = is_v6(m);
+        let i = v.kept.binary_search_by(|k| key_cmp(&k.0, v6, t)).ok()?;
+        v.kept.get(i).map(|k| k.1)
+    }
+
+    /// Whether prefix `m` has a kept entry in a crawler list (always for a fence that
+    /// is not a view).
+    pub fn may_hold(&self, m: &Match<'_>) -> bool {
+        match self.as_view() {
+            Some(v) => v.crawler.get(m.index()).copied().unwrap_or(false),
+            None => true,
+        }
+    }
+
+    /// The entries of prefix `m` this fence keeps, in published order.
+    pub fn entries<'a>(&'a self, m: &Match<'a>) -> impl Iterator<Item = Tags<'a>> + 'a {
+        let v6 = is_v6(m);
+        let view = self.as_view();
+        m.entries().filter(move |t| {
+            view.is_none_or(|v| v.kept.binary_search_by(|k| key_cmp(&k.0, v6, t)).is_ok())
+        })
+    }
+
+    /// The crawler lists the data holds.
+    pub fn loaded(&self) -> Loaded {
+        match self.as_view() {
+            Some(v) => v.loaded,
+            _ => Loaded::of_matcher(&*self.matcher),
+        }
+    }
+
+    /// The longest match of `ip`, as a prefix id (the core's index plus one; 0: none),
+    /// redirected for a view.
+    pub fn id(&self, ip: IpAddr) -> u32 {
+        self.redirect(crate::fast::id(crate::fast::lookup(&self.matcher, ip)))
     }
 
     /// Whether `ip` is in the allowlist.
@@ -207,15 +502,18 @@ impl Fence {
     /// # Errors
     /// `ip` is not an address.
     pub fn contains(&self, ip: &str) -> Result<bool, String> {
-        Ok(self.matcher.contains(addr(ip)?))
+        Ok(self.id(addr(ip)?) != 0)
     }
 
-    /// The longest match of `ip`.
+    /// The longest match of `ip` (for a view, its entries through [`Fence::entries`]).
     ///
     /// # Errors
     /// `ip` is not an address.
     pub fn lookup(&self, ip: &str) -> Result<Option<Match<'_>>, String> {
-        Ok(self.matcher.lookup(addr(ip)?))
+        let id = self.id(addr(ip)?);
+        Ok((id as usize)
+            .checked_sub(1)
+            .and_then(|i| self.matcher.prefix_at(i)))
     }
 
     /// Appends the longest match of `ip` as JSON (`null` when none).
@@ -223,8 +521,8 @@ impl Fence {
     /// # Errors
     /// `ip` is not an address.
     pub fn lookup_json(&self, ip: &str, out: &mut String) -> Result<(), String> {
-        match self.matcher.lookup(addr(ip)?) {
-            Some(m) => match_json(out, &m),
+        match self.lookup(ip)? {
+            Some(m) => match_json(out, &m, self.entries(&m)),
             None => out.push_str("null"),
         }
         Ok(())
@@ -373,7 +671,11 @@ impl Fence {
     #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn info_json(&self) -> String {
         let mut out = String::from("{\"sources\":[");
-        for (i, s) in self.matcher.sources().iter().enumerate() {
+        let sources = match self.as_view() {
+            Some(v) => v.data.sources.clone(),
+            None => self.matcher.sources(),
+        };
+        for (i, s) in sources.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -400,8 +702,12 @@ impl Fence {
         let _ = write!(
             out,
             ",\"prefixCount\":{},\"entryCount\":{},\"blobBytes\":{}}}",
-            self.matcher.prefix_count(),
-            self.matcher.entry_count(),
+            self.view
+                .as_ref()
+                .map_or(self.matcher.prefix_count(), |v| v.prefix_count),
+            self.view
+                .as_ref()
+                .map_or(self.matcher.entry_count(), |v| v.entry_count),
             self.matcher.as_bytes().len()
         );
         out
@@ -442,8 +748,17 @@ impl Fence {
     }
 
     /// The compiled blob (a copy).
-    pub fn to_blob(&self) -> Vec<u8> {
-        self.matcher.to_bytes()
+    ///
+    /// # Errors
+    /// A view ([`Fence::view`]) has no blob of its own.
+    pub fn to_blob(&self) -> Result<Vec<u8>, String> {
+        if self.is_view() {
+            return Err(format!(
+                "toBlob: this selection ({}) is a view over the blob it was selected from, and the lite module has no compiler to make its own: compile it with `ipfence compile` and the same filter, or select with the full module",
+                self.filter
+            ));
+        }
+        Ok(self.matcher.to_bytes())
     }
 }
 
@@ -548,7 +863,7 @@ mod tests {
         assert_eq!(info["filter"], "everything");
         let picked = all.select(&spec).unwrap();
         let direct = aws(AWS, &spec);
-        assert_eq!(picked.to_blob(), direct.to_blob());
+        assert_eq!(picked.to_blob().unwrap(), direct.to_blob().unwrap());
         let info: Value = serde_json::from_str(&picked.info_json()).unwrap();
         // The core's words for the filter, as the CLI and the C API write them.
         assert_eq!(info["filter"], spec.to_filter().to_string());
@@ -566,13 +881,13 @@ mod tests {
     #[test]
     fn blob_round_trip_and_info() {
         let f = aws(AWS, &FilterSpec::default());
-        let g = Fence::from_blob(&f.to_blob()).unwrap();
-        assert_eq!(g.to_blob(), f.to_blob());
+        let g = Fence::from_blob(&f.to_blob().unwrap()).unwrap();
+        assert_eq!(g.to_blob().unwrap(), f.to_blob().unwrap());
         let doc: Value = serde_json::from_slice(&std::fs::read(AWS).unwrap()).unwrap();
         let info: Value = serde_json::from_str(&g.info_json()).unwrap();
         assert_eq!(info["sources"][0]["createDate"], doc["createDate"]);
         assert_eq!(info["sources"][0]["syncToken"], doc["syncToken"]);
-        assert_eq!(info["blobBytes"], f.to_blob().len());
+        assert_eq!(info["blobBytes"], f.to_blob().unwrap().len());
     }
 
     #[test]
@@ -672,5 +987,206 @@ mod provider_tests {
         assert_eq!(d["added"][0]["provider"], "lab");
         assert_eq!(d["removed"][0]["provider"], "corp");
         assert_eq!(d["addedAddresses"]["ipv4"], 0);
+    }
+}
+
+/// The lite module's `select` (a view over the loaded blob, [`Fence::view`]) against
+/// the full module's (a compiled selection), on the embedded data: the same answers.
+#[cfg(all(test, feature = "full"))]
+mod view_tests {
+    use super::*;
+    use crate::bots;
+    use ipfence_core::crawler::ClaimSet;
+    use serde_json::Value;
+
+    /// Every list the CLI embeds (tests/data/embedded.txt), compiled into one fence.
+    fn embedded() -> Fence {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data");
+        let list = std::fs::read_to_string(format!("{dir}/embedded.txt")).unwrap();
+        let mut all = Ranges::new();
+        for line in list
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let mut words = line.split_whitespace();
+            let file = words.next().unwrap();
+            let label = words.next().map(|l| Label::new(l).unwrap());
+            let bytes = std::fs::read(format!("{dir}/{file}")).unwrap();
+            let r = source::parse_labeled(&bytes, file, None, label.as_ref(), Default::default())
+                .unwrap();
+            for e in &r.entries {
+                all.push(e.prefix, r.tags(e));
+            }
+            all.sources.extend(r.sources);
+        }
+        Fence::from_vec(Matcher::build(&all).unwrap().to_bytes()).unwrap()
+    }
+
+    /// Edges and insides of every published prefix, and random addresses of both
+    /// families (a fixed xorshift: a failure replays).
+    fn addresses(m: &Matcher<Vec<u8>>) -> Vec<IpAddr> {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut out = Vec::new();
+        for p in (0..m.prefix_count()).filter_map(|i| m.prefix_at(i)) {
+            match p.prefix() {
+                IpNet::V4(n) => {
+                    let (lo, hi) = (u32::from(n.network()), u32::from(n.broadcast()));
+                    let size = u64::from(hi - lo) + 1;
+                    for a in [lo.wrapping_sub(1), lo, hi, hi.wrapping_add(1)] {
+                        out.push(IpAddr::from(a.to_be_bytes()));
+                    }
+                    let inside = lo + (next() % size) as u32;
+                    out.push(IpAddr::from(inside.to_be_bytes()));
+                }
+                IpNet::V6(n) => {
+                    let (lo, hi) = (u128::from(n.network()), u128::from(n.broadcast()));
+                    let r = u128::from(next()) << 64 | u128::from(next());
+                    let inside = lo + r % (hi - lo).saturating_add(1).max(1);
+                    for a in [lo.wrapping_sub(1), lo, inside, hi, hi.wrapping_add(1)] {
+                        out.push(IpAddr::from(a.to_be_bytes()));
+                    }
+                }
+            }
+        }
+        for _ in 0..5000 {
+            out.push(IpAddr::from((next() as u32).to_be_bytes()));
+            let hi = 0x2000_0000_0000_0000u128 | u128::from(next() >> 4);
+            out.push(IpAddr::from((hi << 64 | u128::from(next())).to_be_bytes()));
+        }
+        out
+    }
+
+    fn spec(providers: &[&str], services: &[&str], regions: &[&str]) -> FilterSpec {
+        let own = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        FilterSpec {
+            providers: own(providers),
+            services: own(services),
+            regions: own(regions),
+            ..FilterSpec::default()
+        }
+    }
+
+    fn info(f: &Fence) -> Value {
+        let mut v: Value = serde_json::from_str(&f.info_json()).unwrap();
+        // A view has no blob of its own: it reports the one it views.
+        v["blobBytes"] = Value::Null;
+        v
+    }
+
+    /// `compiled` and `view` answer every address alike; returns how many addresses the
+    /// view answers from a parent of the full data's longest match (a redirect).
+    fn same_answers(all: &Fence, compiled: &Fence, view: &Fence, ips: &[IpAddr]) -> usize {
+        assert!(view.is_view() && !compiled.is_view());
+        assert_eq!(info(view), info(compiled));
+        let uas = [
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
+            "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.1; +https://openai.com/gptbot",
+            "Mozilla/5.0 (compatible; GoogleOther) Googlebot-Image/1.0",
+        ];
+        let (lc, lv) = (compiled.loaded(), view.loaded());
+        assert_eq!(lc, lv);
+        let mut redirected = 0;
+        for (i, ip) in ips.iter().enumerate() {
+            let s = ip.to_string();
+            let (mut a, mut b) = (String::new(), String::new());
+            compiled.lookup_json(&s, &mut a).unwrap();
+            view.lookup_json(&s, &mut b).unwrap();
+            assert_eq!(a, b, "lookup {s}");
+            assert_eq!(compiled.contains(&s), view.contains(&s), "contains {s}");
+            let own = all.id(*ip);
+            if own != 0 && view.id(*ip) != 0 && view.id(*ip) != own {
+                redirected += 1;
+            }
+            // Verdicts on a sample: four user agents on every address is slow in a
+            // debug build.
+            for ua in uas.iter().filter(|_| i % 3 == 0) {
+                let claims = ClaimSet::of(ua);
+                let code_c = bots::code(compiled, lc, claims, compiled.id(*ip));
+                let code_v = bots::code(view, lv, claims, view.id(*ip));
+                assert_eq!(
+                    bots::json(compiled.matcher(), lc, code_c),
+                    bots::json(view.matcher(), lv, code_v),
+                    "verifyBot {ua:?} {s}"
+                );
+            }
+        }
+        redirected
+    }
+
+    #[test]
+    fn a_view_answers_as_the_compiled_selection() {
+        let all = embedded();
+        let ips = addresses(all.matcher());
+        let mut v6 = spec(&["google"], &[], &[]);
+        v6.family = Some(Family::V6);
+        let mut v4 = spec(&["aws"], &["S3"], &[]);
+        v4.family = Some(Family::V4);
+        let mut redirected = 0;
+        for s in [
+            spec(&["aws"], &[], &[]),
+            spec(&["aws"], &["AMAZON"], &[]),
+            spec(&[], &["EC2"], &[]),
+            spec(&["aws"], &[], &["us-east-1"]),
+            spec(&["google:googlebot"], &[], &[]),
+            spec(&["google:googlebot", "google:special-crawlers"], &[], &[]),
+            spec(&["github:hooks", "cloudflare"], &[], &[]),
+            spec(&["azure"], &[], &["westeurope"]),
+            v6,
+            v4,
+        ] {
+            let compiled = all.select(&s).unwrap();
+            let view = all.view(&s).unwrap();
+            let n = same_answers(&all, &compiled, &view, &ips);
+            eprintln!("{}: {n} answers from a parent", s.to_filter());
+            redirected += n;
+        }
+        // The redirect is exercised: some answers come from a shorter selected prefix
+        // than the data's longest match (a longer, unselected one).
+        assert!(redirected > 100, "{redirected}");
+        let aws = spec(&["aws"], &[], &[]);
+        let ec2 = spec(&[], &["EC2"], &["eu-west-1"]);
+        let compiled = all.select(&aws).unwrap().select(&ec2).unwrap();
+        let view = all.view(&aws).unwrap().view(&ec2).unwrap();
+        same_answers(&all, &compiled, &view, &ips);
+    }
+
+    #[test]
+    fn a_view_refuses_what_select_refuses() {
+        let all = embedded();
+        for s in [
+            spec(&[], &["NO_SUCH"], &[]),
+            spec(&["nope"], &[], &[]),
+            spec(&[], &[], &["global"]),
+            spec(&["cloudflare", "github"], &["hooks"], &[]),
+            spec(&["github:hookz"], &[], &[]),
+        ] {
+            let a = all.select(&s).unwrap_err();
+            assert_eq!(a, all.view(&s).unwrap_err(), "{}", s.to_filter());
+        }
+        // Names are checked against the selection a view was made from.
+        let aws = all.view(&spec(&["aws"], &[], &[])).unwrap();
+        let compiled = all.select(&spec(&["aws"], &[], &[])).unwrap();
+        let google = spec(&["google"], &[], &[]);
+        assert_eq!(
+            compiled.select(&google).unwrap_err(),
+            aws.view(&google).unwrap_err()
+        );
+        // What only the compiler can do is refused, saying what to do instead.
+        let mut minus = spec(&["aws"], &["AMAZON"], &[]);
+        minus.exclude_services = vec!["EC2".into()];
+        let e = all.view(&minus).unwrap_err();
+        assert!(e.starts_with("excludeServices: the lite module"), "{e}");
+        let e = aws.to_blob().unwrap_err();
+        assert!(
+            e.starts_with("toBlob: this selection (provider=aws)"),
+            "{e}"
+        );
     }
 }

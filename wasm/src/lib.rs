@@ -23,8 +23,9 @@
 //! - `panic-hook` (default): a panic (a bug: none should happen on any input) is reported
 //!   on `console.error` with its message before the module traps.
 //! - `full` (default): the whole API. Without it the module has `fromBlob`, `select`,
-//!   the lookups, `toBlob` and `info` only (the package's `lite` entry point, for edge
-//!   workers that load a compiled blob).
+//!   the lookups, `verifyBot`, `toBlob` and `info` only (the package's `lite` entry
+//!   point, for edge workers that load a compiled blob). It has no compiler: its
+//!   `select` is a view over the loaded blob ([`Fence::view`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // The crate is built at opt-level 3 for the lookup paths; the rarely called, large
@@ -48,7 +49,7 @@ use std::cell::{OnceCell, RefCell};
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipfence_core::crawler::{ClaimSet, Loaded};
-use ipfence_core::Match;
+use ipfence_core::{Match, Tags};
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -442,6 +443,11 @@ fn v6_chunks(ips: &[u8]) -> Result<std::slice::ChunksExact<'_, u8>, JsError> {
     Ok(ips.chunks_exact(16))
 }
 
+/// The lite module answers `contains` with the lookup's walk (a prefix id, not 0):
+/// one copy of the trie walks in the `.wasm` instead of two, at the same speed within
+/// noise, and the same path a selection (a view, [`Fence::view`]) needs anyway.
+const LOOKUP_WALK_ONLY: bool = cfg!(not(feature = "full"));
+
 /// An allowlist: published IP ranges compiled into a longest-prefix matcher.
 ///
 /// Memory lives in the wasm heap: call `.free()` when done (or `using`), or let the
@@ -523,11 +529,11 @@ impl JsCache {
 
     /// `{ prefix, entries: [{ provider, service, region, <extra key> }] }`, frozen: the
     /// extra field under its provider's key (`networkBorderGroup` for AWS).
-    fn match_object(&self, m: &Match<'_>) -> JsValue {
+    fn match_object<'a>(&self, m: &Match<'_>, tags: impl Iterator<Item = Tags<'a>>) -> JsValue {
         let [prefix, entries, provider, service, region, nbg] = self.keys();
         let obj = Object::new();
         let list = Array::new();
-        for t in m.entries() {
+        for t in tags {
             let e = Object::new();
             // Setting a data property on a plain new object cannot fail.
             let _ = Reflect::set(&e, provider, &self.tag(t.provider));
@@ -557,9 +563,7 @@ impl IpFence {
     }
 
     fn loaded(&self) -> Loaded {
-        *self
-            .loaded
-            .get_or_init(|| Loaded::of_matcher(self.inner.matcher()))
+        *self.loaded.get_or_init(|| self.inner.loaded())
     }
 
     /// The verdict code ([`bots`]) of `ip` for the crawlers of `claims`.
@@ -567,12 +571,7 @@ impl IpFence {
         if claims == 0 {
             return 0.0;
         }
-        bots::code(
-            self.inner.matcher(),
-            self.loaded(),
-            ClaimSet(claims),
-            self.id(ip),
-        )
+        bots::code(&self.inner, self.loaded(), ClaimSet(claims), self.id(ip))
     }
 
     /// The prefix ids of `ips` (strings, a `Uint32Array` or a `Uint8Array`).
@@ -595,15 +594,17 @@ impl IpFence {
         })
     }
 
-    /// The prefix id of `ip`'s longest match (0: none).
+    /// The prefix id of `ip`'s longest match (0: none), redirected for a view
+    /// ([`Fence::redirect`]): the ids JS caches results by are the answer's own.
     fn id(&self, ip: IpAddr) -> u32 {
-        fast::id(fast::lookup(self.inner.matcher(), ip))
+        self.inner.id(ip)
     }
 
     /// [`IpFence::id`] of an IPv4 address as a number.
     #[inline(always)]
     fn id_v4(&self, ip: u32) -> u32 {
-        fast::id(self.inner.matcher().lookup_v4(Ipv4Addr::from(ip)))
+        self.inner
+            .redirect(fast::id(self.inner.matcher().lookup_v4(Ipv4Addr::from(ip))))
     }
 
     /// The result object of prefix id `id` (`null` for 0).
@@ -611,7 +612,7 @@ impl IpFence {
         self.js.result(id, || {
             let i = usize::try_from(id).ok()?.checked_sub(1)?;
             let m = self.inner.matcher().prefix_at(i)?;
-            Some(self.js.match_object(&m))
+            Some(self.js.match_object(&m, self.inner.entries(&m)))
         })
     }
 }
@@ -808,7 +809,8 @@ impl IpFence {
         self.verdict(code)
     }
 
-    /// Fast path: the crawlers a user agent claims, as a bit set (0: none).
+    /// Fast path: the crawlers a user agent too long for the scratch buffer claims, as
+    /// a bit set (0: none).
     #[wasm_bindgen(js_name = __claims, skip_typescript)]
     pub fn claims(user_agent: &str) -> u32 {
         ClaimSet::of(user_agent).0
@@ -827,30 +829,20 @@ impl IpFence {
         fast::ua_claims(len)
     }
 
-    /// Fast path: the verdict code of one IPv4 address as a number.
-    #[wasm_bindgen(js_name = __verifyV4One, skip_typescript)]
-    pub fn verify_v4_one(&self, claims: u32, ip: u32) -> f64 {
-        self.verdict_code(claims, IpAddr::V4(Ipv4Addr::from(ip)))
-    }
-
-    /// Fast path: the verdict code of one IPv6 address as four 32-bit words.
-    #[wasm_bindgen(js_name = __verifyV6One, skip_typescript)]
-    pub fn verify_v6_one(&self, claims: u32, a: u32, b: u32, c: u32, d: u32) -> f64 {
-        self.verdict_code(claims, fast::v6_from_words(a, b, c, d))
-    }
-
-    /// Fast path: the verdict code of the address in the scratch buffer, or -1 when it
-    /// is not one.
-    #[wasm_bindgen(js_name = __verifyAt, skip_typescript)]
-    pub fn verify_at(&self, claims: u32, len: u32) -> f64 {
-        match fast::scratch_addr(len) {
-            Some(ip) => self.verdict_code(claims, ip),
-            None => -1.0,
+    /// Fast path: the verdict code for the crawlers of `claims` and the prefix id of
+    /// the address (from `__lookupV4One`, `__lookupV6One` or `__lookupAt`: the lookup
+    /// fast paths serve `verifyBot` too, so the `.wasm` holds no second copy of them).
+    #[wasm_bindgen(js_name = __verifyId, skip_typescript)]
+    pub fn verify_id(&self, claims: u32, id: u32) -> f64 {
+        if claims == 0 {
+            return 0.0;
         }
+        bots::code(&self.inner, self.loaded(), ClaimSet(claims), id)
     }
 
     /// Fast path: the frozen result object of a verdict code.
     #[wasm_bindgen(js_name = __verdict, skip_typescript)]
+    #[cfg_attr(target_arch = "wasm32", optimize(size))]
     pub fn verdict(&self, code: f64) -> Result<JsValue, JsError> {
         let text = bots::json(self.inner.matcher(), self.loaded(), code)
             .ok_or_else(|| JsError::new("internal error: not a verdict code"))?;
@@ -871,16 +863,6 @@ impl IpFence {
         fast::scratch_ptr()
     }
 
-    /// Fast path: `contains` of the `len` bytes in the scratch buffer: 1, 0, or
-    /// `0xffffffff` when they are not an address.
-    #[wasm_bindgen(js_name = __containsAt, skip_typescript)]
-    pub fn contains_at(&self, len: u32) -> u32 {
-        match fast::scratch_addr(len) {
-            Some(ip) => u32::from(self.inner.matcher().contains(ip)),
-            None => fast::NOT_AN_ADDRESS,
-        }
-    }
-
     /// Fast path: the prefix id of the `len` bytes in the scratch buffer (0: no match),
     /// or `0xffffffff` when they are not an address.
     #[wasm_bindgen(js_name = __lookupAt, skip_typescript)]
@@ -895,6 +877,9 @@ impl IpFence {
     /// dotted quads itself).
     #[wasm_bindgen(js_name = __containsV4One, skip_typescript)]
     pub fn contains_v4_one(&self, ip: u32) -> bool {
+        if LOOKUP_WALK_ONLY || self.inner.is_view() {
+            return self.id_v4(ip) != 0;
+        }
         self.inner.matcher().contains_v4(Ipv4Addr::from(ip))
     }
 
@@ -902,9 +887,11 @@ impl IpFence {
     /// significant first (IPv4-mapped ones as IPv4).
     #[wasm_bindgen(js_name = __containsV6One, skip_typescript)]
     pub fn contains_v6_one(&self, a: u32, b: u32, c: u32, d: u32) -> bool {
-        self.inner
-            .matcher()
-            .contains(fast::v6_from_words(a, b, c, d))
+        let ip = fast::v6_from_words(a, b, c, d);
+        if LOOKUP_WALK_ONLY || self.inner.is_view() {
+            return self.id(ip) != 0;
+        }
+        self.inner.matcher().contains(ip)
     }
 
     /// Fast path: the prefix id of one IPv6 address as four 32-bit words (0: none).
@@ -928,6 +915,9 @@ impl IpFence {
     /// Fast path: `containsMany` of IPv4 addresses as numbers.
     #[wasm_bindgen(js_name = __containsV4, skip_typescript)]
     pub fn contains_v4(&self, ips: &[u32]) -> Vec<u8> {
+        if LOOKUP_WALK_ONLY || self.inner.is_view() {
+            return ips.iter().map(|&n| u8::from(self.id_v4(n) != 0)).collect();
+        }
         let m = self.inner.matcher();
         ips.iter()
             .map(|&n| u8::from(m.contains_v4(Ipv4Addr::from(n))))
@@ -938,10 +928,17 @@ impl IpFence {
     #[wasm_bindgen(js_name = __containsV6, skip_typescript)]
     pub fn contains_v6(&self, ips: &[u8]) -> Result<Vec<u8>, JsError> {
         let m = self.inner.matcher();
+        let view = LOOKUP_WALK_ONLY || self.inner.is_view();
         Ok(v6_chunks(ips)?
             .map(|b| {
                 fast::v6_from_bytes(b)
-                    .is_some_and(|ip| fast::contains(m, ip))
+                    .is_some_and(|ip| {
+                        if view {
+                            self.id(ip) != 0
+                        } else {
+                            fast::contains(m, ip)
+                        }
+                    })
                     .into()
             })
             .collect())
@@ -958,7 +955,10 @@ impl IpFence {
     pub fn lookup_v6(&self, ips: &[u8]) -> Result<Vec<u32>, JsError> {
         let m = self.inner.matcher();
         Ok(v6_chunks(ips)?
-            .map(|b| fast::v6_from_bytes(b).map_or(0, |ip| fast::id(fast::lookup(m, ip))))
+            .map(|b| {
+                fast::v6_from_bytes(b)
+                    .map_or(0, |ip| self.inner.redirect(fast::id(fast::lookup(m, ip))))
+            })
             .collect())
     }
 
@@ -1023,10 +1023,11 @@ impl IpFence {
         from_json(&self.inner.diff_json(&newer.inner))
     }
 
-    /// The compiled blob, for `fromBlob` (a copy).
+    /// The compiled blob, for `fromBlob` (a copy). Throws for a selection made by the
+    /// lite module, which is a view over the blob it was selected from.
     #[wasm_bindgen(js_name = toBlob)]
-    pub fn to_blob(&self) -> Vec<u8> {
-        self.inner.to_blob()
+    pub fn to_blob(&self) -> Result<Vec<u8>, JsError> {
+        self.inner.to_blob().map_err(err)
     }
 
     /// Which data this is (sources with createDate and syncToken, filter, counts).

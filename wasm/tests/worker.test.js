@@ -142,3 +142,18 @@ test('the edge worker gates crawler claims in workerd', { timeout: 120000 }, asy
       assert.equal(r.headers.get('x-ipfence-bot'), null);
   });
 });
+
+test("README's edge-worker excerpt is the worker's own code", () => {
+  // Every line of the ```js block in README.md's edge-worker section is a line of
+  // worker.js, so the front door shows what the workerd tests above run.
+  const readme = fs.readFileSync(path.join(u.ROOT, 'README.md'), 'utf8');
+  const section = readme.split('### Gate requests and crawlers in an edge worker')[1];
+  assert.ok(section, 'README.md has the edge-worker section');
+  const block = section.split('```js\n')[1].split('```')[0];
+  const worker = new Set(
+    fs.readFileSync(path.join(u.WASM, 'examples', 'edge-worker', 'worker.js'), 'utf8').split('\n').map((l) => l.trim()),
+  );
+  const lines = block.split('\n').map((l) => l.trim()).filter(Boolean);
+  assert.ok(lines.some((l) => l.includes('verifyBot')));
+  for (const l of lines) assert.ok(worker.has(l), `README.md line not in worker.js: ${l}`);
+});

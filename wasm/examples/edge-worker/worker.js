@@ -102,8 +102,8 @@ function bot(request, env) {
   if (ua === null || ip === null) return null;
   try {
     // The whole blob, not the SERVICES selection: the crawler lists are in it.
-    const v = all.verifyBot(ua, ip);
-    return v.verdict === 'none' ? null : v;
+    const verdict = all.verifyBot(ua, ip);
+    return verdict.verdict === 'none' ? null : verdict;
   } catch {
     return null; // not an address: the allowlist gate answers that
   }
