@@ -625,3 +625,42 @@ fn lookup_reads_stdin_from_a_file_as_from_a_pipe() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), piped.stderr);
     assert_eq!(piped.stdout.lines().count(), 3001);
 }
+
+/// What a pipe has delivered is searched and printed at once: a line written to
+/// `ipfence grep`'s stdin comes out while stdin stays open (as `tail -f` feeds it).
+#[test]
+fn grep_prints_lines_from_a_pipe_as_they_come() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempdir();
+    let ranges = dir.path().join("ranges.txt");
+    std::fs::write(&ranges, "10.0.0.0/8\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ipfence"))
+        .args(["grep", "-i", ranges.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    for (send, want) in [
+        ("192.0.2.1 GET /\n10.1.2.3 GET /\n", "10.1.2.3 GET /"),
+        ("10.9.9.9 POST /\n", "10.9.9.9 POST /"),
+    ] {
+        stdin.write_all(send.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let got = rx.recv_timeout(std::time::Duration::from_secs(20));
+        assert_eq!(got.as_deref(), Ok(want), "printed while stdin is open");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+}

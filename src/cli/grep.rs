@@ -53,8 +53,10 @@ pub struct GrepArgs {
     pub filter: FilterArgs,
 }
 
-/// Lines looked up together: their addresses go through the batch lookup at once.
-const BLOCK_BYTES: usize = 1 << 18;
+/// Bytes of a file searched together: their addresses go through the batch lookup at
+/// once, and the block is cut into one part per core (1 MiB: starting the threads costs
+/// little beside it).
+const BLOCK_BYTES: usize = 1 << 20;
 
 /// The byte at `i`, or 0 past the end (grepcidr reads the line's `\n` or NUL there).
 #[inline(always)]
@@ -379,7 +381,9 @@ impl<B: AsRef<[u8]> + Sync, W: Write> Grep<'_, B, W> {
         Ok(())
     }
 
-    /// Searches one stream to its end.
+    /// Searches one stream to its end. A file is read in blocks of [`BLOCK_BYTES`]; what
+    /// a pipe or terminal has delivered so far (a short read) is searched and printed
+    /// at once, so that `tail -f access.log | ipfence grep ...` shows lines as they come.
     fn stream(&mut self, mut r: impl Read, name: Option<&str>, shown: &str) -> Result<()> {
         let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES * 2);
         loop {
@@ -387,7 +391,10 @@ impl<B: AsRef<[u8]> + Sync, W: Write> Grep<'_, B, W> {
             buf.resize(have + BLOCK_BYTES, 0);
             let got = match r.read(buf.get_mut(have..).unwrap_or_default()) {
                 Ok(g) => g,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    buf.truncate(have);
+                    continue;
+                }
                 Err(e) => {
                     buf.truncate(have);
                     return Err(e).with_context(|| format!("{shown}: cannot read"));
@@ -402,12 +409,16 @@ impl<B: AsRef<[u8]> + Sync, W: Write> Grep<'_, B, W> {
                 }
                 return Ok(());
             }
+            let short = got < BLOCK_BYTES;
             // Only complete lines; a line longer than the buffer grows it.
             if let Some(cut) = buf.iter().rposition(|&c| c == b'\n') {
-                if buf.len() >= BLOCK_BYTES {
+                if buf.len() >= BLOCK_BYTES || short {
                     let whole = buf.get(..=cut).unwrap_or_default();
                     self.block(whole, name)?;
                     buf.drain(..=cut);
+                    if short {
+                        self.out.flush()?;
+                    }
                 }
             }
         }
