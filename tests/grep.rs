@@ -626,16 +626,13 @@ fn lookup_reads_stdin_from_a_file_as_from_a_pipe() {
     assert_eq!(piped.stdout.lines().count(), 3001);
 }
 
-/// What a pipe has delivered is searched and printed at once: a line written to
-/// `ipfence grep`'s stdin comes out while stdin stays open (as `tail -f` feeds it).
-#[test]
-fn grep_prints_lines_from_a_pipe_as_they_come() {
+/// Runs ipfence with `args`, writes each `send` to its stdin and expects `want` on its
+/// stdout while stdin is still open (as `tail -f` feeds a pipe).
+fn answers_as_lines_come(args: &[&str], feeds: &[(&str, &str)]) {
     use std::io::{BufRead, BufReader, Write};
-    let dir = tempdir();
-    let ranges = dir.path().join("ranges.txt");
-    std::fs::write(&ranges, "10.0.0.0/8\n").unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ipfence"))
-        .args(["grep", "-i", ranges.to_str().unwrap()])
+        .args(args)
+        .env("IPFENCE_NOW", "2026-08-23")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -651,16 +648,46 @@ fn grep_prints_lines_from_a_pipe_as_they_come() {
             }
         }
     });
-    for (send, want) in [
-        ("192.0.2.1 GET /\n10.1.2.3 GET /\n", "10.1.2.3 GET /"),
-        ("10.9.9.9 POST /\n", "10.9.9.9 POST /"),
-    ] {
+    for &(send, want) in feeds {
         stdin.write_all(send.as_bytes()).unwrap();
         stdin.flush().unwrap();
         let got = rx.recv_timeout(std::time::Duration::from_secs(20));
         assert_eq!(got.as_deref(), Ok(want), "printed while stdin is open");
     }
     drop(stdin);
-    assert!(child.wait().unwrap().success());
+    child.wait().unwrap();
     reader.join().unwrap();
+}
+
+/// What a pipe has delivered is searched and printed at once: a line written to
+/// `ipfence grep`'s stdin comes out while stdin stays open.
+#[test]
+fn grep_prints_lines_from_a_pipe_as_they_come() {
+    let dir = tempdir();
+    let ranges = dir.path().join("ranges.txt");
+    std::fs::write(&ranges, "10.0.0.0/8\n").unwrap();
+    answers_as_lines_come(
+        &["grep", "-i", ranges.to_str().unwrap()],
+        &[
+            ("192.0.2.1 GET /\n10.1.2.3 GET /\n", "10.1.2.3 GET /"),
+            ("10.9.9.9 POST /\n", "10.9.9.9 POST /"),
+        ],
+    );
+}
+
+/// `ipfence lookup` answers each address of a pipe as it comes, with and without a
+/// filter.
+#[test]
+fn lookup_answers_addresses_from_a_pipe_as_they_come() {
+    answers_as_lines_come(
+        &["lookup", "--provider", "aws"],
+        &[
+            ("3.5.140.2\n", "3.5.140.2: allowed by 3.5.140.0/22 (aws: AMAZON ap-northeast-2, S3 ap-northeast-2, EC2 ap-northeast-2)"),
+            ("# a comment\n\n192.0.2.1\n", "192.0.2.1: not allowed"),
+        ],
+    );
+    answers_as_lines_come(
+        &["lookup"],
+        &[("140.82.112.3\n", "140.82.112.3: allowed by 140.82.112.0/20 (github: hooks, web, api, git, github_enterprise_importer, copilot)")],
+    );
 }

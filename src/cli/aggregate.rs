@@ -11,7 +11,7 @@ use super::{FilterArgs, InputArgs};
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   printf '10.0.0.0/25\\n10.0.0.128/25\\n' | ipfence aggregate -i -   # -> 10.0.0.0/24
-  ipfence aggregate --service S3 --ipv4                  # on the embedded AWS snapshot
+  ipfence aggregate --service S3 --ipv4                  # on the embedded lists
   ipfence aggregate --input ip-ranges.json --service S3 --ipv4 --max 60
 
 The cover is exact: the same list netaddr.cidr_merge gives. With --max, each family is

@@ -14,13 +14,14 @@ use super::{FilterArgs, InputArgs};
 /// Arguments of `ipfence lookup`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  ipfence lookup 3.5.140.2                       # on the embedded AWS snapshot
+  ipfence lookup 3.5.140.2 140.82.112.3          # on the embedded lists
   ipfence lookup --service API_GATEWAY --json 3.5.140.2 8.8.8.8
   ipfence lookup --input ip-ranges.json < addresses.txt
   curl -s https://ip-ranges.amazonaws.com/ip-ranges.json | ipfence lookup -i - 3.5.140.2
 
 Stdin is either the addresses (when none are given as arguments) or the ranges
-(--input -), never both. Looking up no address at all is an error.
+(--input -), never both. Looking up no address at all is an error. A pipe's addresses
+are answered as they come (`tail -f log | awk '{print $1}' | ipfence lookup`).
 Exit status: 0 when every address is allowed, 1 when any is not, 2 on error.
 An IPv4-mapped IPv6 address (::ffff:1.2.3.4) is looked up as the IPv4 address it carries.")]
 pub struct LookupArgs {
@@ -101,40 +102,50 @@ pub(crate) fn addresses<'a>(
         return Ok(args.iter().map(|a| (0, a.as_str())).collect());
     }
     read_stdin(inputs, stdin)?;
-    Ok(stdin_lines(stdin).collect())
+    Ok(stdin_lines(stdin, 0).collect())
+}
+
+/// Refuses stdin that is the ranges, and says that it waits for addresses on a terminal.
+fn stdin_is_addresses(inputs: &super::InputArgs) -> Result<()> {
+    if inputs.inputs.iter().any(|p| super::is_stdin(p)) {
+        bail!("no address to look up: stdin is the ranges (--input -), so it cannot be the addresses too; give the addresses as arguments, or the ranges as a file");
+    }
+    if std::io::stdin().is_terminal() {
+        eprintln!("ipfence: reading addresses from stdin, one per line (Ctrl-D to end)");
+    }
+    Ok(())
+}
+
+/// The error for stdin without an address.
+fn no_address_on_stdin() -> anyhow::Error {
+    anyhow::anyhow!("no address to look up: stdin held none; give addresses as arguments or on stdin, one per line")
 }
 
 /// Reads the addresses on stdin into `stdin`; refuses stdin that is the ranges, or that
 /// holds no address.
 fn read_stdin(inputs: &super::InputArgs, stdin: &mut String) -> Result<()> {
-    if inputs.inputs.iter().any(|p| super::is_stdin(p)) {
-        bail!("no address to look up: stdin is the ranges (--input -), so it cannot be the addresses too; give the addresses as arguments, or the ranges as a file");
-    }
-    let input = std::io::stdin();
-    if input.is_terminal() {
-        eprintln!("ipfence: reading addresses from stdin, one per line (Ctrl-D to end)");
-    }
+    stdin_is_addresses(inputs)?;
     // Stdin redirected from a file: room for all of it at once, no copy while growing.
     if let Ok(meta) = std::fs::metadata("/dev/stdin") {
         if meta.is_file() {
             stdin.reserve(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
         }
     }
-    input
+    std::io::stdin()
         .lock()
         .read_to_string(stdin)
         .context("<stdin>: cannot read addresses")?;
-    if stdin_lines(stdin).next().is_none() {
-        bail!("no address to look up: stdin held none; give addresses as arguments or on stdin, one per line");
+    if stdin_lines(stdin, 0).next().is_none() {
+        return Err(no_address_on_stdin());
     }
     Ok(())
 }
 
 /// The addresses of `text`, one a line, `#` starting a comment, surrounding whitespace
-/// ignored: `(line number, address)`.
-fn stdin_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+/// ignored: `(line number, address)`, the first line of `text` being line `before + 1`.
+fn stdin_lines(text: &str, before: usize) -> impl Iterator<Item = (usize, &str)> {
     let mut rest = text;
-    let mut line = 0;
+    let mut line = before;
     std::iter::from_fn(move || loop {
         if rest.is_empty() {
             return None;
@@ -206,120 +217,207 @@ pub(crate) fn place(list: &[(usize, &str)], i: usize) -> String {
 /// Addresses looked up together by the batch lookup.
 const CHUNK: usize = 4096;
 
+/// Bytes of stdin read at once: a file is answered in blocks of this size, what a pipe
+/// has delivered so far (a short read) at once.
+const STDIN_BLOCK: usize = 1 << 20;
+
 /// Runs the command; returns the exit status (0 all allowed, 1 any denied, 2 bad address).
 pub fn run(args: &LookupArgs) -> Result<u8> {
-    // The addresses first: stdin cannot be both them and the ranges (checked there).
-    let mut stdin = String::new();
+    // Stdin cannot be both the addresses and the ranges (checked before loading them).
     if args.ips.is_empty() {
-        read_stdin(&args.input, &mut stdin)?;
+        stdin_is_addresses(&args.input)?;
     }
-    let given = args.ips.iter().map(|a| (0, a.as_str()));
-    // Arguments or stdin lines, whichever there are.
-    let addrs = given.chain(stdin_lines(&stdin));
     match super::load_matcher(&args.input, &args.filter, true)? {
-        super::Selection::Embedded(m) => answer(args, addrs, &m),
-        super::Selection::Built(m) => answer(args, addrs, &m),
+        super::Selection::Embedded(m) => answer(args, &m),
+        super::Selection::Built(m) => answer(args, &m),
     }
 }
 
-/// Looks up `addrs` in `matcher` and prints the answers.
-fn answer<'a, B: AsRef<[u8]>>(
-    args: &LookupArgs,
-    addrs: impl Iterator<Item = (usize, &'a str)>,
-    matcher: &Matcher<B>,
-) -> Result<u8> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let mut status = 0u8;
-    // Each prefix's answer is formatted once, then copied for every address it answers.
-    let mut cache: Vec<Option<Box<str>>> = vec![None; matcher.prefix_count()];
-    let mut ips: Vec<IpAddr> = Vec::with_capacity(CHUNK);
-    let mut found: Vec<Option<Match<'_>>> = Vec::with_capacity(CHUNK);
-    let mut chunk: Vec<(usize, &str)> = Vec::with_capacity(CHUNK);
-    let mut addrs = addrs.peekable();
-    let mut done = 0;
-    while addrs.peek().is_some() {
-        chunk.clear();
-        chunk.extend(addrs.by_ref().take(CHUNK));
-        ips.clear();
-        ips.extend(chunk.iter().map(|(_, text)| {
-            // A bad address is looked up as 0.0.0.0 and reported below.
-            parse_addr(text).map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), canonical)
-        }));
-        found.clear();
-        found.resize(ips.len(), None);
-        matcher.lookup_many(&ips, &mut found);
-        let first = done;
-        done += chunk.len();
-        for (k, (&(line, text), (&ip, hit))) in chunk.iter().zip(ips.iter().zip(&found)).enumerate()
-        {
-            // Only a text that came out as 0.0.0.0 can have been refused: parse it again
-            // for the message.
-            if ip.is_unspecified() {
-                if let Err(why) = parse_addr(text) {
-                    out.flush()?;
-                    let at = match line {
-                        0 => format!("argument {}", first + k + 1),
-                        n => format!("<stdin> line {n}"),
-                    };
-                    eprintln!("ipfence: {at}: {why}");
-                    status = 2;
+/// Answers the arguments, or stdin's lines as they come, and prints the answers.
+fn answer<B: AsRef<[u8]>>(args: &LookupArgs, matcher: &Matcher<B>) -> Result<u8> {
+    let mut a = Answers {
+        args,
+        matcher,
+        out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+        status: 0,
+        cache: vec![None; matcher.prefix_count()],
+        ips: Vec::with_capacity(CHUNK),
+        found: Vec::with_capacity(CHUNK),
+        done: 0,
+    };
+    if !args.ips.is_empty() {
+        a.answer(args.ips.iter().map(|t| (0, t.as_str())))?;
+    } else {
+        let mut input = std::io::stdin().lock();
+        let mut buf: Vec<u8> = Vec::with_capacity(STDIN_BLOCK * 2);
+        // Lines of stdin before `buf`.
+        let mut lines = 0;
+        loop {
+            let have = buf.len();
+            buf.resize(have + STDIN_BLOCK, 0);
+            let got = match input.read(buf.get_mut(have..).unwrap_or_default()) {
+                Ok(g) => g,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    buf.truncate(have);
                     continue;
                 }
-            }
-            if hit.is_none() && status == 0 {
-                status = 1;
-            }
-            if args.all {
-                write_all(&mut out, matcher, ip, text, hit.as_ref(), args.json)?;
-                continue;
-            }
-            let Some(m) = hit else {
-                if args.json {
-                    out.write_all(b"{\"allowed\":false,\"ip\":")?;
-                    serde_json::to_writer(&mut out, text)?;
-                    out.write_all(b",\"match\":null}\n")?;
-                } else {
-                    out.write_all(text.as_bytes())?;
-                    out.write_all(b": not allowed\n")?;
-                }
-                continue;
+                Err(e) => return Err(e).context("<stdin>: cannot read addresses"),
             };
-            let cached = cache.get_mut(m.index()).map(|slot| {
-                &**slot.get_or_insert_with(|| {
-                    if args.json {
-                        entries_json(m).to_string().into()
-                    } else {
-                        entries_text(m).into()
-                    }
-                })
-            });
-            let answer = match cached {
-                Some(a) => a,
-                None => {
-                    &*if args.json {
-                        entries_json(m).to_string()
-                    } else {
-                        entries_text(m)
-                    }
-                }
-            };
-            if args.json {
-                // serde_json's key order (sorted), as `json!` printed it.
-                out.write_all(b"{\"allowed\":true,\"ip\":")?;
-                serde_json::to_writer(&mut out, text)?;
-                out.write_all(b",\"match\":")?;
-                out.write_all(answer.as_bytes())?;
-                out.write_all(b"}\n")?;
+            buf.truncate(have + got);
+            // Whole lines only (a line longer than the block grows it); all at the end.
+            let cut = if got == 0 {
+                buf.len()
+            } else if buf.len() >= STDIN_BLOCK || got < STDIN_BLOCK {
+                buf.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1)
             } else {
-                out.write_all(text.as_bytes())?;
-                out.write_all(b": allowed by ")?;
-                out.write_all(answer.as_bytes())?;
-                out.write_all(b"\n")?;
+                0
+            };
+            if cut > 0 {
+                let block = buf.get(..cut).unwrap_or_default();
+                // Cut after a newline: a character boundary.
+                let text = std::str::from_utf8(block).map_err(|e| {
+                    let at = block.get(..e.valid_up_to()).unwrap_or_default();
+                    anyhow::anyhow!(
+                        "<stdin> line {}: not UTF-8 text (addresses are ASCII)",
+                        lines + 1 + count_newlines(at)
+                    )
+                })?;
+                a.answer(stdin_lines(text, lines))?;
+                lines += count_newlines(block);
+                buf.drain(..cut);
+                if got != 0 && got < STDIN_BLOCK {
+                    a.out.flush()?;
+                }
+            }
+            if got == 0 {
+                break;
             }
         }
+        if a.done == 0 {
+            a.out.flush()?;
+            return Err(no_address_on_stdin());
+        }
     }
-    out.flush()?;
-    Ok(status)
+    a.out.flush()?;
+    Ok(a.status)
+}
+
+/// The number of `\n` in `b`.
+fn count_newlines(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c == b'\n').count()
+}
+
+/// The answering state kept across blocks of stdin.
+struct Answers<'m, B, W: Write> {
+    args: &'m LookupArgs,
+    matcher: &'m Matcher<B>,
+    out: W,
+    /// The exit status so far.
+    status: u8,
+    /// Each prefix's answer, formatted once, then copied for every address it answers.
+    cache: Vec<Option<Box<str>>>,
+    ips: Vec<IpAddr>,
+    found: Vec<Option<Match<'m>>>,
+    /// Addresses answered so far.
+    done: usize,
+}
+
+impl<'m, B: AsRef<[u8]>, W: Write> Answers<'m, B, W> {
+    /// Looks up `addrs` and prints the answers.
+    fn answer<'a>(&mut self, addrs: impl Iterator<Item = (usize, &'a str)>) -> Result<()> {
+        let (args, matcher) = (self.args, self.matcher);
+        let out = &mut self.out;
+        let (ips, found, cache) = (&mut self.ips, &mut self.found, &mut self.cache);
+        let mut status = self.status;
+        let mut done = self.done;
+        let mut chunk: Vec<(usize, &str)> = Vec::with_capacity(CHUNK);
+        let mut addrs = addrs.peekable();
+        while addrs.peek().is_some() {
+            chunk.clear();
+            chunk.extend(addrs.by_ref().take(CHUNK));
+            ips.clear();
+            ips.extend(chunk.iter().map(|(_, text)| {
+                // A bad address is looked up as 0.0.0.0 and reported below.
+                parse_addr(text).map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), canonical)
+            }));
+            found.clear();
+            found.resize(ips.len(), None);
+            matcher.lookup_many(ips, found);
+            let first = done;
+            done += chunk.len();
+            for (k, (&(line, text), (&ip, hit))) in
+                chunk.iter().zip(ips.iter().zip(found.iter())).enumerate()
+            {
+                // Only a text that came out as 0.0.0.0 can have been refused: parse it again
+                // for the message.
+                if ip.is_unspecified() {
+                    if let Err(why) = parse_addr(text) {
+                        out.flush()?;
+                        let at = match line {
+                            0 => format!("argument {}", first + k + 1),
+                            n => format!("<stdin> line {n}"),
+                        };
+                        eprintln!("ipfence: {at}: {why}");
+                        status = 2;
+                        continue;
+                    }
+                }
+                if hit.is_none() && status == 0 {
+                    status = 1;
+                }
+                if args.all {
+                    write_all(out, matcher, ip, text, hit.as_ref(), args.json)?;
+                    continue;
+                }
+                let Some(m) = hit else {
+                    if args.json {
+                        out.write_all(b"{\"allowed\":false,\"ip\":")?;
+                        serde_json::to_writer(&mut *out, text)?;
+                        out.write_all(b",\"match\":null}\n")?;
+                    } else {
+                        out.write_all(text.as_bytes())?;
+                        out.write_all(b": not allowed\n")?;
+                    }
+                    continue;
+                };
+                let cached = cache.get_mut(m.index()).map(|slot| {
+                    &**slot.get_or_insert_with(|| {
+                        if args.json {
+                            entries_json(m).to_string().into()
+                        } else {
+                            entries_text(m).into()
+                        }
+                    })
+                });
+                let answer = match cached {
+                    Some(a) => a,
+                    None => {
+                        &*if args.json {
+                            entries_json(m).to_string()
+                        } else {
+                            entries_text(m)
+                        }
+                    }
+                };
+                if args.json {
+                    // serde_json's key order (sorted), as `json!` printed it.
+                    out.write_all(b"{\"allowed\":true,\"ip\":")?;
+                    serde_json::to_writer(&mut *out, text)?;
+                    out.write_all(b",\"match\":")?;
+                    out.write_all(answer.as_bytes())?;
+                    out.write_all(b"}\n")?;
+                } else {
+                    out.write_all(text.as_bytes())?;
+                    out.write_all(b": allowed by ")?;
+                    out.write_all(answer.as_bytes())?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+        self.status = status;
+        self.done = done;
+        Ok(())
+    }
 }
 
 /// The `--all` answer for one address: every containing prefix, longest first.
