@@ -480,6 +480,19 @@ fn aggregate_without_input_uses_the_embedded_snapshot() {
         "{}",
         r.stderr
     );
+    // Nor do Cloudflare's lists: the message names the providers selected, not the input.
+    let r = ipfence(
+        &["aggregate", "--provider", "cloudflare", "--service", "x"],
+        "",
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(
+            "unknown service \"x\": the lists of cloudflare have no service names at all"
+        ),
+        "{}",
+        r.stderr
+    );
     let r = ipfence(&["aggregate", "-i", "-", "-i", "-"], "192.0.2.0/24\n");
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("more than once"), "{}", r.stderr);
@@ -1079,6 +1092,21 @@ fn embedded_data_holds_every_provider_and_sources_lists_them() {
     for p in ["aws", "google"] {
         assert!(lines.iter().any(|l| l["provider"] == p), "{p} is embedded");
     }
+    // The table: every list's name starts in the same column, past the longest provider
+    // name (`digitalocean`).
+    let r = ipfence(&["sources"], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let columns: Vec<usize> = r
+        .stdout
+        .lines()
+        .map(|l| l.find(" embedded ").expect("a source line") + 1)
+        .collect();
+    assert_eq!(columns.len(), lines.len());
+    assert!(
+        columns.iter().all(|&c| c == "digitalocean ".len()),
+        "{}",
+        r.stdout
+    );
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -257,7 +257,13 @@ impl Filter {
                     let known: Vec<&str> =
                         known.iter().copied().filter(|k| !k.is_empty()).collect();
                     let known = if known.is_empty() {
-                        format!("the input has no {what} names at all (a plain CIDR list carries none): leave the filter out, or use a source that names them")
+                        // Cloudflare's and Fastly's lists name no services either.
+                        let scope = if what == "provider" || provider_names.is_empty() {
+                            String::from("the input has")
+                        } else {
+                            format!("the lists of {} have", provider_names.join(", "))
+                        };
+                        format!("{scope} no {what} names at all (plain CIDR lists and some providers' lists carry none): leave the filter out, or use a source that names them")
                     } else if known.len() > 40 {
                         format!(
                             "the input has none; known: {} ... ({} in all; `ipfence services` lists them)",

@@ -50,12 +50,10 @@ AWS outputs are JSON arrays, one item per object (family, split part):
 The set is the minimal exact cover of the selection; with --diff-from, only the CIDRs
 that leave or join the cover are deleted and added.")]
 pub struct ExportArgs {
-    /// Output format.
-    #[arg(
-        short,
-        long,
-        value_name = "nftables|ipset|iptables|pf|aws-waf|aws-prefix-list|aws-security-group|nginx|apache|haproxy|caddy|kubernetes|calico|cilium|mikrotik|fail2ban|crowdsec"
-    )]
+    /// Output format: nftables, ipset, iptables, pf, aws-waf, aws-prefix-list,
+    /// aws-security-group, nginx, apache, haproxy, caddy, kubernetes, calico, cilium,
+    /// mikrotik, fail2ban, crowdsec.
+    #[arg(short, long, value_name = "FORMAT")]
     pub format: Format,
 
     /// Name of the table, set, chain, variable, matcher, object or list (checked

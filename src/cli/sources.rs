@@ -32,6 +32,14 @@ pub fn run(args: &SourcesArgs) -> Result<u8> {
     let loaded = super::load_sources(&args.input)?;
     let today = super::today()?;
     let mut out = String::new();
+    // The provider column as wide as its longest name (`digitalocean`, a feed's own name).
+    let w = loaded
+        .ranges
+        .sources
+        .iter()
+        .map(|s| s.provider.len())
+        .max()
+        .unwrap_or(0);
     for (s, digest) in loaded.ranges.sources.iter().zip(&loaded.digests) {
         let version = s.sync_token.clone().or_else(|| digest.clone());
         let age = s
@@ -60,7 +68,7 @@ pub fn run(args: &SourcesArgs) -> Result<u8> {
             };
             let _ = writeln!(
                 out,
-                "{:<10} {} ({}, version {}, {published})",
+                "{:<w$} {} ({}, version {}, {published})",
                 s.provider,
                 s.name,
                 s.format,
