@@ -11,6 +11,7 @@ use ipnet::IpNet;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use super::scan::{word, Cursor};
 use super::{json_error, parse_error, too_many, Options};
 use crate::prefix::parse_prefix;
 use crate::ranges::{Entry, Sym};
@@ -247,21 +248,6 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
     }
 }
 
-/// Whether `b` ends one of the fast path's strings: the quote, or what it leaves to
-/// serde_json (a backslash, control characters).
-fn is_stop(b: u8) -> bool {
-    b == b'"' || b == b'\\' || b < 0x20
-}
-
-pub(super) const ONES: u64 = 0x0101_0101_0101_0101;
-pub(super) const SPACES: u64 = ONES * b' ' as u64;
-
-/// Eight bytes from `at`, little-endian (the first byte lowest), if there are eight.
-pub(super) fn word(bytes: &[u8], at: usize) -> Option<u64> {
-    let b = bytes.get(at..at.checked_add(8)?)?;
-    <[u8; 8]>::try_from(b).ok().map(u64::from_le_bytes)
-}
-
 /// `N` if `bytes` starts with `lit`, else 0.
 fn starts<const N: usize>(bytes: &[u8], lit: &[u8; N]) -> usize {
     match bytes.get(..N).map(<[u8; N]>::try_from) {
@@ -270,112 +256,24 @@ fn starts<const N: usize>(bytes: &[u8], lit: &[u8; N]) -> usize {
     }
 }
 
-/// The index of the first byte that [`is_stop`], eight bytes at a time: a byte's high bit is
-/// set in `(x - ONES) & !x & HIGH` when it is zero (below 0x20 with `0x20 * ONES`).
-/// Borrows only run upward from a real hit, so the lowest set bit is exact.
-pub(super) fn stop(bytes: &[u8]) -> Option<usize> {
-    const HIGH: u64 = ONES * 0x80;
-    let mut at = 0;
-    while let Some(x) = word(bytes, at) {
-        let quote = x ^ (ONES * u64::from(b'"'));
-        let slash = x ^ (ONES * u64::from(b'\\'));
-        let hits = (quote.wrapping_sub(ONES) & !quote)
-            | (slash.wrapping_sub(ONES) & !slash)
-            | (x.wrapping_sub(ONES * 0x20) & !x);
-        let hits = hits & HIGH;
-        if hits != 0 {
-            return Some(at + (hits.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let tail = bytes.get(at..)?;
-    Some(at + tail.iter().position(|&b| is_stop(b))?)
-}
-
-/// The shape every published file has, read without serde_json (which spends most of
-/// its time on generic dispatch here): the four top-level fields once each, entries with
-/// only the four known fields, strings without escapes. It answers `None` at anything
-/// else, valid or not, and then [`parse`] reads the file again with serde_json; so it
-/// only has to be right about what it accepts, and refuses nothing itself.
+/// The shape every published file has, read with a [`Cursor`] (see there): the four
+/// top-level fields once each, entries with only the four known fields.
 struct Scan<'a> {
-    text: &'a str,
-    pos: usize,
+    c: Cursor<'a>,
 }
 
 impl<'a> Scan<'a> {
     fn new(text: &'a str) -> Self {
-        Scan { text, pos: 0 }
-    }
-
-    /// The next byte after JSON whitespace (RFC 8259: space, tab, LF, CR), not consumed.
-    #[inline]
-    fn peek(&mut self) -> Option<u8> {
-        match self.text.as_bytes().get(self.pos) {
-            Some(&b) if b > b' ' => Some(b),
-            _ => self.skip_space(),
+        Scan {
+            c: Cursor::new(text),
         }
-    }
-
-    fn skip_space(&mut self) -> Option<u8> {
-        let rest = self.text.as_bytes().get(self.pos..)?;
-        let mut n = 0;
-        loop {
-            match rest.get(n) {
-                // Indentation: eight spaces at a time.
-                Some(b' ') => match word(rest, n) {
-                    Some(w) if w == SPACES => n += 8,
-                    Some(w) => n += ((w ^ SPACES).trailing_zeros() / 8) as usize,
-                    None => n += 1,
-                },
-                Some(b'\n' | b'\r' | b'\t') => n += 1,
-                Some(&b) => {
-                    self.pos += n;
-                    return Some(b);
-                }
-                None => return None,
-            }
-        }
-    }
-
-    fn eat(&mut self, want: u8) -> Option<()> {
-        (self.peek()? == want).then(|| self.pos += 1)
-    }
-
-    /// After an element: `true` for a comma, `false` for `close`.
-    fn comma_or(&mut self, close: u8) -> Option<bool> {
-        let b = self.peek()?;
-        self.pos += 1;
-        match b {
-            b',' => Some(true),
-            _ if b == close => Some(false),
-            _ => None,
-        }
-    }
-
-    /// A string without escapes or control characters (which serde_json refuses
-    /// unescaped); ending at an ASCII quote, the slice is on character boundaries.
-    fn string(&mut self) -> Option<&'a str> {
-        self.eat(b'"')?;
-        self.string_rest()
-    }
-
-    /// [`Scan::string`] after its opening quote.
-    fn string_rest(&mut self) -> Option<&'a str> {
-        let start = self.pos;
-        let rest = self.text.as_bytes().get(start..)?;
-        let len = stop(rest)?;
-        if rest.get(len) != Some(&b'"') {
-            return None;
-        }
-        self.pos = start + len + 1;
-        self.text.get(start..start + len)
     }
 
     /// One entry's field: first as published (key `expect`, then `": "` and the value's
     /// quote, in one comparison), else any known key with any spacing.
     fn field(&mut self, expect: usize, v6: bool) -> Option<(usize, &'a str)> {
-        self.peek()?;
-        let rest = self.text.as_bytes().get(self.pos..)?;
+        self.c.peek()?;
+        let rest = self.c.rest()?;
         // Fixed-size comparisons, which compile to a few loads instead of a memcmp call.
         let published = match (expect, v6) {
             (0, false) => starts(rest, b"\"ip_prefix\": \""),
@@ -386,32 +284,32 @@ impl<'a> Scan<'a> {
             _ => 0,
         };
         if published > 0 {
-            self.pos += published;
-            return Some((expect, self.string_rest()?));
+            self.c.pos += published;
+            return Some((expect, self.c.string_rest()?));
         }
-        let slot = match self.string()? {
+        let slot = match self.c.string()? {
             "ip_prefix" | "ipv6_prefix" => 0,
             "region" => 1,
             "service" => 2,
             "network_border_group" => 3,
             _ => return None,
         };
-        self.eat(b':')?;
-        Some((slot, self.string()?))
+        self.c.eat(b':')?;
+        Some((slot, self.c.string()?))
     }
 
     fn file(mut self, sink: &mut Sink<'_>) -> Option<Stamps> {
         let mut st = Stamps::default();
-        self.eat(b'{')?;
+        self.c.eat(b'{')?;
         loop {
-            let key = self.string()?;
-            self.eat(b':')?;
+            let key = self.c.string()?;
+            self.c.eat(b':')?;
             match key {
                 "syncToken" if st.sync_token.is_none() => {
-                    st.sync_token = Some(self.string()?.to_string());
+                    st.sync_token = Some(self.c.string()?.to_string());
                 }
                 "createDate" if st.create_date.is_none() => {
-                    st.create_date = Some(self.string()?.to_string());
+                    st.create_date = Some(self.c.string()?.to_string());
                 }
                 "prefixes" if !st.seen_v4 => {
                     self.list(sink, false)?;
@@ -423,23 +321,23 @@ impl<'a> Scan<'a> {
                 }
                 _ => return None,
             }
-            if !self.comma_or(b'}')? {
+            if !self.c.comma_or(b'}')? {
                 break;
             }
         }
         // Only whitespace may follow, as for serde_json's `end`.
-        (st.seen_v4 && self.peek().is_none()).then_some(st)
+        (st.seen_v4 && self.c.peek().is_none()).then_some(st)
     }
 
     fn list(&mut self, sink: &mut Sink<'_>, v6: bool) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.pos += 1;
+        self.c.eat(b'[')?;
+        if self.c.peek()? == b']' {
+            self.c.pos += 1;
             return Some(());
         }
         let mut i = 0;
         loop {
-            self.eat(b'{')?;
+            self.c.eat(b'{')?;
             let mut fields: [Option<&str>; 4] = [None; 4];
             let mut n = 0;
             loop {
@@ -449,7 +347,7 @@ impl<'a> Scan<'a> {
                 if field.replace(value).is_some() {
                     return None;
                 }
-                if !self.comma_or(b'}')? {
+                if !self.c.comma_or(b'}')? {
                     break;
                 }
             }
@@ -462,7 +360,7 @@ impl<'a> Scan<'a> {
             };
             sink.push_fields(prefix?, tags, i, v6).ok()?;
             i += 1;
-            if !self.comma_or(b']')? {
+            if !self.c.comma_or(b']')? {
                 return Some(());
             }
         }

@@ -27,7 +27,7 @@ use alloc::vec::Vec;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::aws::{stop, word, SPACES};
+use super::scan::Cursor;
 use super::{json_error, parse_error, too_many, Options, Str};
 use crate::prefix::parse_prefix;
 use crate::ranges::Entry;
@@ -272,14 +272,10 @@ impl<'de> Visitor<'de> for ValuesSeed<'_, '_> {
     }
 }
 
-/// The shape every published file has, read without serde_json (whose generic
-/// dispatch is most of the time on a file of 100,000 short strings): the known keys once
-/// each, strings without escapes, numbers as plain digits. It answers `None` at anything
-/// else, valid or not, and then [`parse`] reads the file again with serde_json; so it
-/// only has to be right about what it accepts, and refuses nothing itself.
+/// The shape every published file has, read with a [`Cursor`] (see there): the known
+/// keys once each.
 struct Scan<'a> {
-    text: &'a str,
-    pos: usize,
+    c: Cursor<'a>,
     /// The prefixes of the tag being read, reused from tag to tag.
     prefixes: Vec<&'a str>,
 }
@@ -287,146 +283,48 @@ struct Scan<'a> {
 impl<'a> Scan<'a> {
     fn new(text: &'a str) -> Self {
         Scan {
-            text,
-            pos: 0,
+            c: Cursor::new(text),
             prefixes: Vec::new(),
-        }
-    }
-
-    /// The next byte after JSON whitespace (RFC 8259: space, tab, LF, CR), not consumed.
-    #[inline]
-    fn peek(&mut self) -> Option<u8> {
-        let bytes = self.text.as_bytes();
-        loop {
-            match *bytes.get(self.pos)? {
-                // Indentation: eight spaces at a time.
-                b' ' => match word(bytes, self.pos) {
-                    Some(w) if w == SPACES => self.pos += 8,
-                    Some(w) => self.pos += ((w ^ SPACES).trailing_zeros() / 8) as usize,
-                    None => self.pos += 1,
-                },
-                b'\n' | b'\r' | b'\t' => self.pos += 1,
-                b => return Some(b),
-            }
-        }
-    }
-
-    fn eat(&mut self, want: u8) -> Option<()> {
-        (self.peek()? == want).then(|| self.pos += 1)
-    }
-
-    /// After an element: `true` for a comma, `false` for `close`.
-    fn comma_or(&mut self, close: u8) -> Option<bool> {
-        let b = self.peek()?;
-        self.pos += 1;
-        match b {
-            b',' => Some(true),
-            _ if b == close => Some(false),
-            _ => None,
-        }
-    }
-
-    /// A string without escapes or control characters (which serde_json refuses
-    /// unescaped); ending at an ASCII quote, the slice is on character boundaries.
-    fn string(&mut self) -> Option<&'a str> {
-        self.eat(b'"')?;
-        let start = self.pos;
-        let rest = self.text.as_bytes().get(start..)?;
-        let len = stop(rest)?;
-        if rest.get(len) != Some(&b'"') {
-            return None;
-        }
-        self.pos = start + len + 1;
-        self.text.get(start..start + len)
-    }
-
-    /// A key and its colon.
-    fn key(&mut self) -> Option<&'a str> {
-        let k = self.string()?;
-        self.eat(b':')?;
-        Some(k)
-    }
-
-    /// Plain digits, as a number (no sign, fraction or exponent: serde_json reads those).
-    fn number(&mut self) -> Option<u64> {
-        self.peek()?;
-        let rest = self.text.as_bytes().get(self.pos..)?;
-        let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        // A leading zero is invalid JSON: serde_json says so.
-        if len == 0 || (len > 1 && rest.first() == Some(&b'0')) {
-            return None;
-        }
-        let n = self.text.get(self.pos..self.pos + len)?.parse().ok()?;
-        self.pos += len;
-        Some(n)
-    }
-
-    /// Whether a `null` is next (and then consumed).
-    fn null(&mut self) -> Option<bool> {
-        self.peek()?;
-        let rest = self.text.as_bytes().get(self.pos..)?;
-        let null = rest.starts_with(b"null");
-        if null {
-            self.pos += 4;
-        }
-        Some(null)
-    }
-
-    /// A list of strings, into `self.prefixes` when `keep`.
-    fn strings(&mut self, keep: bool) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.pos += 1;
-            return Some(());
-        }
-        loop {
-            let s = self.string()?;
-            if keep {
-                self.prefixes.push(s);
-            }
-            if !self.comma_or(b']')? {
-                return Some(());
-            }
         }
     }
 
     /// `{"changeNumber": N, "cloud": "...", "values": [...]}` and nothing after it.
     fn file(mut self, sink: &mut Sink<'_>) -> Option<Stamps> {
         let mut st = Stamps::default();
-        self.eat(b'{')?;
+        self.c.eat(b'{')?;
         loop {
-            match self.key()? {
+            match self.c.key()? {
                 "changeNumber" if st.change_number.is_none() => {
-                    st.change_number = Some(self.number()?)
+                    st.change_number = Some(self.c.number()?)
                 }
-                "cloud" if st.cloud.is_none() => st.cloud = Some(self.string()?.to_string()),
+                "cloud" if st.cloud.is_none() => st.cloud = Some(self.c.string()?.to_string()),
                 "values" if !st.seen_values => {
                     self.values(sink)?;
                     st.seen_values = true;
                 }
                 _ => return None,
             }
-            if !self.comma_or(b'}')? {
+            if !self.c.comma_or(b'}')? {
                 break;
             }
         }
-        if !st.seen_values || self.peek().is_some() {
+        if !st.seen_values || self.c.peek().is_some() {
             return None;
         }
         Some(st)
     }
 
     fn values(&mut self, sink: &mut Sink<'_>) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.pos += 1;
+        self.c.eat(b'[')?;
+        if self.c.peek()? == b']' {
+            self.c.pos += 1;
             return Some(());
         }
         let mut i = 0;
         loop {
             self.value(sink, i)?;
             i += 1;
-            if !self.comma_or(b']')? {
+            if !self.c.comma_or(b']')? {
                 return Some(());
             }
         }
@@ -435,15 +333,15 @@ impl<'a> Scan<'a> {
     /// `{"name": "...", "id": "...", "properties": {...}}`, pushed into the sink.
     fn value(&mut self, sink: &mut Sink<'_>, i: usize) -> Option<()> {
         let (mut name, mut id, mut props) = (None, None, None);
-        self.eat(b'{')?;
+        self.c.eat(b'{')?;
         loop {
-            match self.key()? {
-                "name" if name.is_none() => name = Some(self.string()?),
-                "id" if id.is_none() => id = Some(self.string()?),
+            match self.c.key()? {
+                "name" if name.is_none() => name = Some(self.c.string()?),
+                "id" if id.is_none() => id = Some(self.c.string()?),
                 "properties" if props.is_none() => props = Some(self.properties()?),
                 _ => return None,
             }
-            if !self.comma_or(b'}')? {
+            if !self.c.comma_or(b'}')? {
                 break;
             }
         }
@@ -459,38 +357,38 @@ impl<'a> Scan<'a> {
         let (mut change, mut region_id, mut platform, mut prefixes, mut features) =
             (false, false, false, false, false);
         self.prefixes.clear();
-        self.eat(b'{')?;
+        self.c.eat(b'{')?;
         loop {
             let seen = |b: &mut bool| (!core::mem::replace(b, true)).then_some(());
-            match self.key()? {
+            match self.c.key()? {
                 "changeNumber" => {
                     seen(&mut change)?;
-                    self.number()?;
+                    self.c.number()?;
                 }
-                "region" if region.is_none() => region = Some(self.string()?),
+                "region" if region.is_none() => region = Some(self.c.string()?),
                 "regionId" => {
                     seen(&mut region_id)?;
-                    self.number()?;
+                    self.c.number()?;
                 }
                 "platform" => {
                     seen(&mut platform)?;
-                    self.string()?;
+                    self.c.string()?;
                 }
-                "systemService" if system.is_none() => system = Some(self.string()?),
+                "systemService" if system.is_none() => system = Some(self.c.string()?),
                 "addressPrefixes" => {
                     seen(&mut prefixes)?;
-                    self.strings(true)?;
+                    self.c.strings(Some(&mut self.prefixes))?;
                 }
                 "networkFeatures" => {
                     seen(&mut features)?;
                     // Some published tags say `null` here.
-                    if !self.null()? {
-                        self.strings(false)?;
+                    if !self.c.null()? {
+                        self.c.strings(None)?;
                     }
                 }
                 _ => return None,
             }
-            if !self.comma_or(b'}')? {
+            if !self.c.comma_or(b'}')? {
                 break;
             }
         }

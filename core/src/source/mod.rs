@@ -28,6 +28,7 @@ pub mod geofeed;
 pub mod github;
 pub mod google;
 pub mod oracle;
+mod scan;
 pub mod sns;
 pub mod text;
 pub mod zscaler;
