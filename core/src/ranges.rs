@@ -232,9 +232,26 @@ impl Ranges {
     /// Adds every entry and source of `other`.
     pub fn extend(&mut self, other: &Ranges) {
         self.sources.extend(other.sources.iter().cloned());
+        // Each of `other`'s symbols is interned here once, when an entry first uses it:
+        // the strings come out in the order `push` would intern them, without a lookup
+        // per entry (100,000 entries of an Azure file).
+        let mut map: Vec<Option<Sym>> = alloc::vec![None; other.strings.as_slice().len()];
+        let strings = &mut self.strings;
+        let mut sym = |s: Sym| match map.get_mut(s as usize) {
+            Some(Some(m)) => *m,
+            Some(slot) => *slot.insert(strings.intern(other.strings.get(s))),
+            None => strings.intern(""),
+        };
+        self.entries.reserve(other.entries.len());
         for e in &other.entries {
-            let tags = other.tags(e);
-            self.push(e.prefix, tags);
+            let entry = Entry {
+                prefix: e.prefix,
+                provider: sym(e.provider),
+                service: sym(e.service),
+                region: sym(e.region),
+                extra: sym(e.extra),
+            };
+            self.entries.push(entry);
         }
     }
 
@@ -258,6 +275,50 @@ impl Ranges {
 mod tests {
     use super::*;
     use crate::Matcher;
+
+    /// `extend` gives what pushing each entry of the other list does: the same entries
+    /// and the same strings in the same order, whether the strings are new, shared or
+    /// interned by the other list without an entry using them.
+    #[test]
+    fn extend_equals_pushing_each_entry() {
+        let t = |provider, service, region, extra| Tags {
+            provider,
+            service,
+            region,
+            extra,
+        };
+        let mut a = Ranges::new();
+        a.push("3.5.0.0/16".parse().unwrap(), t("aws", "S3", "", "x"));
+        let mut b = Ranges::new();
+        b.strings.intern("unused");
+        b.push(
+            "10.0.0.0/8".parse().unwrap(),
+            t("azure", "", "eastus", "S3"),
+        );
+        b.push(
+            "10.1.0.0/16".parse().unwrap(),
+            t("azure", "", "eastus", "S3"),
+        );
+        b.push("2001:db8::/32".parse().unwrap(), t("aws", "EC2", "", "x"));
+        b.sources.push(SourceInfo {
+            name: "b".into(),
+            format: "azure".into(),
+            provider: "azure".into(),
+            sync_token: None,
+            create_date: None,
+        });
+        let mut want = a.clone();
+        want.sources.extend(b.sources.iter().cloned());
+        for e in &b.entries {
+            want.push(e.prefix, b.tags(e));
+        }
+        a.extend(&b);
+        assert_eq!(a, want);
+        assert_eq!(
+            a.strings.as_slice(),
+            ["", "aws", "S3", "x", "azure", "eastus", "EC2"]
+        );
+    }
 
     /// Tags of several providers, empty fields, a prefix under two tag sets and runs of
     /// equal tags: `from_matcher` gives back what `to_ranges` gives, strings interned
