@@ -161,3 +161,24 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap wraps help text at 100 columns: a longer example line would be broken where a
+    /// reader copies it from (a Rust string's `\` at a line end joins the next line on,
+    /// which is how the long ones came about). Shell continuations are written `\\`.
+    #[test]
+    fn help_examples_fit_in_100_columns() {
+        let cmd = Cli::command();
+        let texts = std::iter::once(&cmd)
+            .chain(cmd.get_subcommands())
+            .filter_map(|c| c.get_after_help().map(|h| (c.get_name(), h.to_string())));
+        for (name, text) in texts {
+            for line in text.lines() {
+                assert!(line.len() <= 100, "{name}: {} columns: {line}", line.len());
+            }
+        }
+    }
+}

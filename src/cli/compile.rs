@@ -14,7 +14,7 @@ use super::{FilterArgs, InputArgs};
 #[command(after_help = "Examples:
   ipfence compile --output aws.ipfence
   ipfence compile --input ip-ranges.json --service CLOUDFRONT --output cf.ipfence
-  ipfence compile --input ip-ranges.json --input github=meta.json \
+  ipfence compile --input ip-ranges.json --input github=meta.json \\
       --output /srv/fleet/allow.ipfence --manifest /srv/fleet/allow.manifest.json
 
 The blob is versioned, checksummed and little-endian; the wasm package

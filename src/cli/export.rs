@@ -16,16 +16,17 @@ use super::{FilterArgs, InputArgs};
       # only S3's addresses may reach tcp port 443 (each exported family; others untouched)
   ipfence export --format nftables --service CLOUDFRONT --ports 80,443-445 --ipv4
   ipfence export --format ipset --service CLOUDFRONT --name cf | ipset restore
-  ipfence export --format iptables --service CLOUDFRONT --name cf --ipv4 --ports 443 \
+  ipfence export --format iptables --service CLOUDFRONT --name cf --ipv4 --ports 443 \\
       | iptables-restore --noflush && iptables -I INPUT -j cf     # the jump, once
   ipfence export --format pf --service S3 --ports 443 > s3.conf      # table + block rules
-  ipfence export --format pf --style table --service S3 > s3.table   # pfctl -t ipfence -T replace -f s3.table
+  ipfence export --format pf --style table --service S3 > s3.table
+      # then: pfctl -t ipfence -T replace -f s3.table
   ipfence export --format nftables --input new.json --diff-from old.json   # incremental update
   ipfence export --format nginx -i cloudflare=ips-v4 -i cloudflare=ips-v6 -o /etc/nginx/cf.conf
       # allow CIDR; ... deny all;  ->  `include /etc/nginx/cf.conf;` in a server or location
   ipfence export --format haproxy --service CLOUDFRONT -o /etc/haproxy/cloudfront.lst
       # acl cloudfront src -f /etc/haproxy/cloudfront.lst
-  ipfence export --format calico --provider google --region us-central1 -n gcp-us-central1 \
+  ipfence export --format calico --provider google --region us-central1 -n gcp-us-central1 \\
       | kubectl apply -f -       # a GlobalNetworkSet for selector ipfence/set == 'gcp-us-central1'
   ipfence export --format mikrotik --service CLOUDFRONT -n cloudfront -o cf.rsc  # /import cf.rsc
   ipfence export --format fail2ban --service CLOUDFRONT -o /etc/fail2ban/jail.d/cloudfront.local
@@ -34,8 +35,8 @@ Without --ports, nftables and pf files hold the sets (tables) only and filter no
 and the iptables chain drops every packet from other sources (jump to it only for the
 traffic to restrict). Each file's `# enforces:` line says what it does. Options a
 format does not read are refused: --ports/--protocol (nftables, iptables, pf,
-aws-security-group, kubernetes), --scope/--lock-token (aws-waf), --current-version (aws-prefix-list),
---name (not apache, haproxy: their files name nothing).
+aws-security-group, kubernetes), --scope/--lock-token (aws-waf), --current-version
+(aws-prefix-list), --name (not apache, haproxy: their files name nothing).
 
 Styles: nftables full (default) | sets | replace; ipset replace (default) | create;
 iptables set (default) | plain; pf conf (default) | table;
@@ -45,8 +46,9 @@ kubernetes ingress (default) | egress; cilium v2alpha1 (default) | v2.
 AWS outputs are JSON arrays, one item per object (family, split part):
   ipfence export --format aws-waf --service API_GATEWAY --ipv4 > s.json
   jq -c '.[]' s.json | while read -r p; do aws wafv2 create-ip-set --cli-input-json \"$p\"; done
-  aws ec2 authorize-security-group-ingress --group-id sg-... \
-      --ip-permissions \"$(ipfence export --format aws-security-group --service S3 --region us-east-1 --ports 443 | jq -c '.[0].IpPermissions')\"
+  perms=$(ipfence export --format aws-security-group --service S3 --region us-east-1 \\
+      --ports 443 | jq -c '.[0].IpPermissions')
+  aws ec2 authorize-security-group-ingress --group-id sg-... --ip-permissions \"$perms\"
 The set is the minimal exact cover of the selection; with --diff-from, only the CIDRs
 that leave or join the cover are deleted and added.")]
 pub struct ExportArgs {

@@ -13,7 +13,8 @@ use super::InputArgs;
 /// Arguments of `ipfence verify-bot`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  ipfence verify-bot --user-agent 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' 66.249.66.1
+  UA='Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
+  ipfence verify-bot --user-agent \"$UA\" 66.249.66.1
   ipfence verify-bot --json -A \"$UA\" < client-addresses.txt
   ipfence verify-bot -A 'GPTBot/1.1' -i gptbot=gptbot.json 20.171.206.7
 

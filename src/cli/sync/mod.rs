@@ -35,9 +35,9 @@ pub mod state;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   ipfence sync --config /etc/ipfence/sync.toml              # download, diff, guard, apply
-  ipfence sync --config sync.toml --dry-run                 # check everything, print the plan, change nothing
+  ipfence sync --config sync.toml --dry-run                 # print the plan, change nothing
   ipfence sync --config sync.toml --check                   # one line for monitoring
-  ipfence sync --config sync.toml --restore                 # at boot: reload what the state says, no download
+  ipfence sync --config sync.toml --restore                 # at boot: reload the state
   ipfence sync --config sync.toml --notification sns.json   # triggered by AmazonIpSpaceChanged
   ipfence sync --config sync.toml --input ip-ranges.json    # a file fetched some other way
 
