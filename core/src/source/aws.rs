@@ -428,6 +428,7 @@ fn parse_with(bytes: &[u8], name: &str, opts: Options, fast: bool) -> Result<Ran
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::check;
     use alloc::string::String;
 
     const NEW: &[u8] = include_bytes!("../../../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json");
@@ -566,12 +567,11 @@ mod tests {
     #[test]
     fn truncation_anywhere_is_an_error_not_a_panic() {
         let head = &NEW[..40_000];
-        for cut in (0..head.len()).step_by(97) {
-            let e = parse(&head[..cut], "cut.json", Options::default())
-                .unwrap_err()
-                .to_string();
-            assert!(e.starts_with("cut.json: line "), "{cut}: {e}");
-        }
+        check::cuts_are_refused(
+            |b, n| parse(b, n, Options::default()),
+            head,
+            (0..head.len()).step_by(97),
+        );
         let e = parse(&NEW[..NEW.len() - 10], "cut.json", Options::default())
             .unwrap_err()
             .to_string();

@@ -401,6 +401,7 @@ impl<'a> Scan<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::check;
 
     const REAL: &[u8] = include_bytes!("../../../tests/data/azure/ServiceTags_Public.json");
 
@@ -495,12 +496,11 @@ mod tests {
     #[test]
     fn truncation_anywhere_is_an_error_not_a_panic() {
         let head = &REAL[..20_000];
-        for cut in (0..head.len()).step_by(37) {
-            let e = parse(&head[..cut], "cut.json", Options::default())
-                .unwrap_err()
-                .to_string();
-            assert!(e.starts_with("cut.json: line "), "{cut}: {e}");
-        }
+        check::cuts_are_refused(
+            |b, n| parse(b, n, Options::default()),
+            head,
+            (0..head.len()).step_by(37),
+        );
         let e = parse(&REAL[..REAL.len() - 10], "cut.json", Options::default())
             .unwrap_err()
             .to_string();
@@ -612,16 +612,10 @@ mod tests {
         #[test]
         fn damaged_files_never_panic(
             at in 0usize..4000,
-            with in proptest::sample::select(&b"\"\\{}[],: \t\n0a/.x\x01\xc3"[..]),
+            with in proptest::sample::select(check::DAMAGE),
             delete in proptest::prelude::any::<bool>(),
         ) {
-            let mut bytes = REAL[..4000].to_vec();
-            if delete {
-                bytes.remove(at);
-            } else {
-                bytes[at] = with;
-            }
-            let _ = parse(&bytes, "x.json", Options::default());
+            check::damaged_is_safe(|b, n| parse(b, n, Options::default()), &REAL[..4000], at, with, delete);
         }
 
         #[test]

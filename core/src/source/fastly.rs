@@ -72,6 +72,7 @@ pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::check;
     use alloc::string::String;
 
     const REAL: &[u8] = include_bytes!("../../../tests/data/fastly/public-ip-list.json");
@@ -147,12 +148,11 @@ mod tests {
 
     #[test]
     fn truncation_anywhere_is_an_error_not_a_panic() {
-        for cut in 0..REAL.len() - 1 {
-            let e = parse(&REAL[..cut], "cut.json", Options::default())
-                .unwrap_err()
-                .to_string();
-            assert!(e.starts_with("cut.json: line "), "{cut}: {e}");
-        }
+        check::cuts_are_refused(
+            |b, n| parse(b, n, Options::default()),
+            REAL,
+            0..REAL.len() - 1,
+        );
     }
 
     proptest::proptest! {
@@ -160,15 +160,9 @@ mod tests {
         fn damaged_real_file_never_panics(
             at in 0usize..523,
             with in proptest::prelude::any::<u8>(),
+            delete in proptest::prelude::any::<bool>(),
         ) {
-            let mut bytes = REAL.to_vec();
-            let at = at % bytes.len();
-            bytes[at] = with;
-            if let Ok(r) = parse(&bytes, "x", Options::default()) {
-                for e in &r.entries {
-                    proptest::prop_assert_eq!(e.prefix, e.prefix.trunc());
-                }
-            }
+            check::damaged_is_safe(|b, n| parse(b, n, Options::default()), REAL, at, with, delete);
         }
     }
 }

@@ -231,6 +231,7 @@ pub fn parse(bytes: &[u8], name: &str, opts: Options) -> Result<Ranges, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::check;
 
     const REAL: &[u8] = include_bytes!("../../../tests/data/github/meta.json");
 
@@ -342,28 +343,21 @@ mod tests {
 
     #[test]
     fn truncation_anywhere_is_an_error_not_a_panic() {
-        for cut in (0..REAL.len()).step_by(53) {
-            let e = parse(&REAL[..cut], "cut.json", Options::default())
-                .unwrap_err()
-                .to_string();
-            assert!(e.starts_with("cut.json: line "), "{cut}: {e}");
-        }
+        check::cuts_are_refused(
+            |b, n| parse(b, n, Options::default()),
+            REAL,
+            (0..REAL.len()).step_by(53),
+        );
     }
 
     proptest::proptest! {
         #[test]
         fn damaged_files_never_panic(
             at in 0usize..6000,
-            with in proptest::sample::select(&b"\"\\{}[],: \t\n0a/.x\x01\xc3"[..]),
+            with in proptest::sample::select(check::DAMAGE),
             delete in proptest::prelude::any::<bool>(),
         ) {
-            let mut bytes = REAL[..6000].to_vec();
-            if delete {
-                bytes.remove(at);
-            } else {
-                bytes[at] = with;
-            }
-            let _ = parse(&bytes, "x.json", Options::default());
+            check::damaged_is_safe(|b, n| parse(b, n, Options::default()), &REAL[..6000], at, with, delete);
         }
     }
 }

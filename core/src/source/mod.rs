@@ -604,6 +604,53 @@ pub(crate) fn too_many(file: &str, max: usize) -> Error {
     )
 }
 
+/// What every parser's tests check on its real file.
+#[cfg(test)]
+pub(crate) mod check {
+    use super::{Error, Ranges};
+    use alloc::string::ToString;
+
+    /// The bytes a damaged-file test writes: JSON's structure, spaces, digits, letters, a
+    /// control byte and a UTF-8 lead byte.
+    pub(crate) const DAMAGE: &[u8] = b"\"\\{}[],: \t\n0a/.x\x01\xc3";
+
+    /// Each cut of `file` at `cuts` is refused with its line (`cut.json: line ...`),
+    /// never read as a shorter list and never a panic.
+    pub(crate) fn cuts_are_refused(
+        parse: impl Fn(&[u8], &str) -> Result<Ranges, Error>,
+        file: &[u8],
+        cuts: impl Iterator<Item = usize>,
+    ) {
+        for cut in cuts {
+            let e = parse(&file[..cut], "cut.json").unwrap_err().to_string();
+            assert!(e.starts_with("cut.json: line "), "{cut}: {e}");
+        }
+    }
+
+    /// `file` with the byte at `at` (modulo its length) replaced by `with`, or removed:
+    /// never a panic, and whatever is read has its host bits clear.
+    pub(crate) fn damaged_is_safe(
+        parse: impl Fn(&[u8], &str) -> Result<Ranges, Error>,
+        file: &[u8],
+        at: usize,
+        with: u8,
+        delete: bool,
+    ) {
+        let mut bytes = file.to_vec();
+        let at = at % bytes.len();
+        if delete {
+            bytes.remove(at);
+        } else {
+            bytes[at] = with;
+        }
+        if let Ok(r) = parse(&bytes, "x.json") {
+            for e in &r.entries {
+                assert_eq!(e.prefix, e.prefix.trunc());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
