@@ -1122,3 +1122,71 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .unwrap();
     String::from_utf8(out.stdout).unwrap()[..64].to_string()
 }
+
+/// Every example in `--help` that selects from the embedded data names a provider,
+/// service and region it has, together: `aggregate` with the example's filters exits 0.
+/// (Examples that read their own `--input` are left out.)
+#[test]
+fn help_examples_select_what_the_embedded_data_has() {
+    const FILTERS: &[&str] = &[
+        "--provider",
+        "-p",
+        "--service",
+        "-s",
+        "--region",
+        "-r",
+        "--exclude-service",
+        "--border-group",
+        "--ipv4",
+        "--ipv6",
+    ];
+    let commands = [
+        "",
+        "lookup",
+        "aggregate",
+        "diff",
+        "services",
+        "sources",
+        "compile",
+        "export",
+        "sync",
+        "verify-bot",
+        "grep",
+    ];
+    let mut checked = 0;
+    for c in commands {
+        let args: Vec<&str> = [c, "--help"]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect();
+        let help = ipfence(&args, "").stdout;
+        let examples = help.lines().skip_while(|l| !l.starts_with("Examples"));
+        for line in examples.filter(|l| l.starts_with("  ipfence ")) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words
+                .iter()
+                .any(|w| ["-i", "--input", "--config"].contains(w))
+            {
+                continue;
+            }
+            let mut filter = vec!["aggregate"];
+            let mut i = 0;
+            while let Some(&w) = words.get(i) {
+                if FILTERS.contains(&w) {
+                    filter.push(w);
+                    if !w.starts_with("--ipv") {
+                        filter.extend(words.get(i + 1));
+                        i += 1;
+                    }
+                }
+                i += 1;
+            }
+            if filter.len() > 1 {
+                let r = ipfence(&filter, "");
+                assert_eq!(r.code, 0, "{c} --help: {line}\n{filter:?}: {}", r.stderr);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} examples with filters");
+}

@@ -15,7 +15,7 @@ use super::{FilterArgs, InputArgs};
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   ipfence grep --provider aws access.log               # requests from AWS addresses
-  ipfence grep -v --provider googlebot access.log      # requests not from Googlebot
+  ipfence grep -v --provider google:googlebot access.log   # requests not from Googlebot
   ipfence grep -c --provider github --service hooks access.log
   ipfence grep --field 1 --input ranges.txt access.log  # only the first field's address
 
