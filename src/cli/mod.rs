@@ -357,18 +357,9 @@ pub(crate) fn load_matcher(
     if m.entry_count() == 0 && !filter.allow_empty {
         return Err(empty_selection(filter, &sources));
     }
-    // The providers with an entry, as `stale_warnings` counts them.
-    let mut used: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
-    let mut last = "";
-    for t in (0..m.prefix_count())
-        .filter_map(|i| m.prefix_at(i))
-        .flat_map(|p| p.entries())
-    {
-        if t.provider != last {
-            used.insert(t.provider);
-            last = t.provider;
-        }
-    }
+    // The providers with an entry, as `stale_warnings` counts them: build.rs wrote the
+    // blob with `Matcher::build`, whose tag table holds the entries' tag sets only.
+    let used: std::collections::BTreeSet<&str> = m.tag_sets().map(|t| t.provider).collect();
     for w in stale_warnings_of(&sources, &used, today, true) {
         eprintln!("ipfence: {w}");
     }

@@ -389,6 +389,14 @@ impl<B: AsRef<[u8]>> Matcher<B> {
         self.lay.n_entries
     }
 
+    /// The blob's table of distinct tag sets, in table order. A blob written by
+    /// [`Matcher::build`] holds the tag sets of its entries and no others: what a walk
+    /// over every prefix's [`Match::entries`] finds, without the walk.
+    pub fn tag_sets(&self) -> impl Iterator<Item = Tags<'_>> + '_ {
+        let (b, l) = (self.bytes.as_ref(), &self.lay);
+        (0..l.n_tags).map(move |t| tag_set(b, l, t))
+    }
+
     /// The number of distinct prefixes, IPv4 and IPv6.
     pub fn prefix_count(&self) -> usize {
         self.lay.v4.n_prefixes + self.lay.v6.n_prefixes
@@ -421,6 +429,23 @@ impl<B: AsRef<[u8]>> fmt::Debug for Matcher<B> {
 #[inline]
 fn string(l: &Layout, sym: u32) -> &str {
     l.strings.get(sym as usize).map_or("", |s| s)
+}
+
+/// Tag set `t` of the blob's tag table.
+#[inline]
+fn tag_set<'a>(b: &'a [u8], l: &'a Layout, t: usize) -> Tags<'a> {
+    let at = l.tags.wrapping_add(t.wrapping_mul(16));
+    // One bounds check for the record; the four symbols at fixed offsets.
+    let rec = b
+        .get(at..at.wrapping_add(16))
+        .and_then(|r| <&[u8; 16]>::try_from(r).ok())
+        .unwrap_or(&[0xff; 16]);
+    Tags {
+        provider: string(l, u32_at(rec, 0)),
+        service: string(l, u32_at(rec, 4)),
+        region: string(l, u32_at(rec, 8)),
+        extra: string(l, u32_at(rec, 12)),
+    }
 }
 
 impl<'a> Match<'a> {
@@ -503,18 +528,7 @@ impl<'a> Match<'a> {
         let end = u32_at(b, run.wrapping_add(4)) as usize;
         (start..end).map(move |i| {
             let t = u32_at(b, l.tag_list.wrapping_add(i.wrapping_mul(4))) as usize;
-            let at = l.tags.wrapping_add(t.wrapping_mul(16));
-            // One bounds check for the record; the four symbols at fixed offsets.
-            let rec = b
-                .get(at..at.wrapping_add(16))
-                .and_then(|r| <&[u8; 16]>::try_from(r).ok())
-                .unwrap_or(&[0xff; 16]);
-            Tags {
-                provider: string(l, u32_at(rec, 0)),
-                service: string(l, u32_at(rec, 4)),
-                region: string(l, u32_at(rec, 8)),
-                extra: string(l, u32_at(rec, 12)),
-            }
+            tag_set(b, l, t)
         })
     }
 

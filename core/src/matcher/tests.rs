@@ -500,3 +500,38 @@ proptest! {
         let _ = Matcher::from_bytes(&blob[..cut.min(blob.len())]);
     }
 }
+
+/// `tag_sets` of a built matcher are the distinct tag sets a walk over every prefix's
+/// entries finds (the real AWS and Azure files: tags shared by many prefixes, prefixes
+/// under many tags), each once.
+#[test]
+fn tag_sets_are_the_entries_distinct_tag_sets() {
+    use crate::source::{self, Options};
+    let mut r = source::parse(
+        include_bytes!("../../../tests/data/aws/ip-ranges-2026-08-22-15-17-05.json"),
+        "aws",
+        None,
+        Options::default(),
+    )
+    .unwrap();
+    r.extend(
+        &source::parse(
+            include_bytes!("../../../tests/data/azure/ServiceTags_Public.json"),
+            "azure",
+            None,
+            Options::default(),
+        )
+        .unwrap(),
+    );
+    let m = Matcher::build(&r).unwrap();
+    let walked: std::collections::BTreeSet<Tags<'_>> = (0..m.prefix_count())
+        .filter_map(|i| m.prefix_at(i))
+        .flat_map(|p| p.entries())
+        .collect();
+    let table: Vec<Tags<'_>> = m.tag_sets().collect();
+    assert_eq!(table.len(), walked.len(), "each tag set once");
+    assert_eq!(
+        table.into_iter().collect::<std::collections::BTreeSet<_>>(),
+        walked
+    );
+}
