@@ -177,7 +177,7 @@ fn scan_line(line: &[u8], v4: bool, v6: bool, out: &mut Vec<IpAddr>) -> usize {
     // grepcidr's byte-by-byte loop would reach them.
     let mut p = 0;
     loop {
-        let d = next_delim(line, p);
+        let d = super::find_any(line, p, [b'.', b':', b'\n']);
         let Some(&c) = line.get(d) else {
             return line.len();
         };
@@ -247,35 +247,6 @@ fn may_hint(b: &[u8], d: usize, c: u8, v4: bool, v6: bool) -> bool {
 }
 
 /// `0x01` in every byte.
-const ONES: u64 = u64::from_ne_bytes([1; 8]);
-
-/// The high bit of each byte of `w` equal to `c`; bits above the lowest true one may
-/// be false positives (a borrow), so only the lowest is used.
-#[inline(always)]
-fn bytes_equal(w: u64, c: u8) -> u64 {
-    let x = w ^ (ONES * u64::from(c));
-    x.wrapping_sub(ONES) & !x & (ONES << 7)
-}
-
-/// The index of the first `.`, `:` or newline in `b` from `from`, or `b.len()`.
-#[inline(always)]
-fn next_delim(b: &[u8], from: usize) -> usize {
-    let mut i = from;
-    while let Some(w) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
-        let w = u64::from_le_bytes(*w);
-        let m = bytes_equal(w, b'.') | bytes_equal(w, b':') | bytes_equal(w, b'\n');
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    let rest = b.get(i..).unwrap_or_default();
-    i + rest
-        .iter()
-        .position(|&c| matches!(c, b'.' | b':' | b'\n'))
-        .unwrap_or(rest.len())
-}
-
 /// Field `n` (1-based) of `line`, split on ASCII whitespace; empty if there are fewer.
 fn field(line: &[u8], n: usize) -> &[u8] {
     line.split(|c| c.is_ascii_whitespace())

@@ -154,7 +154,7 @@ fn stdin_lines(text: &str, before: usize) -> impl Iterator<Item = (usize, &str)>
         // The line's end or its comment, whichever comes first, eight bytes at a time;
         // after a comment, its end. (A line's `\r` is whitespace, trimmed below.)
         let b = rest.as_bytes();
-        let stop = newline_or_hash(b);
+        let stop = super::find_any(b, 0, [b'\n', b'#']);
         let (end, comment) = match b.get(stop) {
             Some(b'#') => {
                 let tail = b.get(stop..).unwrap_or_default();
@@ -177,32 +177,6 @@ fn stdin_lines(text: &str, before: usize) -> impl Iterator<Item = (usize, &str)>
             return Some((line, l));
         }
     })
-}
-
-/// The index of the first `\n` or `#` in `b`, or `b.len()`.
-#[inline(always)]
-fn newline_or_hash(b: &[u8]) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    // The high bit of each byte equal to `c`; bits above the lowest true one may be
-    // false (a borrow), so only the lowest is used.
-    let eq = |w: u64, c: u8| {
-        let x = w ^ (ONES * u64::from(c));
-        x.wrapping_sub(ONES) & !x & (ONES << 7)
-    };
-    let mut i = 0;
-    while let Some(w) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
-        let w = u64::from_le_bytes(*w);
-        let m = eq(w, b'\n') | eq(w, b'#');
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    let rest = b.get(i..).unwrap_or_default();
-    i + rest
-        .iter()
-        .position(|&c| c == b'\n' || c == b'#')
-        .unwrap_or(rest.len())
 }
 
 /// Where an address came from, for messages: `argument 2`, `<stdin> line 7`.

@@ -312,6 +312,33 @@ fn empty_selection(filter: &FilterArgs, sources: &[SourceInfo]) -> anyhow::Error
     )
 }
 
+/// The index of the first byte of `b` from `from` on that is one of `set`, or
+/// `b.len()`: eight bytes at a time, for the line and field scans of `lookup` and `grep`.
+#[inline(always)]
+pub(crate) fn find_any<const N: usize>(b: &[u8], from: usize, set: [u8; N]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    // The high bit of each byte of `w` equal to `c`; bits above the lowest true one may
+    // be false positives (a borrow), so only the lowest is used.
+    let equal = |w: u64, c: u8| {
+        let x = w ^ (ONES * u64::from(c));
+        x.wrapping_sub(ONES) & !x & (ONES << 7)
+    };
+    let mut i = from;
+    while let Some(w) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*w);
+        let m = set.iter().fold(0, |m, &c| m | equal(w, c));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let rest = b.get(i..).unwrap_or_default();
+    i + rest
+        .iter()
+        .position(|c| set.contains(c))
+        .unwrap_or(rest.len())
+}
+
 /// What `lookup` and `grep` look addresses up in.
 pub(crate) enum Selection {
     /// The embedded blob itself, when there is no input and no filter: nothing to copy
@@ -625,6 +652,31 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `find_any` finds the first byte of the set at every place, in the eight-byte words
+    /// and in the tail, from any start; bytes next to a wanted one (a borrow) are not
+    /// taken for it.
+    #[test]
+    fn find_any_finds_the_first_wanted_byte() {
+        for len in 0..20 {
+            for at in 0..=len {
+                for from in 0..=at {
+                    let mut b = vec![b'-'; len];
+                    if let Some(x) = b.get_mut(at) {
+                        *x = b'#';
+                    }
+                    // `"` and `$` are one below and one above `#`.
+                    if let Some(x) = b.get_mut(from) {
+                        if from < at {
+                            *x = b'"';
+                        }
+                    }
+                    assert_eq!(find_any(&b, from, [b'\n', b'#']), at, "{len} {at} {from}");
+                    assert_eq!(find_any(&b, from, [b'$']), len);
+                }
+            }
+        }
+    }
 
     #[test]
     fn dates_and_days() {
