@@ -276,17 +276,20 @@ mod tests {
     use super::*;
     use crate::Matcher;
 
+    fn t<'a>(provider: &'a str, service: &'a str, region: &'a str, extra: &'a str) -> Tags<'a> {
+        Tags {
+            provider,
+            service,
+            region,
+            extra,
+        }
+    }
+
     /// `extend` gives what pushing each entry of the other list does: the same entries
     /// and the same strings in the same order, whether the strings are new, shared or
     /// interned by the other list without an entry using them.
     #[test]
     fn extend_equals_pushing_each_entry() {
-        let t = |provider, service, region, extra| Tags {
-            provider,
-            service,
-            region,
-            extra,
-        };
         let mut a = Ranges::new();
         a.push("3.5.0.0/16".parse().unwrap(), t("aws", "S3", "", "x"));
         let mut b = Ranges::new();
@@ -326,12 +329,6 @@ mod tests {
     #[test]
     fn from_matcher_equals_to_ranges() {
         let mut r = Ranges::new();
-        let t = |provider, service, region, extra| Tags {
-            provider,
-            service,
-            region,
-            extra,
-        };
         r.sources.push(SourceInfo {
             name: "a".into(),
             format: "aws".into(),
