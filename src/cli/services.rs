@@ -1,6 +1,6 @@
 //! `ipfence services`: which services and regions the data publishes, with counts.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use anyhow::Result;
@@ -31,13 +31,18 @@ pub struct ServicesArgs {
     pub filter: FilterArgs,
 }
 
-#[derive(Default)]
+/// A row of the output. Azure's file has over 3,000 rows: plain vectors, not a map per
+/// row, which cost more than the counting.
 struct Row<'a> {
+    provider: &'a str,
+    service: &'a str,
     entries: usize,
     v4: usize,
     v6: usize,
-    regions: BTreeMap<&'a str, usize>,
-    groups: BTreeSet<&'a str>,
+    /// The named regions, with their entries (distinct: one per symbol).
+    regions: Vec<(&'a str, usize)>,
+    /// Distinct groups (AWS network border groups).
+    groups: usize,
 }
 
 /// A row while counting: tags as symbols, so that 100,000 entries (Azure's file) are
@@ -94,31 +99,34 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
         add(t, v4, v6);
     }
     let s = |sym: Sym| selected.strings.get(sym);
-    let rows: BTreeMap<(&str, &str), Row<'_>> = counts
+    let mut rows: Vec<Row<'_>> = counts
         .into_iter()
-        .map(|((p, sv), c)| {
-            let row = Row {
-                entries: c.entries,
-                v4: c.v4,
-                v6: c.v6,
-                regions: c
-                    .regions
-                    .into_iter()
-                    .map(|(r, n)| (s(r), n))
-                    .filter(|(r, _)| !r.is_empty())
-                    .collect(),
-                groups: c.groups.into_iter().map(s).collect(),
-            };
-            ((s(p), s(sv)), row)
+        .map(|((p, sv), c)| Row {
+            provider: s(p),
+            service: s(sv),
+            entries: c.entries,
+            v4: c.v4,
+            v6: c.v6,
+            regions: c
+                .regions
+                .into_iter()
+                .map(|(r, n)| (s(r), n))
+                .filter(|(r, _)| !r.is_empty())
+                .collect(),
+            groups: c.groups.len(),
         })
         .collect();
+    // (provider, service) pairs are distinct: the counts were keyed by them.
+    rows.sort_unstable_by(|a, b| (a.provider, a.service).cmp(&(b.provider, b.service)));
     let mut out = String::new();
     if args.json {
         let list: Vec<_> = rows
             .iter()
-            .map(|((provider, name), r)| {
-                json!({"provider": provider, "service": name, "entries": r.entries, "ipv4_prefixes": r.v4, "ipv6_prefixes": r.v6,
-                       "regions": r.regions, "network_border_groups": r.groups.len()})
+            .map(|r| {
+                let regions: serde_json::Map<String, serde_json::Value> =
+                    r.regions.iter().map(|&(name, n)| (name.to_string(), n.into())).collect();
+                json!({"provider": r.provider, "service": r.service, "entries": r.entries, "ipv4_prefixes": r.v4, "ipv6_prefixes": r.v6,
+                       "regions": regions, "network_border_groups": r.groups})
             })
             .collect();
         let v = json!({"sources": super::describe_sources(&selected.sources), "services": list,
@@ -127,18 +135,30 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
                        "cover_prefixes": set.cidr_count()});
         let _ = writeln!(out, "{v}");
     } else {
-        let w = rows.keys().map(|k| k.1.len()).max().unwrap_or(7).max(7);
-        let p = rows.keys().map(|k| k.0.len()).max().unwrap_or(8).max(8);
+        let w = rows
+            .iter()
+            .map(|r| r.service.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        let p = rows
+            .iter()
+            .map(|r| r.provider.len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
         let _ = writeln!(
             out,
             "{:<p$}  {:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
             "PROVIDER", "SERVICE", "ENTRIES", "IPV4", "IPV6", "REGIONS"
         );
-        for ((provider, name), r) in &rows {
-            let name = if name.is_empty() { "-" } else { name };
+        for r in &rows {
+            let name = if r.service.is_empty() { "-" } else { r.service };
+            left(&mut out, r.provider, p + 2);
+            left(&mut out, name, w);
             let _ = writeln!(
                 out,
-                "{provider:<p$}  {name:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
+                "  {:>7}  {:>6}  {:>6}  {:>7}",
                 r.entries,
                 r.v4,
                 r.v6,
@@ -155,4 +175,14 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
     }
     super::write_output(None, out.as_bytes())?;
     Ok(0)
+}
+
+/// `s` left-aligned in `width` columns, as `{s:<width$}` writes it: its padding costs a
+/// call per space, and Azure's names make thousands of long rows.
+fn left(out: &mut String, s: &str, width: usize) {
+    out.push_str(s);
+    out.extend(std::iter::repeat_n(
+        ' ',
+        width.saturating_sub(s.chars().count()),
+    ));
 }
