@@ -18,6 +18,8 @@ use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+use crate::Family;
+
 /// An address width: `u32` for IPv4, `u128` for IPv6.
 pub(crate) trait Bits: Copy + Ord + core::fmt::Debug {
     /// Bits in an address.
@@ -243,21 +245,31 @@ pub struct PrefixSet {
 
 impl FromIterator<IpNet> for PrefixSet {
     fn from_iter<I: IntoIterator<Item = IpNet>>(iter: I) -> Self {
-        let iter = iter.into_iter();
-        // Room for all in each family: no copy while growing, and the pages one family
-        // leaves unused are never touched.
-        let n = iter.size_hint().0;
-        let (mut v4, mut v6) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for net in iter {
-            match net {
-                IpNet::V4(n) => v4.push(v4_range(n)),
-                IpNet::V6(n) => v6.push(v6_range(n)),
-            }
+        collect(iter, [true, true])
+    }
+}
+
+/// The set of the prefixes of `iter` whose family is kept (`[v4, v6]`).
+fn collect<I: IntoIterator<Item = IpNet>>(iter: I, [keep_v4, keep_v6]: [bool; 2]) -> PrefixSet {
+    let iter = iter.into_iter();
+    // Room for all in each kept family: no copy while growing, and the pages one family
+    // leaves unused are never touched.
+    let n = iter.size_hint().0;
+    let room = |keep: bool| if keep { n } else { 0 };
+    let (mut v4, mut v6) = (
+        Vec::with_capacity(room(keep_v4)),
+        Vec::with_capacity(room(keep_v6)),
+    );
+    for net in iter {
+        match net {
+            IpNet::V4(n) if keep_v4 => v4.push(v4_range(n)),
+            IpNet::V6(n) if keep_v6 => v6.push(v6_range(n)),
+            _ => {}
         }
-        PrefixSet {
-            v4: normalize(v4),
-            v6: normalize(v6),
-        }
+    }
+    PrefixSet {
+        v4: normalize(v4),
+        v6: normalize(v6),
     }
 }
 
@@ -265,6 +277,21 @@ impl PrefixSet {
     /// The empty set.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The set of the prefixes of one family in `nets`, the others skipped: with
+    /// [`PrefixSet::from_families`], a caller with threads builds a large set a family
+    /// per core (collecting is mostly sorting).
+    pub fn of_family<I: IntoIterator<Item = IpNet>>(nets: I, family: Family) -> Self {
+        collect(nets, [family == Family::V4, family == Family::V6])
+    }
+
+    /// The IPv4 part of `v4` with the IPv6 part of `v6`.
+    pub fn from_families(v4: PrefixSet, v6: PrefixSet) -> Self {
+        PrefixSet {
+            v4: v4.v4,
+            v6: v6.v6,
+        }
     }
 
     /// Builds a set from inclusive integer ranges (unsorted, overlapping is fine).

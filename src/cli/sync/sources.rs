@@ -129,6 +129,7 @@ fn options() -> Options {
     Options {
         host_bits: HostBits::Reject,
         max_entries: 1_000_000,
+        join: Some(crate::cli::JOIN),
     }
 }
 
