@@ -117,6 +117,24 @@ pub fn parse_prefix(s: &str, host_bits: HostBits, allow_bare: bool) -> Result<Ip
     Ok(trunc)
 }
 
+/// A prefix as published lists write it (`4.156.0.0/15`, `2603:1030:210::/47`: no
+/// spaces, no bare address, the usual address forms), read without building an error
+/// message; `None` for anything else, which [`parse_prefix`] then reads or refuses with
+/// its message. Host bits follow `host_bits`, as there.
+pub fn parse_prefix_plain(s: &[u8], host_bits: HostBits) -> Option<IpNet> {
+    let net = match parse_v4_prefix_fast(s) {
+        Some((a, len)) => IpNet::V4(Ipv4Net::new_assert(a, len)),
+        None => {
+            let slash = s.iter().rposition(|&b| b == b'/')?;
+            let a = parse_v6_fast(s.get(..slash)?)?;
+            let len = parse_len_bytes(s.get(slash + 1..)?).filter(|&l| l <= 128)?;
+            IpNet::V6(Ipv6Net::new_assert(a, len))
+        }
+    };
+    let trunc = net.trunc();
+    (trunc == net || host_bits == HostBits::Mask).then_some(trunc)
+}
+
 /// Dotted-quad IPv4 without leading zeros, the common case in published lists, parsed
 /// without the general parser; `None` for anything else (which the general parser then
 /// accepts or rejects with the same rules).
@@ -397,6 +415,18 @@ mod tests {
             } else if let Some((addr, l)) = s.split_once('/') {
                 let both = parse_v4_fast(addr.as_bytes()).zip(parse_len(l).filter(|&n| n <= 32));
                 proptest::prop_assert_eq!(both, None);
+            }
+        }
+
+        /// The plain reader takes a subset of what `parse_prefix` takes, the same way.
+        #[test]
+        fn the_plain_prefix_reader_agrees_with_the_general_one(
+            s in "[0-9a-f:./ ]{0,44}|([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}|[0-9a-f:]{2,39}/[0-9]{1,3}",
+            mask in proptest::prelude::any::<bool>(),
+        ) {
+            let host_bits = if mask { HostBits::Mask } else { HostBits::Reject };
+            if let Some(net) = parse_prefix_plain(s.as_bytes(), host_bits) {
+                proptest::prop_assert_eq!(Ok(net), parse_prefix(&s, host_bits, false));
             }
         }
 

@@ -29,9 +29,9 @@ use serde::Deserialize;
 
 use super::scan::Cursor;
 use super::{json_error, parse_error, too_many, Options, Str};
-use crate::prefix::parse_prefix;
+use crate::prefix::{parse_prefix, parse_prefix_plain, HostBits};
 use crate::ranges::{Entry, Sym};
-use crate::{Error, Ranges, SourceInfo};
+use crate::{Error, IpNet, Ipv4Net, Ranges, SourceInfo};
 
 const WHAT: &str = "Azure Service Tags";
 
@@ -170,7 +170,7 @@ fn scan(
         failure: None,
     };
     let (Some(join), Some(at)) = (opts.join, split) else {
-        return match Scan::new(text).file(&mut sink)? {
+        return match Scan::new(text, opts.host_bits).file(&mut sink)? {
             Read::All(st) => Some(st),
             Read::Stopped(_) => None,
         };
@@ -182,12 +182,12 @@ fn scan(
     let (mut first_read, mut second_read) = (None, None);
     (join.0)(
         &mut || {
-            let mut first = Scan::new(text);
+            let mut first = Scan::new(text, opts.host_bits);
             first.stop = at;
             first_read = Some(first.file(&mut sink));
         },
         &mut || {
-            let mut tail = Scan::new(text);
+            let mut tail = Scan::new(text, opts.host_bits);
             tail.c.pos = at;
             second_read = Some(tail.tail(&mut Sink {
                 ranges: &mut second,
@@ -265,24 +265,51 @@ struct Sink<'r> {
 }
 
 impl Sink<'_> {
-    /// Adds the prefixes of tag `i` (`name`, `region`, `systemService`).
-    fn push<'t>(
+    /// The tags of a tag's entries (`name`, `region`, `systemService`), after checking
+    /// that its `n` prefixes fit in the entry limit.
+    fn tags(
         &mut self,
-        i: usize,
+        n: usize,
         [name, region, system_service]: [&str; 3],
-        prefixes: impl ExactSizeIterator<Item = &'t str>,
-    ) -> Result<(), Error> {
-        if self.ranges.len() + prefixes.len() > self.opts.max_entries {
+    ) -> Result<Entry, Error> {
+        if self.ranges.len() + n > self.opts.max_entries {
             return Err(too_many(self.name, self.opts.max_entries));
         }
         // Interned once per tag, in the order `Ranges::push` would: a tag holds up to
         // thousands of prefixes, and comparing its strings again for each one was most of
         // the time spent on the published file.
         let strings = &mut self.ranges.strings;
-        let provider = strings.intern("azure");
-        let service = strings.intern(name);
-        let region = strings.intern(region);
-        let extra = strings.intern(system_service);
+        Ok(Entry {
+            prefix: IpNet::V4(Ipv4Net::default()),
+            provider: strings.intern("azure"),
+            service: strings.intern(name),
+            region: strings.intern(region),
+            extra: strings.intern(system_service),
+        })
+    }
+
+    /// Adds the prefixes the fast path read, with their tags.
+    fn add(&mut self, tags: [&str; 3], nets: &[IpNet]) -> Result<(), Error> {
+        let e = self.tags(nets.len(), tags)?;
+        let entries = nets.iter().map(|&prefix| Entry { prefix, ..e });
+        self.ranges.entries.extend(entries);
+        Ok(())
+    }
+
+    /// Adds the prefixes of tag `i` as serde_json read them.
+    fn push<'t>(
+        &mut self,
+        i: usize,
+        tags: [&str; 3],
+        prefixes: impl ExactSizeIterator<Item = &'t str>,
+    ) -> Result<(), Error> {
+        let Entry {
+            provider,
+            service,
+            region,
+            extra,
+            ..
+        } = self.tags(prefixes.len(), tags)?;
         for (j, text) in prefixes.enumerate() {
             // Spaces around a prefix are unambiguous; anything else wrong is refused.
             let net = parse_prefix(text.trim(), self.opts.host_bits, false).map_err(|m| {
@@ -395,7 +422,8 @@ impl<'de> Visitor<'de> for ValuesSeed<'_, '_> {
 struct Scan<'a> {
     c: Cursor<'a>,
     /// The prefixes of the tag being read, reused from tag to tag.
-    prefixes: Vec<&'a str>,
+    prefixes: Vec<IpNet>,
+    host_bits: HostBits,
     /// Where the first part of a split read stops: the `{` of a tag in `values`
     /// (`usize::MAX`: nowhere).
     stop: usize,
@@ -410,10 +438,11 @@ enum Read {
 }
 
 impl<'a> Scan<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, host_bits: HostBits) -> Self {
         Scan {
             c: Cursor::new(text),
             prefixes: Vec::new(),
+            host_bits,
             stop: usize::MAX,
         }
     }
@@ -477,10 +506,8 @@ impl<'a> Scan<'a> {
     /// The tags of `values` up to its `]`: `true` when it stopped at [`Scan::stop`]
     /// instead.
     fn tags(&mut self, sink: &mut Sink<'_>) -> Option<bool> {
-        let mut i = 0;
         loop {
-            self.value(sink, i)?;
-            i += 1;
+            self.value(sink)?;
             if !self.c.comma_or(b']')? {
                 return Some(false);
             }
@@ -492,7 +519,7 @@ impl<'a> Scan<'a> {
     }
 
     /// `{"name": "...", "id": "...", "properties": {...}}`, pushed into the sink.
-    fn value(&mut self, sink: &mut Sink<'_>, i: usize) -> Option<()> {
+    fn value(&mut self, sink: &mut Sink<'_>) -> Option<()> {
         let (mut name, mut id, mut props) = (None, None, None);
         self.c.eat(b'{')?;
         loop {
@@ -508,8 +535,26 @@ impl<'a> Scan<'a> {
         }
         let [region, system_service] = props?;
         let tags = [name?, region, system_service];
-        // A failure (a bad prefix, too many entries) is serde_json's to report.
-        sink.push(i, tags, self.prefixes.iter().copied()).ok()
+        // A failure (too many entries) is serde_json's to report.
+        sink.add(tags, &self.prefixes).ok()
+    }
+
+    /// The list of prefixes, read into `self.prefixes`; any prefix that is not plainly
+    /// written, or wrong, is serde_json's to read or refuse.
+    fn prefixes(&mut self) -> Option<()> {
+        self.c.eat(b'[')?;
+        if self.c.peek()? == b']' {
+            self.c.pos += 1;
+            return Some(());
+        }
+        loop {
+            let text = self.c.string()?;
+            let net = parse_prefix_plain(text.as_bytes(), self.host_bits)?;
+            self.prefixes.push(net);
+            if !self.c.comma_or(b']')? {
+                return Some(());
+            }
+        }
     }
 
     /// The properties: region and systemService kept, the prefixes in `self.prefixes`.
@@ -538,7 +583,7 @@ impl<'a> Scan<'a> {
                 "systemService" if system.is_none() => system = Some(self.c.string()?),
                 "addressPrefixes" => {
                     seen(&mut prefixes)?;
-                    self.c.strings(Some(&mut self.prefixes))?;
+                    self.prefixes()?;
                 }
                 "networkFeatures" => {
                     seen(&mut features)?;
@@ -678,7 +723,10 @@ mod tests {
             opts: Options::default(),
             failure: None,
         };
-        matches!(Scan::new(text).file(&mut sink), Some(Read::All(_)))
+        matches!(
+            Scan::new(text, HostBits::Reject).file(&mut sink),
+            Some(Read::All(_))
+        )
     }
 
     /// Options that split the fast path's read, running its two parts in turn.
@@ -734,7 +782,7 @@ mod tests {
         let at = split_point(text).unwrap();
         assert!(text[at..].starts_with('{') && at > REAL.len() / 3 && at < REAL.len() * 2 / 3);
         let mut r = Ranges::new();
-        let mut first = Scan::new(text);
+        let mut first = Scan::new(text, HostBits::Reject);
         first.stop = at;
         let read = first.file(&mut Sink {
             ranges: &mut r,
