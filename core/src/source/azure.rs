@@ -148,7 +148,7 @@ fn parse_inner(
 }
 
 /// Files from this size on are read in two parts at once when [`Options::join`] allows:
-/// the published file (4.4 MB) takes about 10 ms on one core.
+/// below it, a second thread costs about what it saves.
 const SPLIT_MIN: usize = 1 << 20;
 
 /// The fast path: [`Scan`] over the whole text, or, given a split point and a
