@@ -86,18 +86,8 @@ pub fn run(args: &ServicesArgs) -> Result<u8> {
                        "cover_prefixes": set.cidr_count()});
         let _ = writeln!(out, "{v}");
     } else {
-        let w = rows
-            .iter()
-            .map(|r| r.service.len())
-            .max()
-            .unwrap_or(7)
-            .max(7);
-        let p = rows
-            .iter()
-            .map(|r| r.provider.len())
-            .max()
-            .unwrap_or(8)
-            .max(8);
+        let w = rows.iter().map(|r| r.service.len()).fold(7, usize::max);
+        let p = rows.iter().map(|r| r.provider.len()).fold(8, usize::max);
         let _ = writeln!(
             out,
             "{:<p$}  {:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
