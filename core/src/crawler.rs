@@ -27,10 +27,10 @@
 //! carries them, so they claim nothing here.
 //!
 //! A token matches as a whole word, in any ASCII case: the user agent is split into words
-//! of letters, digits, `-`, `_` and `.`, and a word equal to a token (ignoring case)
-//! claims its crawler. So `Googlebot/2.1` and `(compatible; googlebot)` claim Googlebot,
-//! while `Googlebot-Image/1.0` claims Googlebot-Image only and `NotGooglebot` or
-//! `bingbot.htm` (in a URL) claim nothing.
+//! of letters, digits, `-`, `_` and `.` ([`is_word_byte`]), and a word equal to a token
+//! (ignoring case) claims its crawler. So `Googlebot/2.1` and `(compatible; googlebot)`
+//! claim Googlebot, while `Googlebot-Image/1.0` claims Googlebot-Image only and
+//! `NotGooglebot` or `bingbot.htm` (in a URL) claim nothing.
 //!
 //! The verdict ([`Verdict`]) never guesses: an address is *genuine* when a loaded list of
 //! the claimed crawler contains it, *fake* only when every list of that crawler is loaded
@@ -288,110 +288,197 @@ pub static CRAWLERS: &[Crawler] = &[
     crawler!("DuckDuckBot", "DuckDuckGo", &[&DUCKDUCKBOT]),
 ];
 
-/// Words longer than this are no token (the longest is `Google-Site-Verification`).
-const MAX_TOKEN: usize = 31;
+/// The shortest token (`GPTBot`). A token is a whole word, so sampling every
+/// `MIN_TOKEN`-th byte of a user agent hits the first `MIN_TOKEN` bytes of each token in
+/// it: the scan reads a word only where its sample could be part of a token.
+const MIN_TOKEN: usize = 6;
 
-/// For each word length, the first letters (bit `c - b'a'`) of the tokens of that
-/// length: most words of a user agent are rejected by one load and a bit test.
-static FIRST: [u32; MAX_TOKEN + 1] = first_letters();
+/// Where two adjacent bytes can stand in the first [`MIN_TOKEN`] bytes of a token: bit
+/// `j` of `PAIRS[pair_index(x, y)]` is set when some token has `x` at `j` and `y` at
+/// `j + 1` (for `j = MIN_TOKEN - 1`, any `y` after a token of `MIN_TOKEN` bytes). One
+/// load tells a sample's offsets from the bytes around it (see [`next_token`]).
+static PAIRS: [u8; 1024] = pairs();
 
-/// Each byte folded for the scan: 0 for a byte that separates words, else the byte in
-/// ASCII lowercase. One load per byte both finds the words and folds their case.
-static FOLD: [u8; 256] = fold_table();
+/// The tokens by first letter: for letter `c` (0 for `a`, either case), the indexes in
+/// [`CRAWLERS`] of the tokens it starts are `BY_LETTER.0[from..to]`, where `from` and
+/// `to` are `BY_LETTER.1[c]` and `BY_LETTER.1[c + 1]`, in table order.
+static BY_LETTER: ([u8; 32], [u8; 27]) = by_letter();
 
-// Evaluated at compile time: an index out of bounds fails the build, not a request.
+// Evaluated at compile time: an index out of bounds or a failed assertion fails the
+// build, not a request.
 #[allow(clippy::indexing_slicing)]
-const fn first_letters() -> [u32; MAX_TOKEN + 1] {
-    let mut t = [0u32; MAX_TOKEN + 1];
+const fn pairs() -> [u8; 1024] {
+    let mut t = [0u8; 1024];
     let mut i = 0;
     while i < CRAWLERS.len() {
         let tok = CRAWLERS[i].token.as_bytes();
-        // Every token starts with a letter and fits (checked by a test).
-        let c = tok[0].to_ascii_lowercase();
-        if tok.len() <= MAX_TOKEN && c.is_ascii_lowercase() {
-            t[tok.len()] |= 1 << (c - b'a');
+        // The sampling's premise.
+        assert!(tok.len() >= MIN_TOKEN);
+        let mut j = 0;
+        while j < MIN_TOKEN {
+            if j + 1 < tok.len() {
+                t[pair_index(tok[j], tok[j + 1])] |= 1 << j;
+            } else {
+                let mut y = 0;
+                while y < 32 {
+                    t[pair_index(tok[j], y)] |= 1 << j;
+                    y += 1;
+                }
+            }
+            j += 1;
         }
         i += 1;
     }
     t
 }
 
-// Evaluated at compile time, as `first_letters`.
+// Evaluated at compile time, as `pairs`.
 #[allow(clippy::indexing_slicing)]
-const fn fold_table() -> [u8; 256] {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        if word_byte(b as u8) {
-            t[b] = (b as u8).to_ascii_lowercase();
+const fn by_letter() -> ([u8; 32], [u8; 27]) {
+    let mut order = [0u8; 32];
+    let mut start = [0u8; 27];
+    let mut n = 0;
+    let mut c = 0;
+    while c < 26 {
+        start[c] = n as u8;
+        let mut k = 0;
+        while k < CRAWLERS.len() {
+            if CRAWLERS[k].token.as_bytes()[0].to_ascii_lowercase() == b'a' + c as u8 {
+                order[n] = k as u8;
+                n += 1;
+            }
+            k += 1;
         }
-        b += 1;
+        c += 1;
     }
-    t
+    // Every token starts with a letter.
+    assert!(n == CRAWLERS.len());
+    start[26] = n as u8;
+    (order, start)
 }
 
-/// Whether `b` belongs to a word (a token or part of one).
+/// The index of two bytes in [`PAIRS`]: their low five bits, which ASCII case does not
+/// change. Other bytes that share them (digits, punctuation) only make the scan look
+/// closer than it needs to.
 #[inline(always)]
-const fn word_byte(b: u8) -> bool {
+const fn pair_index(x: u8, y: u8) -> usize {
+    ((x & 31) as usize) << 5 | (y & 31) as usize
+}
+
+/// The offsets in a token (bits, see [`PAIRS`]) at which `x` and then `y` can stand.
+#[inline(always)]
+fn pair(x: u8, y: u8) -> u8 {
+    // Always in bounds; all offsets otherwise, so a logic error costs time, not tokens.
+    PAIRS.get(pair_index(x, y)).copied().unwrap_or(u8::MAX)
+}
+
+/// Whether byte `b` of a user agent belongs to a word (see the module docs): an ASCII
+/// letter or digit, `-`, `_` or `.`; any other byte separates words.
+#[inline(always)]
+pub const fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
 }
 
-/// The folded byte (see [`FOLD`]).
-#[inline(always)]
-fn fold(b: u8) -> u8 {
-    FOLD.get(usize::from(b)).copied().unwrap_or(0)
-}
-
-/// The index in [`CRAWLERS`] of the token that is the word of `len` bytes at `start`
-/// (`byte(i)` gives byte `i` of the user agent), ignoring ASCII case.
-#[inline(always)]
-fn token_at(start: usize, len: usize, byte: &impl Fn(usize) -> u8) -> Option<usize> {
-    let bits = *FIRST.get(len)?;
-    let c = fold(byte(start)).wrapping_sub(b'a');
-    if c >= 26 || bits & (1 << c) == 0 {
-        return None;
-    }
-    token_of(start, len, byte)
-}
-
-/// The rare slow part of [`token_at`]: the words that pass its filter are compared with
-/// the tokens of their length.
-#[inline(never)]
-fn token_of(start: usize, len: usize, byte: &impl Fn(usize) -> u8) -> Option<usize> {
-    CRAWLERS.iter().position(|k| {
-        k.token.len() == len
-            && k.token
-                .bytes()
-                .enumerate()
-                .all(|(j, t)| fold(byte(start + j)) == t.to_ascii_lowercase())
-    })
-}
-
-/// The next token of the `len` bytes that `byte` gives, from `*pos` on: its index in
-/// [`CRAWLERS`]; `*pos` moves past it. One pass: each byte is folded once ([`FOLD`]) and
-/// only a word that ends there, has a token's length and starts with one of that
-/// length's first letters is compared with the tokens.
+/// The next token of the `len` bytes that `byte` gives (`byte(i)` is byte `i` of the
+/// user agent): its index in [`CRAWLERS`]. `*pos` is the next byte to sample
+/// (`MIN_TOKEN - 1` at first) and moves on.
+///
+/// Every [`MIN_TOKEN`]-th byte is sampled: [`PAIRS`] gives, from the bytes before and
+/// after it, the offsets at which it could stand in a token (a word starting at most
+/// `MIN_TOKEN - 1` bytes before it). Most samples have none, so most bytes are never
+/// read; for the rest, [`token_near`] looks closer.
 #[inline(always)]
 fn next_token(len: usize, byte: &impl Fn(usize) -> u8, pos: &mut usize) -> Option<usize> {
-    let mut start = *pos;
-    let mut i = *pos;
-    while i < len {
-        if fold(byte(i)) == 0 {
-            if i > start {
-                if let Some(k) = token_at(start, i - start, byte) {
-                    *pos = i + 1;
-                    return Some(k);
-                }
-            }
-            start = i + 1;
+    let mut p = *pos;
+    while p < len {
+        let b = byte(p);
+        // A byte past the end is a separator; 0 stands for it (any byte would do: the
+        // offsets it allows are checked again on the word itself).
+        let c = if p + 1 < len { byte(p + 1) } else { 0 };
+        // Most samples allow no offset with the byte after them; only the others read
+        // the byte before. `p >= MIN_TOKEN - 1`, so `p - 1` is a byte; offset 0 has no
+        // byte of the token before it.
+        let mut offsets = pair(b, c);
+        if offsets != 0 {
+            offsets &= (pair(byte(p - 1), b) << 1) | 1;
         }
-        i += 1;
+        if offsets == 0 {
+            p += MIN_TOKEN;
+            continue;
+        }
+        let (k, next) = token_near(p, offsets, len, byte);
+        p = next;
+        if k.is_some() {
+            *pos = p;
+            return k;
+        }
     }
-    *pos = len;
-    if len > start {
-        return token_at(start, len - start, byte);
-    }
+    *pos = p;
     None
+}
+
+/// Whether the [`MIN_TOKEN`] bytes from `s` pair up as the first bytes of some token do
+/// (cheaper than comparing them with the tokens).
+#[inline(always)]
+fn pairs_up(s: usize, byte: &impl Fn(usize) -> u8) -> bool {
+    let mut x = byte(s);
+    for i in 0..MIN_TOKEN - 1 {
+        let y = byte(s + i + 1);
+        if pair(x, y) & (1 << i) == 0 {
+            return false;
+        }
+        x = y;
+    }
+    true
+}
+
+/// The rare part of [`next_token`]: the token, if any, starting `j` bytes before `p`
+/// for an offset `j` in `offsets`, and the next byte to sample.
+#[inline(never)]
+fn token_near(
+    p: usize,
+    mut offsets: u8,
+    len: usize,
+    byte: &impl Fn(usize) -> u8,
+) -> (Option<usize>, usize) {
+    while offsets != 0 {
+        let j = offsets.trailing_zeros() as usize;
+        offsets &= offsets - 1;
+        let Some(s) = p.checked_sub(j) else {
+            continue;
+        };
+        // A word starts at `s`, and its first bytes pair up as some token's do.
+        if s + MIN_TOKEN > len || (s > 0 && is_word_byte(byte(s - 1))) || !pairs_up(s, byte) {
+            continue;
+        }
+        // A token starting further back would hold the separator before `s`: none of
+        // the other offsets can give one.
+        return match token_from(s, len, byte) {
+            // The next token starts after the separator that ends this one.
+            Some((k, n)) => (Some(k), s + n + MIN_TOKEN),
+            None => break,
+        };
+    }
+    (None, p + MIN_TOKEN)
+}
+
+/// The token that is the word starting at `s`, ignoring ASCII case, and its length: the
+/// tokens with the word's first letter are compared with it.
+#[inline(never)]
+fn token_from(s: usize, len: usize, byte: &impl Fn(usize) -> u8) -> Option<(usize, usize)> {
+    let c = usize::from(byte(s).to_ascii_lowercase().wrapping_sub(b'a'));
+    let (order, start) = &BY_LETTER;
+    let tokens = order.get(usize::from(*start.get(c)?)..usize::from(*start.get(c + 1)?))?;
+    tokens.iter().find_map(|&k| {
+        let t = CRAWLERS.get(usize::from(k))?.token.as_bytes();
+        let end = s + t.len();
+        let whole = end == len || (end < len && !is_word_byte(byte(end)));
+        (whole
+            && t.iter()
+                .enumerate()
+                .all(|(i, b)| byte(s + i).eq_ignore_ascii_case(b)))
+        .then_some((usize::from(k), t.len()))
+    })
 }
 
 /// The crawlers a user agent claims, in the order their tokens appear (see the module
@@ -399,7 +486,7 @@ fn next_token(len: usize, byte: &impl Fn(usize) -> u8, pos: &mut usize) -> Optio
 pub fn claims(user_agent: &str) -> Claims<'_> {
     Claims {
         ua: user_agent.as_bytes(),
-        pos: 0,
+        pos: MIN_TOKEN - 1,
     }
 }
 
@@ -456,7 +543,7 @@ impl ClaimSet {
     #[inline(always)]
     pub fn scan(len: usize, byte: impl Fn(usize) -> u8) -> ClaimSet {
         let mut bits = 0u32;
-        let mut pos = 0;
+        let mut pos = MIN_TOKEN - 1;
         while let Some(k) = next_token(len, &byte, &mut pos) {
             bits |= 1 << k;
         }
@@ -470,11 +557,18 @@ impl ClaimSet {
 
     /// The crawlers, in table order.
     pub fn iter(self) -> impl Iterator<Item = &'static Crawler> {
-        CRAWLERS
-            .iter()
-            .enumerate()
-            .filter(move |(i, _)| self.0 & (1 << i) != 0)
-            .map(|(_, c)| c)
+        // Bit by bit: a user agent claims one or two crawlers of the table's thirty.
+        let mut bits = self.0;
+        core::iter::from_fn(move || {
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(c) = CRAWLERS.get(i) {
+                    return Some(c);
+                }
+            }
+            None
+        })
     }
 }
 
@@ -564,10 +658,14 @@ pub enum Verdict {
 impl Crawler {
     /// Its position in [`CRAWLERS`].
     pub fn index(&'static self) -> usize {
-        CRAWLERS
-            .iter()
-            .position(|k| core::ptr::eq(k, self))
-            .unwrap_or(0)
+        // Its address says where it is, if it is in the table (a search by address
+        // compiled to 500 bytes of wasm).
+        let at = (self as *const Crawler as usize).wrapping_sub(CRAWLERS.as_ptr() as usize)
+            / core::mem::size_of::<Crawler>();
+        match CRAWLERS.get(at) {
+            Some(k) if core::ptr::eq(k, self) => at,
+            _ => 0,
+        }
     }
 }
 
@@ -747,9 +845,9 @@ mod tests {
             assert_eq!(usize::from(l.index), i, "{}", l.file);
         }
         for c in CRAWLERS {
-            assert!(c.token.len() <= MAX_TOKEN, "{}", c.token);
+            assert!(c.token.len() >= MIN_TOKEN, "{}", c.token);
             assert!(c.token.as_bytes()[0].is_ascii_alphabetic(), "{}", c.token);
-            assert!(c.token.bytes().all(word_byte), "{}", c.token);
+            assert!(c.token.bytes().all(is_word_byte), "{}", c.token);
             assert!(!c.lists.is_empty(), "{}", c.token);
             // Each token claims its own crawler, whatever its case.
             assert_eq!(names(c.token), [c.token]);
@@ -892,15 +990,67 @@ mod tests {
         }
     }
 
+    /// Every token at every offset from the sampled bytes (two strides), after and
+    /// before separators, word bytes and non-ASCII text, in three cases, whole and with
+    /// one byte swapped for one with the same low five bits (the bits [`PAIRS`] sees).
+    #[test]
+    fn the_scan_agrees_with_the_reference_at_every_offset() {
+        let befores: [&[u8]; 6] = [b" ", b"x", b"x ", b"\xc3\xa9", b"a.", b"G"];
+        let afters: [&[u8]; 6] = [b"", b" ", b"x", b"/2.1", b"\xc3\xa9", b" GPTBot"];
+        for c in CRAWLERS {
+            let cases = [
+                c.token.to_string(),
+                c.token.to_ascii_uppercase(),
+                c.token.to_ascii_lowercase(),
+            ];
+            for tok in &cases {
+                for pad in 0..=2 * MIN_TOKEN + 1 {
+                    for before in befores {
+                        for after in afters {
+                            let mut ua = before.repeat(pad);
+                            ua.truncate(pad);
+                            let at = ua.len();
+                            ua.extend_from_slice(tok.as_bytes());
+                            ua.extend_from_slice(after);
+                            agrees(&ua);
+                            if tok != c.token || pad > MIN_TOKEN || after.len() > 1 {
+                                continue;
+                            }
+                            for i in 0..tok.len() {
+                                for high in [0x00, 0x20, 0x40, 0x60, 0x80, 0xe0] {
+                                    let mut v = ua.clone();
+                                    v[at + i] = v[at + i] & 31 | high;
+                                    agrees(&v);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Tokens one separator apart, and after a word longer than any token.
+        agrees(b"GPTBot GPTBot;bingbot/Googlebot(Applebot)GPTBot");
+        agrees(b"GPTBotGPTBot GPTBot");
+        agrees(b"Mozilla/5.0-compatible-and-far-too-long-to-be-a-token-Googlebot Googlebot");
+        agrees(
+            &[b'x'; 40]
+                .iter()
+                .chain(b" GPTBot")
+                .copied()
+                .collect::<Vec<u8>>(),
+        );
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
 
-        /// Random strings made of tokens (in random case), pieces of tokens, word
-        /// bytes, separators and arbitrary bytes.
+        /// Random strings made of tokens (in random case), pieces of tokens, tokens
+        /// with one byte swapped for one that looks the same to [`PAIRS`], word bytes,
+        /// separators and arbitrary bytes.
         #[test]
         fn the_scan_agrees_with_the_reference_on_random_strings(
             pieces in proptest::collection::vec(
-                (0usize..6, proptest::prelude::any::<usize>(), proptest::prelude::any::<u64>(), proptest::prelude::any::<u8>()),
+                (0usize..7, proptest::prelude::any::<usize>(), proptest::prelude::any::<u64>(), proptest::prelude::any::<u8>()),
                 0..24,
             )
         ) {
@@ -915,6 +1065,11 @@ mod tests {
                     2 => ua.extend(cased.take(pick % (tok.len() + 1))),
                     3 => ua.extend(b" /;()+:,\t".get(pick % 9)),
                     4 => ua.extend(b"-_.aZ9".get(pick % 6)),
+                    5 => {
+                        let at = ua.len() + pick % tok.len();
+                        ua.extend(cased);
+                        ua[at] = ua[at] & 31 | byte & !31;
+                    }
                     _ => ua.push(byte),
                 }
             }

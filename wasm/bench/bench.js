@@ -71,6 +71,27 @@ function time(fn, per, rounds = 31) {
   return t[t.length >> 1];
 }
 
+/**
+ * Median nanoseconds per call of each function of `fns` (an object) over `rounds`
+ * rounds, each running every function once, starting one further each round: rows
+ * compared with each other drift together when the machine's load changes.
+ */
+function timeTogether(fns, per, rounds = 31) {
+  const names = Object.keys(fns);
+  for (let i = 0; i < 3; i++) for (const n of names) fns[n]();
+  const t = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (let k = 0; k < names.length; k++) {
+      const n = names[(i + k) % names.length];
+      const s = process.hrtime.bigint();
+      fns[n]();
+      t[n].push(Number(process.hrtime.bigint() - s) / per);
+    }
+  }
+  const mid = (a) => a.sort((x, y) => x - y)[a.length >> 1];
+  return Object.fromEntries(names.map((n) => [n, mid(t[n])]));
+}
+
 /** Median ns per lookup on a fresh fence: each result object is built, none cached. */
 function coldLookup(qs, rounds = 9) {
   const t = [];
@@ -137,21 +158,36 @@ for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
 // verifyBot against lookup of the same addresses (issue 17: at most 2x), with a real
 // Googlebot user agent (verdicts: fake for AWS addresses, the matcher's walk and the
 // crawler list check). "same UA": one string, as a worker sees a crawler's repeated
-// requests (its claims are found once: wasm/js/fast.js); "new UA": 4,096 distinct
-// strings in turn, more than the cache holds, so each call scans its user agent.
+// requests (the last user agent's claims are kept: wasm/js/fast.js); "new UA": 4,096
+// distinct strings in turn, so each call scans its user agent.
 const googlebot = (v) => `Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.${v}.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)`;
 const ua = googlebot(6778);
 const uas = Array.from({ length: BATCH }, (_, i) => googlebot(i));
-// The same in the lite (edge) module, which the issue's target is for.
+const uaBytes = Math.round(uas.reduce((n, s) => n + s.length, 0) / BATCH);
+// The same in the lite (edge) module, which the issue's target is for. "into wasm": a
+// new user agent's way into wasm without the scan, TextEncoder.encodeInto (here into a
+// plain buffer) and an empty call; a verification with a new user agent costs at least
+// that plus one with the same user agent, whatever the scan.
 const fl = lite.IpFence.fromBlob(blob);
+const enc = new TextEncoder();
+const encoded = new Uint8Array(512);
+const L = lite.IpFence;
+// Each module's rows are timed together (timeTogether), so that their ratios hold when
+// the load of a shared machine changes between rows.
 for (const [fam, qs] of [['v4', queriesV4()], ['v6', queriesV6()]]) {
   for (const [mod, g] of [['', f], ['lite ', fl]]) {
-    const look = time(() => { for (const q of qs) g.lookup(q); }, BATCH);
-    const same = time(() => { for (const q of qs) g.verifyBot(ua, q); }, BATCH);
-    const fresh = time(() => { for (let i = 0; i < BATCH; i++) g.verifyBot(uas[i], qs[i]); }, BATCH);
+    const fns = {
+      look: () => { for (const q of qs) g.lookup(q); },
+      same: () => { for (const q of qs) g.verifyBot(ua, q); },
+      fresh: () => { for (let i = 0; i < BATCH; i++) g.verifyBot(uas[i], qs[i]); },
+    };
+    if (mod) fns.into = () => { for (let i = 0; i < BATCH; i++) L.__claimsAt(enc.encodeInto(uas[i], encoded).written & 0); };
+    const { look, same, fresh, into } = timeTogether(fns, BATCH);
+    const x = (ns) => `${(ns / look).toFixed(2)}x lookup`;
     row(`${mod}lookup ${fam} (for verifyBot), per call`, look, null);
-    row(`${mod}verifyBot ${fam}, same UA, per call (${(same / look).toFixed(2)}x lookup)`, same, null);
-    row(`${mod}verifyBot ${fam}, new UA each call, per call (${(fresh / look).toFixed(2)}x lookup)`, fresh, null);
+    row(`${mod}verifyBot ${fam}, same UA, per call (${x(same)})`, same, null);
+    row(`${mod}verifyBot ${fam}, new UA each call, per call (${x(fresh)})`, fresh, null);
+    if (mod) row(`${mod}a new UA (${uaBytes} bytes) into wasm, per call (same UA + this: ${x(same + into)})`, into, null);
   }
 }
 // The lite module, whole and selected: its select is a view over the loaded blob (a

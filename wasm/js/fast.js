@@ -264,30 +264,31 @@ IpFence.prototype.lookupMany = function lookupMany(ips) {
   return __ipfLookupMany.call(this, ips);
 };
 
-// verifyBot: the crawlers a user agent claims are found once per distinct user agent
-// (a bounded Map, cleared when full): `TextEncoder.encodeInto` writes it into the
-// user-agent scratch buffer (wasm/src/fast.rs) and the core scans it in one pass. The
-// address is looked up as `lookup` does, and its prefix id and the claims give the
-// verdict code (wasm/src/bots.rs); each distinct verdict is one frozen object per fence.
+// verifyBot: `TextEncoder.encodeInto` writes the user agent into the user-agent scratch
+// buffer (wasm/src/fast.rs) and the core samples it for the crawlers it claims (about
+// 0.1 µs for 200 bytes in node). The last user agent's claims are kept, as a crawler's
+// requests repeat theirs; a Map of many costs each new user agent 80 to 100 ns (hashing
+// it, `set`, keeping the Map bounded), about what the scan it saves costs
+// (docs/performance.md, issue 17). The address is looked up as `lookup` does, and its
+// prefix id and the claims give the verdict code (wasm/src/bots.rs); each distinct
+// verdict is one frozen object per fence.
 const __ipfVerifyBot = IpFence.prototype.verifyBot;
-const __ipfUas = new Map();
 const __ipfEnc = new TextEncoder();
-// The scratch buffer's view (UA_SCRATCH_LEN bytes); empty until first used, and again
-// when a memory growth detaches it.
-const __ipfUa = { view: new Uint8Array(0) };
+// The scratch buffer's view (UA_SCRATCH_LEN bytes): empty until first used, and again
+// when a memory growth detaches it; the last user agent and its claims.
+const __ipfUa = { view: new Uint8Array(0), last: null, claims: 0 };
 function __ipfClaims(ua) {
-  let c = __ipfUas.get(ua);
-  if (c === undefined) {
-    if (__ipfUas.size >= 1024) __ipfUas.clear();
-    let view = __ipfUa.view;
-    if (view.byteLength === 0) {
-      view = __ipfUa.view = new Uint8Array(wasm.memory.buffer, IpFence.__uaScratch(), 512);
-    }
-    const r = __ipfEnc.encodeInto(ua, view);
-    // Longer than the buffer: the ordinary string crossing.
-    c = r.read === ua.length ? IpFence.__claimsAt(r.written) : IpFence.__claims(ua);
-    __ipfUas.set(ua, c);
+  const s = __ipfUa;
+  if (ua === s.last) return s.claims;
+  let view = s.view;
+  if (view.byteLength === 0) {
+    view = s.view = new Uint8Array(wasm.memory.buffer, IpFence.__uaScratch(), 512);
   }
+  const r = __ipfEnc.encodeInto(ua, view);
+  // Longer than the buffer: the string crossing, scanned a part at a time.
+  const c = r.read === ua.length ? wasm.ipfence___claimsAt(r.written) >>> 0 : IpFence.__claims(ua);
+  s.last = ua;
+  s.claims = c;
   return c;
 }
 IpFence.prototype.verifyBot = function verifyBot(ua, ip) {

@@ -805,7 +805,7 @@ impl IpFence {
     #[wasm_bindgen(js_name = verifyBot, unchecked_return_type = "BotVerdict")]
     pub fn verify_bot(&self, user_agent: &str, ip: &str) -> Result<JsValue, JsError> {
         let ip = fence::addr(ip).map_err(|e| err(e.to_string()))?;
-        let code = self.verdict_code(ClaimSet::of(user_agent).0, ip);
+        let code = self.verdict_code(fast::str_claims(user_agent), ip);
         self.verdict(code)
     }
 
@@ -813,7 +813,7 @@ impl IpFence {
     /// a bit set (0: none).
     #[wasm_bindgen(js_name = __claims, skip_typescript)]
     pub fn claims(user_agent: &str) -> u32 {
-        ClaimSet::of(user_agent).0
+        fast::str_claims(user_agent)
     }
 
     /// Fast path: the user-agent scratch buffer's address in wasm memory.

@@ -32,6 +32,12 @@ const UAS = [
   // than the fast path's buffer (512 units: the string path).
   '\u00e9Googlebot\u00e9/2.1 \u{1F600}',
   'x'.repeat(600) + ' Googlebot/2.1',
+  // Longer than the buffer with tokens across 512 bytes: the string path scans such a
+  // user agent a part at a time, cut between words.
+  'x'.repeat(505) + ' Googlebot/2.1',
+  'x '.repeat(254) + 'Googlebot-Image/1.0',
+  '\u00e9'.repeat(300) + 'Googlebot',
+  'x'.repeat(507) + 'Googlebot AdsBot-Google',
 ];
 
 const v4 = (n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
@@ -81,6 +87,25 @@ test('verifyBot answers as ipfence verify-bot, full and lite', () => {
   assert.deepEqual([...kinds].sort(), ['fake', 'genuine', 'none', 'unverifiable']);
   f.free();
   l.free();
+});
+
+test('verifyBot answers the same whatever user agent came before', () => {
+  // The fast path keeps the last user agent's claims: alternate user agents, and pass
+  // equal strings that are different objects.
+  const ips = addresses().filter((_, i) => i % 7 === 0);
+  for (const m of [full, lite]) {
+    const g = m.IpFence.fromBlob(blob);
+    const want = UAS.map((ua) => ips.map((ip) => g.verifyBot(ua, ip)));
+    for (let round = 0; round < 3; round++) {
+      ips.forEach((ip, i) => {
+        UAS.forEach((ua, k) => {
+          const copy = round === 1 ? [...ua].join('') : ua;
+          assert.equal(g.verifyBot(copy, ip), want[k][i], `${ua} ${ip}`);
+        });
+      });
+    }
+    g.free();
+  }
 });
 
 test('verifyBot refuses what is not an address, and works on a fence without crawler lists', () => {
