@@ -325,18 +325,10 @@ pub fn load_selected(
     inputs: &InputArgs,
     filter: &FilterArgs,
 ) -> Result<(Ranges, PrefixSet, String)> {
-    let selected = load_entries(inputs, filter)?;
-    let set = set_of(&selected);
-    Ok((selected, set, filter.describe()))
-}
-
-/// [`load_selected`] without the address set, for a caller that builds it beside other
-/// work.
-pub fn load_entries(inputs: &InputArgs, filter: &FilterArgs) -> Result<Ranges> {
     let ranges = load(inputs)?;
     let today = today()?;
-    let selected = select_entries(ranges, filter)?;
-    warn_if_stale(&selected, today, inputs.inputs.is_empty());
+    let selected = select(ranges, filter)?;
+    warn_if_stale(&selected.0, today, inputs.inputs.is_empty());
     Ok(selected)
 }
 

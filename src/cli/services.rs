@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use anyhow::Result;
 use ipfence::core::ranges::Sym;
-use ipfence::core::{IpNet, Ranges};
+use ipfence::core::IpNet;
 use serde_json::json;
 
 use super::{FilterArgs, InputArgs};
@@ -59,67 +59,8 @@ struct Counts {
 
 /// Runs the command.
 pub fn run(args: &ServicesArgs) -> Result<u8> {
-    let selected = super::load_entries(&args.input, &args.filter)?;
+    let (selected, set, _) = super::load_selected(&args.input, &args.filter)?;
     super::note_sources(&args.input, &selected);
-    // The rows are counted while the address set is built: both take a few milliseconds
-    // on Azure's file.
-    let (set, rows) = std::thread::scope(|s| {
-        let set = s.spawn(|| super::set_of(&selected));
-        let rows = rows(&selected);
-        let set = set.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (set, rows)
-    });
-    let mut out = String::new();
-    if args.json {
-        let list: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                let regions: serde_json::Map<String, serde_json::Value> =
-                    r.regions.iter().map(|&(name, n)| (name.to_string(), n.into())).collect();
-                json!({"provider": r.provider, "service": r.service, "entries": r.entries, "ipv4_prefixes": r.v4, "ipv6_prefixes": r.v6,
-                       "regions": regions, "network_border_groups": r.groups})
-            })
-            .collect();
-        let v = json!({"sources": super::describe_sources(&selected.sources), "services": list,
-                       "ipv4_addresses": set.count_v4().to_string(),
-                       "ipv6_addresses": set.count_v6().map_or_else(|| "340282366920938463463374607431768211456".into(), |n| n.to_string()),
-                       "cover_prefixes": set.cidr_count()});
-        let _ = writeln!(out, "{v}");
-    } else {
-        let w = rows.iter().map(|r| r.service.len()).fold(7, usize::max);
-        let p = rows.iter().map(|r| r.provider.len()).fold(8, usize::max);
-        let _ = writeln!(
-            out,
-            "{:<p$}  {:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
-            "PROVIDER", "SERVICE", "ENTRIES", "IPV4", "IPV6", "REGIONS"
-        );
-        for r in &rows {
-            let name = if r.service.is_empty() { "-" } else { r.service };
-            left(&mut out, r.provider, p + 2);
-            left(&mut out, name, w);
-            let _ = writeln!(
-                out,
-                "  {:>7}  {:>6}  {:>6}  {:>7}",
-                r.entries,
-                r.v4,
-                r.v6,
-                r.regions.len()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "{} entries; the selection covers {} IPv4 addresses in a minimal cover of {} prefixes (both families)",
-            selected.len(),
-            set.count_v4(),
-            set.cidr_count()
-        );
-    }
-    super::write_output(None, out.as_bytes())?;
-    Ok(0)
-}
-
-/// One row per provider and service, sorted.
-fn rows(selected: &Ranges) -> Vec<Row<'_>> {
     let mut counts: HashMap<(Sym, Sym), Counts> = HashMap::new();
     // Published files list runs of entries with the same tags (an Azure service tag's
     // prefixes): count each run, then add it to its row once.
@@ -177,7 +118,53 @@ fn rows(selected: &Ranges) -> Vec<Row<'_>> {
         .collect();
     // (provider, service) pairs are distinct: the counts were keyed by them.
     rows.sort_unstable_by(|a, b| (a.provider, a.service).cmp(&(b.provider, b.service)));
-    rows
+    let mut out = String::new();
+    if args.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                let regions: serde_json::Map<String, serde_json::Value> =
+                    r.regions.iter().map(|&(name, n)| (name.to_string(), n.into())).collect();
+                json!({"provider": r.provider, "service": r.service, "entries": r.entries, "ipv4_prefixes": r.v4, "ipv6_prefixes": r.v6,
+                       "regions": regions, "network_border_groups": r.groups})
+            })
+            .collect();
+        let v = json!({"sources": super::describe_sources(&selected.sources), "services": list,
+                       "ipv4_addresses": set.count_v4().to_string(),
+                       "ipv6_addresses": set.count_v6().map_or_else(|| "340282366920938463463374607431768211456".into(), |n| n.to_string()),
+                       "cover_prefixes": set.cidr_count()});
+        let _ = writeln!(out, "{v}");
+    } else {
+        let w = rows.iter().map(|r| r.service.len()).fold(7, usize::max);
+        let p = rows.iter().map(|r| r.provider.len()).fold(8, usize::max);
+        let _ = writeln!(
+            out,
+            "{:<p$}  {:<w$}  {:>7}  {:>6}  {:>6}  {:>7}",
+            "PROVIDER", "SERVICE", "ENTRIES", "IPV4", "IPV6", "REGIONS"
+        );
+        for r in &rows {
+            let name = if r.service.is_empty() { "-" } else { r.service };
+            left(&mut out, r.provider, p + 2);
+            left(&mut out, name, w);
+            let _ = writeln!(
+                out,
+                "  {:>7}  {:>6}  {:>6}  {:>7}",
+                r.entries,
+                r.v4,
+                r.v6,
+                r.regions.len()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{} entries; the selection covers {} IPv4 addresses in a minimal cover of {} prefixes (both families)",
+            selected.len(),
+            set.count_v4(),
+            set.cidr_count()
+        );
+    }
+    super::write_output(None, out.as_bytes())?;
+    Ok(0)
 }
 
 /// `s` left-aligned in `width` columns, as `{s:<width$}` writes it: its padding costs a
