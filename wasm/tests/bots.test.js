@@ -18,6 +18,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ipfence-bots-'));
 const blobPath = path.join(dir, 'crawlers.ipfence');
 u.cli(['compile', ...inputs, '--output', blobPath]);
 const blob = fs.readFileSync(blobPath);
+test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const UAS = [
   'Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
