@@ -1190,3 +1190,37 @@ fn help_examples_select_what_the_embedded_data_has() {
     }
     assert!(checked >= 10, "only {checked} examples with filters");
 }
+
+/// A large file is read on two threads (file halves, Azure's tags in two parts, the set
+/// a family per thread); where no thread can start, the answers are the same. A stack
+/// size no system can map makes every thread fail to start.
+#[test]
+fn large_files_read_the_same_when_no_thread_can_start() {
+    let azure = data("azure/ServiceTags_Public.json");
+    let azure = azure.to_str().unwrap();
+    for args in [
+        &["services", "--input", azure][..],
+        &["aggregate", "--input", azure, "--service", "AzureCloud"][..],
+    ] {
+        let run = |env: &[(&str, &str)]| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipfence"))
+                .args(args)
+                .envs(env.iter().copied())
+                .output()
+                .expect("the ipfence binary runs");
+            assert!(
+                out.status.success(),
+                "{args:?} {env:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        let threads = run(&[]);
+        assert!(threads.len() > 1000, "{args:?}");
+        assert_eq!(
+            run(&[("RUST_MIN_STACK", "100000000000000")]),
+            threads,
+            "{args:?}"
+        );
+    }
+}

@@ -188,13 +188,10 @@ fn read_in_halves(f: &std::fs::File, len: u64) -> Option<Vec<u8>> {
     let mut bytes = vec![0; n];
     let (a, b) = bytes.split_at_mut(n / 2);
     let mid = a.len() as u64;
-    let (ra, rb) = std::thread::scope(|s| {
-        let rb = s.spawn(|| f.read_exact_at(b, mid));
-        (f.read_exact_at(a, 0), rb.join())
-    });
+    let (ra, rb) = both(|| f.read_exact_at(a, 0), || f.read_exact_at(b, mid));
     // Nothing after the last byte: the file did not grow.
     let at_end = f.read_at(&mut [0], len).ok()? == 0;
-    (ra.is_ok() && matches!(rb, Ok(Ok(()))) && at_end).then_some(bytes)
+    (ra.is_ok() && rb.is_ok() && at_end).then_some(bytes)
 }
 
 /// Every input loaded, with the SHA-256 of each source's bytes (`sha256:<hex>`, the
@@ -233,11 +230,26 @@ pub fn load_sources(args: &InputArgs) -> Result<Loaded> {
 
 /// Lets a parser run two parts of a large file on two threads.
 pub(crate) const JOIN: Join = Join(|a, b| {
-    std::thread::scope(|s| {
-        s.spawn(b);
-        a();
-    })
+    both(a, b);
 });
+
+/// Runs `a` here and `b` beside it on a scoped thread. When no thread can be started (a
+/// limit on tasks or memory), `b` runs here after `a`: threads change how fast an answer
+/// comes, never whether it comes.
+pub(crate) fn both<A, B: Send>(a: impl FnOnce() -> A, b: impl FnOnce() -> B + Send) -> (A, B) {
+    let b = std::sync::Mutex::new(Some(b));
+    let run = || b.lock().ok().and_then(|mut f| f.take()).map(|f| f());
+    std::thread::scope(|s| {
+        let beside = std::thread::Builder::new().spawn_scoped(s, run);
+        let ra = a();
+        let rb = match beside {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(_) => run(),
+        };
+        // `b` is taken once: on the thread, or here when the thread did not start.
+        (ra, rb.expect("the second closure runs once"))
+    })
+}
 
 /// [`load`]; hashes each input only when `digests` asks for it (the digests are `None`
 /// otherwise): hashing a 4 MB list costs more than parsing it.
@@ -346,12 +358,8 @@ pub(crate) fn set_of(ranges: &Ranges) -> PrefixSet {
         return ranges.to_set();
     }
     let family = |f| PrefixSet::of_family(ranges.entries.iter().map(|e| e.prefix), f);
-    std::thread::scope(|s| {
-        let v6 = s.spawn(|| family(Family::V6));
-        let v4 = family(Family::V4);
-        let v6 = v6.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        PrefixSet::from_families(v4, v6)
-    })
+    let (v4, v6) = both(|| family(Family::V4), || family(Family::V6));
+    PrefixSet::from_families(v4, v6)
 }
 
 /// The error for a selection with no address.
