@@ -167,8 +167,8 @@ mod tests {
     use super::*;
 
     /// clap wraps help text at 100 columns: a longer example line would be broken where a
-    /// reader copies it from (a Rust string's `\` at a line end joins the next line on,
-    /// which is how the long ones came about). Shell continuations are written `\\`.
+    /// reader copies it from. (A Rust string's `\` at a line end joins the next line on:
+    /// shell continuations are written `\\`.)
     #[test]
     fn help_examples_fit_in_100_columns() {
         let cmd = Cli::command();

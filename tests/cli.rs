@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use crate::util::{data, ipfence, tempdir, AWS_NEW, AWS_PREV};
+use crate::util::{data, ipfence, ipfence_env, tempdir, AWS_NEW, AWS_PREV};
 
 /// An AWS file without EFS, and a later one that has it.
 const AWS_FEB: &str = "aws/ip-ranges-2026-02-21-01-58-04.json";
@@ -1203,17 +1203,9 @@ fn large_files_read_the_same_when_no_thread_can_start() {
         &["aggregate", "--input", azure, "--service", "AzureCloud"][..],
     ] {
         let run = |env: &[(&str, &str)]| {
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipfence"))
-                .args(args)
-                .envs(env.iter().copied())
-                .output()
-                .expect("the ipfence binary runs");
-            assert!(
-                out.status.success(),
-                "{args:?} {env:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            out.stdout
+            let r = ipfence_env(args, "", env);
+            assert_eq!(r.code, 0, "{args:?} {env:?}: {}", r.stderr);
+            r.stdout
         };
         let threads = run(&[]);
         assert!(threads.len() > 1000, "{args:?}");

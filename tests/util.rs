@@ -34,11 +34,17 @@ impl From<Output> for Run {
 
 /// Runs `ipfence ARGS` with `stdin` as standard input.
 pub fn ipfence(args: &[&str], stdin: &str) -> Run {
+    ipfence_env(args, stdin, &[])
+}
+
+/// [`ipfence`] with variables added to its environment.
+pub fn ipfence_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ipfence"))
         .args(args)
         // "Today" is the embedded snapshot's day, so the stale-data warning (over 30 days)
         // depends on the fixtures, not on when the tests run.
         .env("IPFENCE_NOW", "2026-08-22")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

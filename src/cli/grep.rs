@@ -246,7 +246,6 @@ fn may_hint(b: &[u8], d: usize, c: u8, v4: bool, v6: bool) -> bool {
     }
 }
 
-/// `0x01` in every byte.
 /// Field `n` (1-based) of `line`, split on ASCII whitespace; empty if there are fewer.
 fn field(line: &[u8], n: usize) -> &[u8] {
     line.split(|c| c.is_ascii_whitespace())

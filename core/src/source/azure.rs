@@ -30,7 +30,7 @@ use serde::Deserialize;
 use super::scan::Cursor;
 use super::{json_error, parse_error, too_many, Options, Str};
 use crate::prefix::{parse_prefix, parse_prefix_plain, HostBits};
-use crate::ranges::{Entry, Sym};
+use crate::ranges::Entry;
 use crate::{Error, IpNet, Ipv4Net, Ranges, SourceInfo};
 
 const WHAT: &str = "Azure Service Tags";
@@ -239,20 +239,11 @@ fn split_point(text: &str) -> Option<usize> {
 /// Appends `second`, read after `first`, as one read would have given both: its strings
 /// are interned in the order it interned them, then its entries follow.
 fn append(first: &mut Ranges, second: &Ranges) {
-    let map: Vec<Sym> = second
-        .strings
-        .as_slice()
-        .iter()
-        .map(|s| first.strings.intern(s))
-        .collect();
-    let sym = |s: Sym| map.get(s as usize).copied().unwrap_or(0);
-    first.entries.extend(second.entries.iter().map(|e| Entry {
-        prefix: e.prefix,
-        provider: sym(e.provider),
-        service: sym(e.service),
-        region: sym(e.region),
-        extra: sym(e.extra),
-    }));
+    // `extend` interns only the strings an entry uses (a tag without prefixes has none).
+    for s in second.strings.as_slice() {
+        first.strings.intern(s);
+    }
+    first.extend(second);
 }
 
 /// Receives each tag as serde_json reads it: no list of the whole file is built.
@@ -542,19 +533,11 @@ impl<'a> Scan<'a> {
     /// The list of prefixes, read into `self.prefixes`; any prefix that is not plainly
     /// written, or wrong, is serde_json's to read or refuse.
     fn prefixes(&mut self) -> Option<()> {
-        self.c.eat(b'[')?;
-        if self.c.peek()? == b']' {
-            self.c.pos += 1;
-            return Some(());
-        }
-        loop {
-            let text = self.c.string()?;
-            let net = parse_prefix_plain(text.as_bytes(), self.host_bits)?;
-            self.prefixes.push(net);
-            if !self.c.comma_or(b']')? {
-                return Some(());
-            }
-        }
+        let (prefixes, host_bits) = (&mut self.prefixes, self.host_bits);
+        self.c.strings(|text| {
+            prefixes.push(parse_prefix_plain(text.as_bytes(), host_bits)?);
+            Some(())
+        })
     }
 
     /// The properties: region and systemService kept, the prefixes in `self.prefixes`.
@@ -589,7 +572,7 @@ impl<'a> Scan<'a> {
                     seen(&mut features)?;
                     // Some published tags say `null` here.
                     if !self.c.null()? {
-                        self.c.strings(None)?;
+                        self.c.strings(|_| Some(()))?;
                     }
                 }
                 _ => return None,

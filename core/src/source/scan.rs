@@ -5,8 +5,6 @@
 //! valid or not; the parser then reads the file again with serde_json, so the cursor only
 //! has to be right about what it accepts, and refuses nothing itself.
 
-use alloc::vec::Vec;
-
 pub(super) const ONES: u64 = 0x0101_0101_0101_0101;
 const SPACES: u64 = ONES * b' ' as u64;
 
@@ -156,18 +154,15 @@ impl<'a> Cursor<'a> {
         Some(null)
     }
 
-    /// A list of strings, each pushed to `into` when given.
-    pub(super) fn strings(&mut self, mut into: Option<&mut Vec<&'a str>>) -> Option<()> {
+    /// A list of strings, each given to `each` (whose `None` stops the read).
+    pub(super) fn strings(&mut self, mut each: impl FnMut(&'a str) -> Option<()>) -> Option<()> {
         self.eat(b'[')?;
         if self.peek()? == b']' {
             self.pos += 1;
             return Some(());
         }
         loop {
-            let s = self.string()?;
-            if let Some(v) = into.as_deref_mut() {
-                v.push(s);
-            }
+            each(self.string()?)?;
             if !self.comma_or(b']')? {
                 return Some(());
             }
@@ -178,6 +173,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     /// Whitespace of every kind and length before a value; strings stop at escapes and
     /// control characters, which the cursor leaves to serde_json.
@@ -209,7 +205,13 @@ mod tests {
         }
         let mut c = Cursor::new("[\"x\", \"y\"] null");
         let mut got = Vec::new();
-        assert_eq!(c.strings(Some(&mut got)), Some(()));
+        assert_eq!(
+            c.strings(|s| {
+                got.push(s);
+                Some(())
+            }),
+            Some(())
+        );
         assert_eq!(got, ["x", "y"]);
         assert_eq!(c.null(), Some(true));
     }
