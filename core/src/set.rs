@@ -39,6 +39,8 @@ pub(crate) trait Bits: Copy + Ord + core::fmt::Debug {
     fn truncate(self, len: u8) -> Self;
     /// Whether bit `i`, counted from the most significant (0), is set.
     fn bit(self, i: u8) -> bool;
+    /// Sorts ranges by start (equal starts in any order).
+    fn sort_by_start(v: &mut [(Self, Self)]);
 }
 
 impl Bits for u32 {
@@ -76,6 +78,14 @@ impl Bits for u32 {
     }
     fn truncate(self, len: u8) -> Self {
         self & !Self::low_mask(Self::WIDTH.saturating_sub(len))
+    }
+    fn sort_by_start(v: &mut [(Self, Self)]) {
+        // A radix sort: half the time of a comparison sort for Azure's 75,000 IPv4
+        // prefixes. Not in wasm (core/Cargo.toml says why).
+        #[cfg(not(target_arch = "wasm32"))]
+        radsort::sort_by_key(v, |r| r.0);
+        #[cfg(target_arch = "wasm32")]
+        v.sort_unstable_by_key(|r| r.0);
     }
     fn bit(self, i: u8) -> bool {
         (self >> (u32::from(Self::WIDTH - 1).saturating_sub(u32::from(i)))) & 1 == 1
@@ -118,6 +128,10 @@ impl Bits for u128 {
     fn truncate(self, len: u8) -> Self {
         self & !Self::low_mask(Self::WIDTH.saturating_sub(len))
     }
+    fn sort_by_start(v: &mut [(Self, Self)]) {
+        // 16-byte keys: a radix sort is slower here than a comparison sort.
+        v.sort_unstable_by_key(|r| r.0);
+    }
     fn bit(self, i: u8) -> bool {
         (self >> (u32::from(Self::WIDTH - 1).saturating_sub(u32::from(i)))) & 1 == 1
     }
@@ -126,7 +140,7 @@ impl Bits for u128 {
 /// Sorts and merges overlapping or adjacent ranges.
 pub(crate) fn normalize<T: Bits>(mut v: Vec<(T, T)>) -> Vec<(T, T)> {
     // By start alone: ranges with one start merge into the longest whatever their order.
-    v.sort_unstable_by_key(|r| r.0);
+    T::sort_by_start(&mut v);
     // Merged in place: `w` ranges kept so far, the last of them at `w - 1`.
     let mut w: usize = 0;
     for i in 0..v.len() {
@@ -568,6 +582,26 @@ mod tests {
                 prop_assert!(!siblings, "{} and {} should merge", w[0], w[1]);
             }
             prop_assert_eq!(a.cidr_count(), cidrs.len());
+        }
+    }
+
+    proptest! {
+        // Large enough for the radix sort's passes over every byte of the start.
+        #[test]
+        fn normalize_covers_exactly_the_given_ranges(
+            v in prop::collection::vec((0u32..4, 0u32..2048, 0u32..48), 0..1500)
+        ) {
+            let ranges: Vec<(u32, u32)> =
+                v.iter().map(|&(hi, lo, n)| ((hi << 24) | lo, ((hi << 24) | lo) + n)).collect();
+            let want: alloc::collections::BTreeSet<u32> =
+                ranges.iter().flat_map(|&(s, e)| s..=e).collect();
+            let out = normalize(ranges);
+            for w in out.windows(2) {
+                prop_assert!(w[0].1 + 1 < w[1].0, "{:?} and {:?}", w[0], w[1]);
+            }
+            let got: alloc::collections::BTreeSet<u32> =
+                out.iter().flat_map(|&(s, e)| s..=e).collect();
+            prop_assert_eq!(got, want);
         }
     }
 
