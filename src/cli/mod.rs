@@ -570,10 +570,23 @@ pub(crate) fn today() -> Result<i64> {
 /// per stale input otherwise.
 pub(crate) fn stale_warnings(ranges: &Ranges, today: i64, embedded: bool) -> Vec<String> {
     // By symbol first: a string compare per entry costs more than the rest.
-    let mut seen = vec![false; ranges.strings.as_slice().len()];
+    let strings = ranges.strings.as_slice();
+    let named: Vec<bool> = strings
+        .iter()
+        .map(|p| ranges.sources.iter().any(|s| s.provider == *p))
+        .collect();
+    // Once every provider a source names is seen, the rest cannot change the answer:
+    // with one input, the first entry ends the walk over 100,000.
+    let mut left = named.iter().filter(|&&n| n).count();
+    let mut seen = vec![false; strings.len()];
     for e in &ranges.entries {
-        if let Some(s) = seen.get_mut(e.provider as usize) {
+        if left == 0 {
+            break;
+        }
+        let i = e.provider as usize;
+        if let Some(s) = seen.get_mut(i).filter(|s| !**s) {
             *s = true;
+            left -= usize::from(named.get(i) == Some(&true));
         }
     }
     let used: std::collections::BTreeSet<&str> = ranges
@@ -798,6 +811,29 @@ mod tests {
         let w = stale_warnings(&r, day + 31, true);
         assert!(
             w[0].contains("the embedded data is old: 1 list this answer uses was published"),
+            "{w:?}"
+        );
+        // A second provider's list counts once an entry draws on it, however late.
+        r.sources.push(SourceInfo {
+            name: "cloud.json".into(),
+            format: "google".into(),
+            provider: "google".into(),
+            sync_token: None,
+            create_date: Some("2026-08-01T00:00:00".into()),
+        });
+        for _ in 0..1000 {
+            r.push("3.5.140.0/22".parse().unwrap(), tags);
+        }
+        assert_eq!(stale_warnings(&r, day + 31, false).len(), 1);
+        let google = ipfence::core::Tags {
+            provider: "google",
+            ..tags
+        };
+        r.push("34.1.0.0/16".parse().unwrap(), google);
+        let w = stale_warnings(&r, day + 31, false);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[1].contains("cloud.json was published 52 days ago"),
             "{w:?}"
         );
     }
