@@ -589,9 +589,7 @@ pub(crate) fn stale_warnings(ranges: &Ranges, today: i64, embedded: bool) -> Vec
             left -= usize::from(named.get(i) == Some(&true));
         }
     }
-    let used: std::collections::BTreeSet<&str> = ranges
-        .strings
-        .as_slice()
+    let used: std::collections::BTreeSet<&str> = strings
         .iter()
         .zip(&seen)
         .filter(|(_, &s)| s)
@@ -782,14 +780,16 @@ mod tests {
 
     #[test]
     fn stale_after_thirty_days() {
-        let mut r = Ranges::new();
-        r.sources.push(SourceInfo {
-            name: "a.json".into(),
-            format: "aws".into(),
-            provider: "aws".into(),
+        let source = |name: &str, provider: &str, date: &str| SourceInfo {
+            name: name.into(),
+            format: provider.into(),
+            provider: provider.into(),
             sync_token: None,
-            create_date: Some("2026-08-22-15-17-05".into()),
-        });
+            create_date: Some(date.into()),
+        };
+        let mut r = Ranges::new();
+        r.sources
+            .push(source("a.json", "aws", "2026-08-22-15-17-05"));
         let day = day_of("2026-08-22").unwrap();
         // No entry draws on the source: nothing to warn about.
         assert!(stale_warnings(&r, day + 31, false).is_empty());
@@ -814,13 +814,8 @@ mod tests {
             "{w:?}"
         );
         // A second provider's list counts once an entry draws on it, however late.
-        r.sources.push(SourceInfo {
-            name: "cloud.json".into(),
-            format: "google".into(),
-            provider: "google".into(),
-            sync_token: None,
-            create_date: Some("2026-08-01T00:00:00".into()),
-        });
+        r.sources
+            .push(source("cloud.json", "google", "2026-08-01T00:00:00"));
         for _ in 0..1000 {
             r.push("3.5.140.0/22".parse().unwrap(), tags);
         }

@@ -97,12 +97,7 @@ fn parse_inner(
     path: Path,
 ) -> Result<(Ranges, Option<String>), Error> {
     let text = super::utf8(name, WHAT, bytes)?;
-    let new_ranges = || {
-        let mut r = Ranges::new();
-        // About 43 bytes of JSON per prefix in the published file: reserve once.
-        r.entries.reserve((bytes.len() / 43).min(opts.max_entries));
-        r
-    };
+    let new_ranges = || with_room(bytes.len(), opts);
     let mut r = new_ranges();
     let scanned = match path {
         #[cfg(test)]
@@ -147,6 +142,14 @@ fn parse_inner(
     Ok((r, st.cloud))
 }
 
+/// Empty ranges with room for the entries of `json_bytes` bytes of the file: about 43
+/// bytes of JSON per prefix in the published file, so that they are reserved once.
+fn with_room(json_bytes: usize, opts: Options) -> Ranges {
+    let mut r = Ranges::new();
+    r.entries.reserve((json_bytes / 43).min(opts.max_entries));
+    r
+}
+
 /// Files from this size on are read in two parts at once when [`Options::join`] allows:
 /// below it, a second thread costs about what it saves.
 const SPLIT_MIN: usize = 1 << 20;
@@ -175,10 +178,7 @@ fn scan(
             Read::Stopped(_) => None,
         };
     };
-    let mut second = Ranges::new();
-    second
-        .entries
-        .reserve((text.len().saturating_sub(at) / 43).min(opts.max_entries));
+    let mut second = with_room(text.len().saturating_sub(at), opts);
     let (mut first_read, mut second_read) = (None, None);
     (join.0)(
         &mut || {
